@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: MIT
+# shmkit - one GNU Makefile; a C compiler and GNU make are all `make` needs.
+#   make                 library, CLI, examples
+#   make test            install test deps (as root), build, run every test
+#   make demo            the guided tour
+#   make install PREFIX=/usr/local DESTDIR=
+#   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san/)
+#   V=1                  show the commands
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+comma := ,
+SAN ?=
+ifeq ($(SAN),)
+B := build
+else
+B := build-san-$(subst $(comma),-,$(SAN))
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+	-Iinclude -MMD -MP
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
+
+ifeq ($(V),1)
+Q :=
+vecho = @true
+else
+Q := @
+vecho = @printf '  %-6s %s\n'
+endif
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
+SONAME := libshmkit.so.$(VERSION_MAJOR)
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPERS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/helpers/%)
+
+.PHONY: all lib test tests-build demo install uninstall clean check-deps
+all: lib $(B)/shmkit $(EXAMPLES)
+lib: $(B)/libshmkit.a $(B)/libshmkit.so
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(vecho) CC $<
+	$(Q)$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libshmkit.a: $(LIB_OBJS)
+	$(vecho) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libshmkit.so: $(LIB_OBJS) src/shmkit.map
+	$(vecho) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/shmkit.map \
+		-Wl,-z,defs $(CFLAGS) $(LDFLAGS) -o $@.$(VERSION) $(LIB_OBJS)
+	$(Q)ln -sf libshmkit.so.$(VERSION) $(B)/$(SONAME)
+	$(Q)ln -sf libshmkit.so.$(VERSION) $@
+
+# The CLI and the examples link the static library: they run from the tree.
+$(B)/shmkit: tools/shmkit.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MF $(B)/shmkit.d -o $@ $< \
+		$(B)/libshmkit.a $(LDFLAGS)
+
+$(B)/examples/%: examples/%.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< $(B)/libshmkit.a $(LDFLAGS)
+
+# Tests see the library's internals (src/) as well as its public header.
+$(B)/tests/%: tests/unit/%.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) -Isrc $(CFLAGS) -MF $@.d -o $@ $< \
+		$(B)/libshmkit.a $(LDFLAGS) -lcriterion
+
+$(B)/tests/helpers/%: tests/helpers/%.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) -Isrc $(CFLAGS) -MF $@.d -o $@ $< $(B)/libshmkit.a $(LDFLAGS)
+
+tests-build: all $(UNIT_TESTS) $(HELPERS)
+
+# `make test` installs what the tests need (as root, when missing), then
+# builds and runs everything; tests/run.sh prints the closing summary.
+test:
+	$(Q)tests/deps.sh
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)B=$(B) tests/run.sh
+
+demo: all
+	$(Q)B=$(B) examples/demo.sh
+
+shmkit.pc: shmkit.pc.in Makefile
+	$(vecho) GEN $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $(B)/$@
+
+install: all shmkit.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(B)/libshmkit.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libshmkit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libshmkit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libshmkit.so
+	install -m 644 include/shmkit.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(B)/shmkit $(DESTDIR)$(BINDIR)/
+	install -m 644 man/shmkit.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(B)/shmkit.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libshmkit.a $(DESTDIR)$(LIBDIR)/libshmkit.so* \
+		$(DESTDIR)$(INCLUDEDIR)/shmkit.h $(DESTDIR)$(BINDIR)/shmkit \
+		$(DESTDIR)$(MANDIR)/man1/shmkit.1 $(DESTDIR)$(PKGCONFIGDIR)/shmkit.pc
+
+clean:
+	rm -rf build build-san-*
+
+-include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/examples/*.d $(B)/tests/*.d $(B)/tests/helpers/*.d)

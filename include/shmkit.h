@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmkit.h - shared-memory inter-process communication for Linux.
+ *
+ * Conventions, the same for every call:
+ *  - every fallible call returns 0 (or a count >= 0) on success and a
+ *    negative errno on failure; shmkit_strerror() explains the code;
+ *  - handles are opaque and created through an out-parameter;
+ *  - nothing prints and nothing exits;
+ *  - a name is "NAME" or "posix:NAME" (POSIX object /NAME), "sysv:KEY" or
+ *    "sysv:PATH:PROJ" (System V, key given or from ftok), or "file:PATH"
+ *    (a regular file).  Bad names give -EINVAL before any system call.
+ *
+ * Errnos with a shmkit-specific meaning:
+ *   -EPROTO           the object is not a shmkit segment (no shmkit magic)
+ *   -EPROTONOSUPPORT  a shmkit segment of a layout version or kind this
+ *                     library does not know
+ *   -EBADMSG          a shmkit segment whose header is corrupt or truncated
+ *   -EIDRM            the region was marked for destruction
+ *   -EUSERS           every peer slot of the segment is taken by a live peer
+ */
+#ifndef SHMKIT_H
+#define SHMKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SHMKIT_API __attribute__((visibility("default")))
+#else
+#define SHMKIT_API
+#endif
+
+#define SHMKIT_VERSION_MAJOR 0
+#define SHMKIT_VERSION_MINOR 1
+#define SHMKIT_VERSION_PATCH 0
+#define SHMKIT_VERSION_STRING "0.1.0"
+
+/* Returns the library's version string, e.g. "0.1.0" (it may differ from
+ * SHMKIT_VERSION_STRING when the program was built against another). */
+SHMKIT_API const char *shmkit_version(void);
+
+/* Returns a message for a negative (or positive) errno; never NULL. */
+SHMKIT_API const char *shmkit_strerror(int err);
+
+/* ---------------------------------------------------------------------- */
+/* Names                                                                  */
+
+enum shmkit_backend {
+	SHMKIT_BACKEND_POSIX = 1, /* shm_open object in /dev/shm */
+	SHMKIT_BACKEND_SYSV = 2,  /* shmget segment */
+	SHMKIT_BACKEND_FILE = 3,  /* regular file */
+	SHMKIT_BACKEND_ANON = 4,  /* MAP_SHARED|MAP_ANONYMOUS or /dev/zero */
+	SHMKIT_BACKEND_MEMFD = 5, /* memfd_create */
+};
+
+/* Longest accepted "file:" path and POSIX name, in bytes. */
+#define SHMKIT_POSIX_NAME_MAX 200
+#define SHMKIT_NAME_MAX 4096
+
+/*
+ * Checks a segment name without touching the system.  Returns the backend
+ * it names (> 0), or -EINVAL for a bad name (empty, too long, a POSIX name
+ * with '/' or outside [A-Za-z0-9._-], "." or "..", a System V key that is 0,
+ * negative or out of range, an ftok project id whose low 8 bits are 0),
+ * -ENAMETOOLONG for a name over the limits above.
+ */
+SHMKIT_API int shmkit_name_check(const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Regions                                                                */
+
+typedef struct shmkit_region shmkit_region;
+
+/* Flags for shmkit_region_open() and friends. */
+#define SHMKIT_CREATE  0x01u /* create the region when it does not exist */
+#define SHMKIT_EXCL    0x02u /* with SHMKIT_CREATE: -EEXIST if it exists */
+#define SHMKIT_RDONLY  0x04u /* map the data read-only */
+#define SHMKIT_PRIVATE 0x08u /* copy-on-write data mapping (not System V) */
+#define SHMKIT_RAW     0x10u /* no shmkit header: data at offset 0 */
+#define SHMKIT_DEVZERO 0x20u /* shmkit_region_anon(): map /dev/zero */
+#define SHMKIT_OPEN_FLAGS_MASK 0x3fu
+
+/* Default creation mode when mode is 0. */
+#define SHMKIT_DEFAULT_MODE 0600u
+
+/*
+ * Opens, or creates, the region called @name and maps it.
+ *
+ * @size is the data size in bytes.  On create it must be 1..limit; when
+ * opening an existing region it may be 0 (take what is there) or at most the
+ * existing size.  @mode (permission bits only, 0 = 0600) is applied exactly,
+ * whatever the umask, as shmget does.  Creation reserves the memory, so a
+ * region that does not fit fails here with -ENOSPC, never with SIGBUS later.
+ * A managed (non-raw) region is created fully initialised or not at all: no
+ * other process can see it half-made.
+ *
+ * The rules of the kernel's shmget, the same on every backend:
+ *   -EINVAL   size 0 on create, size above the limit, size larger than the
+ *             existing region's, unknown flags, a bad name
+ *   -ENOENT   the region does not exist and SHMKIT_CREATE was not given
+ *   -EEXIST   SHMKIT_CREATE|SHMKIT_EXCL and the region exists
+ *   -EIDRM    the region was marked for destruction while it was opened
+ *   -EACCES   its mode forbids the access asked for
+ *   -ENOSPC   no room to create it (a full /dev/shm or file system, or the
+ *             System V shmall/shmmni limits)
+ *   -EPROTO, -EPROTONOSUPPORT, -EBADMSG   a managed open of something that
+ *             is not a valid shmkit segment (see the top of this file)
+ *   -EOPNOTSUPP  SHMKIT_PRIVATE on System V
+ * and any other negative errno a system call gave.
+ *
+ * A managed open registers the caller in the segment's peer table; a
+ * read-only open that cannot get write access to the object (its mode
+ * forbids) maps it as an unregistered observer.
+ */
+SHMKIT_API int shmkit_region_open(const char *name, unsigned flags,
+				  size_t size, unsigned mode,
+				  shmkit_region **out);
+
+/*
+ * Creates an anonymous shared region, inherited by children across fork():
+ * MAP_SHARED|MAP_ANONYMOUS, or a MAP_SHARED mapping of /dev/zero with
+ * SHMKIT_DEVZERO.  Allowed flags: SHMKIT_RAW, SHMKIT_DEVZERO.  A child of
+ * fork() is registered as a peer of the inherited managed region at once.
+ */
+SHMKIT_API int shmkit_region_anon(size_t size, unsigned flags,
+				  shmkit_region **out);
+
+/*
+ * Creates a region on a memfd (memfd_create, sealed against shrinking) with
+ * the debugging label @label (may be NULL).  Its fd, from shmkit_region_fd(),
+ * can be passed to an unrelated process with shmkit_fd_send(); the receiver
+ * opens it with shmkit_region_open_fd().  Allowed flags: SHMKIT_RAW.
+ */
+SHMKIT_API int shmkit_region_memfd(const char *label, size_t size,
+				   unsigned flags, shmkit_region **out);
+
+/*
+ * Opens the region behind @fd: a memfd, a POSIX object or a file.  The fd is
+ * duplicated; the caller keeps its own.  Allowed flags: SHMKIT_RDONLY,
+ * SHMKIT_PRIVATE, SHMKIT_RAW.  -EIDRM if the object was removed (its name
+ * unlinked) before this call.
+ */
+SHMKIT_API int shmkit_region_open_fd(int fd, unsigned flags,
+				     shmkit_region **out);
+
+/*
+ * Opens the System V segment @shmid (as handed over by another process, as
+ * X11's MIT-SHM does).  -EIDRM if the segment was marked for destruction.
+ * Allowed flags: SHMKIT_RDONLY, SHMKIT_RAW.
+ */
+SHMKIT_API int shmkit_region_open_shmid(int shmid, unsigned flags,
+					shmkit_region **out);
+
+/* The start of the data and its size in bytes. */
+SHMKIT_API void *shmkit_region_base(const shmkit_region *r);
+SHMKIT_API size_t shmkit_region_size(const shmkit_region *r);
+
+/* The region's file descriptor (posix, file, memfd), still owned by the
+ * handle; -EOPNOTSUPP on System V and anonymous regions. */
+SHMKIT_API int shmkit_region_fd(const shmkit_region *r);
+
+/* How the data reaches its file: flags for shmkit_region_sync(). */
+#define SHMKIT_SYNC       0x1u /* msync(MS_SYNC): written when it returns */
+#define SHMKIT_ASYNC      0x2u /* msync(MS_ASYNC): scheduled */
+#define SHMKIT_INVALIDATE 0x4u /* msync(MS_INVALIDATE), with either above */
+
+/*
+ * Syncs data bytes [offset, offset+length) (length 0: to the end) to the
+ * backing object.  Exactly one of SHMKIT_SYNC and SHMKIT_ASYNC, optionally
+ * with SHMKIT_INVALIDATE.  -EINVAL for bad flags or a range outside the data.
+ * Meaningful for file regions; harmless elsewhere.
+ */
+SHMKIT_API int shmkit_region_sync(shmkit_region *r, size_t offset,
+				  size_t length, unsigned flags);
+
+/* Detaches and frees the handle (r may be NULL).  Returns 0, or the first
+ * error met while releasing (the handle is freed all the same). */
+SHMKIT_API int shmkit_region_close(shmkit_region *r);
+
+/*
+ * Marks the region called @name for destruction: new opens fail at once,
+ * processes attached keep working, and the memory goes when the last one
+ * detaches (IPC_RMID semantics).  Works on any object, shmkit's or not.
+ * -ENOENT if there is none.
+ */
+SHMKIT_API int shmkit_remove(const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Statistics and peers: the shmid_ds of every backend                     */
+
+struct shmkit_stat {
+	int backend;          /* enum shmkit_backend */
+	int managed;          /* 1: carries a shmkit header */
+	int removed;          /* 1: marked for destruction */
+	uint32_t version;     /* layout version (managed), else 0 */
+	uint64_t size;        /* data bytes */
+	uint64_t total_size;  /* bytes of the object: header + data */
+	uint32_t mode;        /* permission bits */
+	uint32_t uid, gid;    /* owner */
+	int32_t cpid;         /* creator PID, 0 if unknown */
+	int32_t lpid;         /* PID of the last attach or detach, 0 if none */
+	int32_t nattch;       /* attached processes alive, -1 if unknown */
+	int32_t shmid;        /* System V id, else -1 */
+	int64_t atime_ns;     /* last attach, ns since the epoch, 0 if none */
+	int64_t dtime_ns;     /* last detach */
+	int64_t ctime_ns;     /* creation or last change of mode/owner */
+	uint64_t reserved[6];
+};
+
+/* Statistics of the region called @name, read without attaching to it. */
+SHMKIT_API int shmkit_stat(const char *name, struct shmkit_stat *st);
+/* Statistics of an open region. */
+SHMKIT_API int shmkit_region_stat(const shmkit_region *r,
+				  struct shmkit_stat *st);
+
+#define SHMKIT_COMM_MAX 16
+
+struct shmkit_peer {
+	uint32_t slot;        /* index in the segment's peer table */
+	int32_t pid;          /* in the peer's own PID namespace */
+	uint32_t uid;
+	int alive;            /* 1 alive, 0 dead, -1 cannot tell */
+	int other_pidns;      /* 1: pid is from another PID namespace */
+	int self;             /* 1: this very handle */
+	int64_t attach_ns;    /* when it attached, ns since the epoch */
+	char comm[SHMKIT_COMM_MAX]; /* its command name */
+};
+
+/*
+ * Fills @out with up to @cap peers of a managed segment: live ones, and the
+ * dead that did not detach.  Returns how many there are (may exceed @cap),
+ * or a negative errno (-EPROTO for a raw or foreign object).
+ *
+ * Liveness of posix, file and memfd peers comes from a lock the kernel drops
+ * the moment the peer dies, so recycled PIDs, zombies and PID namespaces do
+ * not fool it.  System V and anonymous peers are judged by PID identity
+ * (PID plus start time, zombies count as dead); in another PID namespace
+ * that gives -1.
+ */
+SHMKIT_API int shmkit_peers(const char *name, struct shmkit_peer *out,
+			    size_t cap);
+SHMKIT_API int shmkit_region_peers(const shmkit_region *r,
+				   struct shmkit_peer *out, size_t cap);
+
+/* ---------------------------------------------------------------------- */
+/* Listing                                                                */
+
+struct shmkit_entry {
+	char name[SHMKIT_POSIX_NAME_MAX + 16]; /* "NAME" or "sysv:0x...";
+						* "" for a private segment */
+	int backend;          /* SHMKIT_BACKEND_POSIX or _SYSV */
+	int32_t shmid;        /* System V id, else -1 */
+	uint64_t size;        /* bytes of the object */
+};
+
+/*
+ * Calls @fn for every POSIX object in /dev/shm and every System V segment
+ * (/proc/sysvipc/shm).  Stops when @fn returns non-zero and returns that
+ * value; returns 0 when all were listed, or a negative errno.
+ */
+SHMKIT_API int shmkit_list(int (*fn)(const struct shmkit_entry *e, void *arg),
+			   void *arg);
+
+/* ---------------------------------------------------------------------- */
+/* Passing a region's fd to an unrelated process (SCM_RIGHTS)              */
+
+/* Sends @fd over the connected UNIX socket @sock. */
+SHMKIT_API int shmkit_fd_send(int sock, int fd);
+/* Receives an fd from @sock into *fd (close-on-exec).  -ENOMSG if a message
+ * arrived without one, -ECONNRESET if the peer closed the socket. */
+SHMKIT_API int shmkit_fd_recv(int sock, int *fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMKIT_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the library's modules share: the region handle, parsed
+ * names and the shmkit__ functions each module exports to the others.
+ */
+#ifndef SHMKIT_INTERNAL_H
+#define SHMKIT_INTERNAL_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmkit.h"
+#include "layout.h"
+
+/* The one place a libc failure becomes -errno (never 0). */
+static inline int shmkit__err(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+/* Largest data size any backend accepts; above it: -EINVAL. */
+#define SHMKIT_SIZE_LIMIT ((uint64_t)1 << 46)
+
+/* ---- name.c ---- */
+struct shmkit__name {
+	int backend;                  /* enum shmkit_backend */
+	char path[SHMKIT_NAME_MAX];   /* posix: "/dev/shm/NAME"; file: PATH */
+	int32_t key;                  /* sysv */
+};
+int shmkit__name_parse(const char *name, struct shmkit__name *out);
+#define SHMKIT_SHM_DIR "/dev/shm"
+
+/* ---- region handle (region.c owns it) ---- */
+struct shmkit_region {
+	int backend;
+	unsigned flags;
+	int fd;                   /* posix, file, memfd; else -1 */
+	int shmid;                /* sysv; else -1 */
+	void *map;                /* whole mapping */
+	size_t map_len;
+	struct shmkit_hdr *hdr;   /* managed; NULL when raw */
+	void *data;
+	size_t size;
+	int slot;                 /* peer slot held, -1 none */
+	bool hdr_writable;        /* may update statistics and slots */
+	pid_t owner;              /* process that holds @slot */
+	struct shmkit_region *next, *prev; /* registry, for fork */
+};
+
+/* ---- header.c ---- */
+uint32_t shmkit__hdr_checksum(const struct shmkit_hdr *h);
+void shmkit__hdr_init(struct shmkit_hdr *h, uint32_t header_size,
+		      uint64_t data_size, uint32_t liveness);
+/* Validates the immutable part against the object's size in bytes. */
+int shmkit__hdr_check(const struct shmkit_hdr *h, uint64_t object_size);
+uint32_t shmkit__header_size(void);
+int64_t shmkit__now_ns(void);
+
+/* ---- peer.c ---- */
+struct shmkit__peer_src {             /* where to look for liveness */
+	const struct shmkit_hdr *hdr;     /* mapped header, or a copy */
+	int fd;                           /* for SHMKIT_LIVE_OFD; -1 none */
+	int self_slot;                    /* the caller's own slot, -1 none */
+};
+int shmkit__slot_claim(struct shmkit_hdr *h, int fd, unsigned slot_flags);
+void shmkit__slot_release(struct shmkit_hdr *h, int fd, int slot);
+int shmkit__peers_read(const struct shmkit__peer_src *src,
+		       struct shmkit_peer *out, size_t cap, int32_t *alive);
+void shmkit__stats_touch(struct shmkit_hdr *h, bool attach);
+
+/* ---- proc.c ---- */
+int shmkit__proc_identity(pid_t pid, uint64_t *start_time);
+uint64_t shmkit__self_pidns(void);
+void shmkit__self_comm(char comm[SHMKIT_COMM_MAX]);
+/* 1 alive, 0 dead (gone, zombie, or a different process now), -1 unknown */
+int shmkit__pid_alive(pid_t pid, uint64_t start_time, uint64_t pidns);
+
+/* ---- backends: open or create, map, validate; no registration ---- */
+int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,
+		    unsigned mode, struct shmkit_region *r);
+int shmkit__fd_map(int fd, unsigned flags, size_t size, bool fd_writable,
+		   struct shmkit_region *r);
+int shmkit__fd_create_memfd(const char *label, size_t size, unsigned flags,
+			    struct shmkit_region *r);
+int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend);
+int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out);
+int shmkit__sysv_open(const struct shmkit__name *n, unsigned flags, size_t size,
+		      unsigned mode, struct shmkit_region *r);
+int shmkit__sysv_attach(int shmid, unsigned flags, size_t size,
+			struct shmkit_region *r);
+int shmkit__sysv_stat(int shmid, struct shmkit_stat *st);
+int shmkit__sysv_find(int32_t key);
+int shmkit__anon_create(size_t size, unsigned flags, struct shmkit_region *r);
+void shmkit__unmap(struct shmkit_region *r);
+
+/* ---- region.c ---- */
+int shmkit__registry_add(struct shmkit_region *r);
+
+#endif /* SHMKIT_INTERNAL_H */

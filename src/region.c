@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c - the region API: argument rules, dispatch to the backends,
+ * registration in the peer table, and what fork() does to a handle.
+ *
+ * fork: a child inherits every mapping and fd.  For a managed region the
+ * child would otherwise share its parent's open file description, and with
+ * it the parent's slot lock, keeping a dead parent "alive".  An atfork child
+ * handler gives each inherited handle a description of its own and a slot of
+ * its own, so after fork the child is a peer in its own right.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "internal.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shmkit_region *registry;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static int region_register(struct shmkit_region *r)
+{
+	r->owner = getpid();
+	r->slot = -1;
+	if (!r->hdr || !r->hdr_writable)
+		return 0;  /* raw, or an observer without write access */
+	int slot = shmkit__slot_claim(r->hdr, r->fd,
+				      (r->flags & SHMKIT_RDONLY) ? SHMKIT_SLOT_RDONLY : 0);
+	if (slot < 0)
+		return slot;
+	r->slot = slot;
+	shmkit__stats_touch(r->hdr, true);
+	return 0;
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void atfork_child(void)
+{
+	for (struct shmkit_region *r = registry; r; r = r->next) {
+		if (r->slot < 0)
+			continue;  /* nothing of the parent's to give back */
+		r->slot = -1;
+		if (r->fd >= 0 && r->hdr->liveness == SHMKIT_LIVE_OFD) {
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r->fd);
+			int nfd = open(proc, O_RDWR | O_CLOEXEC);
+			if (nfd < 0)
+				continue;  /* stays an unregistered copy */
+			/* drops the child's reference to the parent's description */
+			dup3(nfd, r->fd, O_CLOEXEC);
+			close(nfd);
+		}
+		region_register(r);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void atfork_install(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+int shmkit__registry_add(struct shmkit_region *r)
+{
+	pthread_once(&atfork_once, atfork_install);
+	pthread_mutex_lock(&registry_lock);
+	int err = region_register(r);
+	if (err) {
+		pthread_mutex_unlock(&registry_lock);
+		return err;
+	}
+	r->prev = NULL;
+	r->next = registry;
+	if (registry)
+		registry->prev = r;
+	registry = r;
+	pthread_mutex_unlock(&registry_lock);
+	return 0;
+}
+
+static void registry_remove(struct shmkit_region *r)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (r->prev)
+		r->prev->next = r->next;
+	else if (registry == r)
+		registry = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static struct shmkit_region *region_alloc(unsigned flags)
+{
+	struct shmkit_region *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->flags = flags;
+		r->fd = -1;
+		r->shmid = -1;
+		r->slot = -1;
+	}
+	return r;
+}
+
+/* Frees a handle that never reached the registry. */
+static void region_discard(struct shmkit_region *r)
+{
+	shmkit__unmap(r);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+static int size_ok(size_t size, bool creating)
+{
+	if ((uint64_t)size > SHMKIT_SIZE_LIMIT)
+		return -EINVAL;
+	return (creating && size == 0) ? -EINVAL : 0;
+}
+
+int shmkit_region_open(const char *name, unsigned flags, size_t size,
+		       unsigned mode, shmkit_region **out)
+{
+	struct shmkit__name n;
+	struct shmkit_region *r;
+	int err;
+
+	if (!out || (flags & ~SHMKIT_OPEN_FLAGS_MASK) || (flags & SHMKIT_DEVZERO) ||
+	    (mode & ~0777u))
+		return -EINVAL;
+	*out = NULL;
+	if (mode == 0)
+		mode = SHMKIT_DEFAULT_MODE;
+	err = size_ok(size, flags & SHMKIT_CREATE);
+	if (err)
+		return err;
+	err = shmkit__name_parse(name, &n);
+	if (err)
+		return err;
+	if (n.backend == SHMKIT_BACKEND_SYSV && (flags & SHMKIT_PRIVATE))
+		return -EOPNOTSUPP;
+	r = region_alloc(flags);
+	if (!r)
+		return -ENOMEM;
+	r->backend = n.backend;
+	if (n.backend == SHMKIT_BACKEND_SYSV)
+		err = shmkit__sysv_open(&n, flags, size, mode, r);
+	else
+		err = shmkit__fd_open(&n, flags, size, mode, r);
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
+{
+	struct shmkit_region *r;
+	int err;
+
+	if (!out || (flags & ~(SHMKIT_RAW | SHMKIT_DEVZERO)))
+		return -EINVAL;
+	*out = NULL;
+	err = size_ok(size, true);
+	if (err)
+		return err;
+	r = region_alloc(flags);
+	if (!r)
+		return -ENOMEM;
+	err = shmkit__anon_create(size, flags, r);
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int shmkit_region_memfd(const char *label, size_t size, unsigned flags,
+			shmkit_region **out)
+{
+	struct shmkit_region *r;
+	int err;
+
+	if (!out || (flags & ~SHMKIT_RAW) || (label && strlen(label) > 200))
+		return -EINVAL;
+	*out = NULL;
+	err = size_ok(size, true);
+	if (err)
+		return err;
+	r = region_alloc(flags);
+	if (!r)
+		return -ENOMEM;
+	r->backend = SHMKIT_BACKEND_MEMFD;
+	err = shmkit__fd_create_memfd(label, size, flags, r);
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int shmkit_region_open_fd(int fd, unsigned flags, shmkit_region **out)
+{
+	struct shmkit_region *r;
+	bool writable;
+	int err, nfd, backend;
+
+	if (!out || fd < 0 || (flags & ~(SHMKIT_RDONLY | SHMKIT_PRIVATE | SHMKIT_RAW)))
+		return -EINVAL;
+	*out = NULL;
+	nfd = shmkit__fd_reopen(fd, flags, &writable, &backend);
+	if (nfd < 0)
+		return nfd;
+	r = region_alloc(flags);
+	if (!r) {
+		close(nfd);
+		return -ENOMEM;
+	}
+	r->backend = backend;
+	r->fd = nfd;
+	err = shmkit__fd_map(nfd, flags, 0, writable, r);
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+int shmkit_region_open_shmid(int shmid, unsigned flags, shmkit_region **out)
+{
+	struct shmkit_region *r;
+	int err;
+
+	if (!out || shmid < 0 || (flags & ~(SHMKIT_RDONLY | SHMKIT_RAW)))
+		return -EINVAL;
+	*out = NULL;
+	r = region_alloc(flags);
+	if (!r)
+		return -ENOMEM;
+	err = shmkit__sysv_attach(shmid, flags, 0, r);
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+void *shmkit_region_base(const shmkit_region *r)
+{
+	return r ? r->data : NULL;
+}
+
+size_t shmkit_region_size(const shmkit_region *r)
+{
+	return r ? r->size : 0;
+}
+
+int shmkit_region_fd(const shmkit_region *r)
+{
+	if (!r)
+		return -EINVAL;
+	return r->fd >= 0 ? r->fd : -EOPNOTSUPP;
+}
+
+int shmkit_region_sync(shmkit_region *r, size_t offset, size_t length,
+		       unsigned flags)
+{
+	unsigned how = flags & (SHMKIT_SYNC | SHMKIT_ASYNC);
+	int ms;
+
+	if (!r || (flags & ~(SHMKIT_SYNC | SHMKIT_ASYNC | SHMKIT_INVALIDATE)) ||
+	    (how != SHMKIT_SYNC && how != SHMKIT_ASYNC) || offset > r->size)
+		return -EINVAL;
+	if (length == 0)
+		length = r->size - offset;
+	if (length > r->size - offset)
+		return -EINVAL;
+	if (length == 0)
+		return 0;
+	ms = how == SHMKIT_SYNC ? MS_SYNC : MS_ASYNC;
+	if (flags & SHMKIT_INVALIDATE)
+		ms |= MS_INVALIDATE;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)r->data + offset;
+	uintptr_t aligned = start & ~(page - 1);
+	if (msync((void *)aligned, length + (start - aligned), ms) != 0)
+		return shmkit__err();
+	return 0;
+}
+
+int shmkit_region_close(shmkit_region *r)
+{
+	if (!r)
+		return 0;
+	registry_remove(r);
+	if (r->hdr && r->hdr_writable && r->owner == getpid() && r->slot >= 0) {
+		shmkit__slot_release(r->hdr, r->fd, r->slot);
+		shmkit__stats_touch(r->hdr, false);
+	}
+	int err = 0;
+	if (r->map) {
+		if (r->backend == SHMKIT_BACKEND_SYSV ? shmdt(r->map) != 0
+		    : munmap(r->map, r->map_len) != 0)
+			err = shmkit__err();
+		r->map = NULL;
+	}
+	if (r->fd >= 0 && close(r->fd) != 0 && !err)
+		err = shmkit__err();
+	free(r);
+	return err;
+}
+
+int shmkit_remove(const char *name)
+{
+	struct shmkit__name n;
+	int err = shmkit__name_parse(name, &n);
+
+	if (err)
+		return err;
+	if (n.backend == SHMKIT_BACKEND_SYSV) {
+		int id = shmkit__sysv_find(n.key);
+		if (id < 0)
+			return id;
+		return shmctl(id, IPC_RMID, NULL) != 0 ? shmkit__err() : 0;
+	}
+	return unlink(n.path) != 0 ? shmkit__err() : 0;
+}
