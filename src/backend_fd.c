@@ -78,7 +78,10 @@ static int read_header(int fd, uint64_t object_size, struct shmkit_hdr *copy)
 		return shmkit__err();
 	if ((uint64_t)n < want)
 		return -EBADMSG;  /* shrank under us */
-	return shmkit__hdr_check(copy, object_size);
+	int err = shmkit__hdr_check(copy, object_size);
+	if (!err && copy->liveness != SHMKIT_LIVE_OFD)
+		err = -EBADMSG;  /* only lock liveness fits an object with a file */
+	return err;
 }
 
 /* Maps [0, total) as: header shared (writable if the fd allows), data shared
@@ -140,8 +143,6 @@ int shmkit__fd_map(int fd, unsigned flags, size_t size, bool fd_writable,
 		return err;
 	if (size > copy.data_size)
 		return -EINVAL;
-	if (copy.liveness != SHMKIT_LIVE_OFD)
-		return -EBADMSG;
 	return map_layout(fd, flags, copy.header_size, (size_t)copy.total_size,
 			  fd_writable, r);
 }

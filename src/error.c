@@ -11,6 +11,8 @@ const char *shmkit_version(void)
 
 const char *shmkit_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "unknown error";
 	if (err < 0)
 		err = -err;
 	switch (err) {

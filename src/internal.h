@@ -38,7 +38,9 @@ int shmkit__name_parse(const char *name, struct shmkit__name *out);
 struct shmkit_region {
 	int backend;
 	unsigned flags;
-	int fd;                   /* posix, file, memfd; else -1 */
+	int fd;                   /* posix, file, memfd; else -1; mapped */
+	int lock_fd;              /* own description for the slot lock, never
+				   * mapped: see region.c on fork */
 	int shmid;                /* sysv; else -1 */
 	void *map;                /* whole mapping */
 	size_t map_len;
@@ -78,6 +80,8 @@ uint64_t shmkit__self_pidns(void);
 void shmkit__self_comm(char comm[SHMKIT_COMM_MAX]);
 /* 1 alive, 0 dead (gone, zombie, or a different process now), -1 unknown */
 int shmkit__pid_alive(pid_t pid, uint64_t start_time, uint64_t pidns);
+/* 1 if no process @pid exists in our namespace, or it is a zombie */
+int shmkit__pid_gone(pid_t pid);
 
 /* ---- backends: open or create, map, validate; no registration ---- */
 int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,

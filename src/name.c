@@ -42,6 +42,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if ((s[0] == '0') && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+			return -EINVAL;  /* strtoull would skip a second prefix */
 	}
 	if (*s == '\0' || !((*s >= '0' && *s <= '9') ||
 			    (base == 16 && ((*s >= 'a' && *s <= 'f') ||

@@ -112,6 +112,18 @@ static void slot_read(const struct shmkit_peer_slot *cs, struct slot_view *v)
 	v->comm[0] = '\0';
 }
 
+/* Liveness of a SHMKIT_LIVE_PID slot whose claim word is @claim. */
+static int pid_slot_alive(const struct slot_view *v, uint64_t claim)
+{
+	pid_t pid = (pid_t)(uint32_t)claim;
+
+	if (v->stable && v->pid == pid)
+		return shmkit__pid_alive(pid, v->start_time, v->pidns);
+	/* torn: its owner died mid-update (or is updating); only the claim's
+	 * PID is known, and it is surely dead only when it is gone here */
+	return shmkit__pid_gone(pid) ? 0 : -1;
+}
+
 static int pid_claim_slot(struct shmkit_hdr *h, unsigned i, uint64_t mine)
 {
 	struct shmkit_peer_slot *s = &h->peers[i];
@@ -121,10 +133,7 @@ static int pid_claim_slot(struct shmkit_hdr *h, unsigned i, uint64_t mine)
 	if (cur != 0) {
 		struct slot_view v;
 		slot_read(s, &v);
-		pid_t pid = (pid_t)(uint32_t)cur;
-		if (!v.stable || (pid_t)v.pid != pid)
-			return 0;  /* being rewritten: not ours to judge */
-		if (shmkit__pid_alive(pid, v.start_time, v.pidns) != 0)
+		if (pid_slot_alive(&v, cur) != 0)
 			return 0;  /* alive or unknown: leave it */
 	}
 	/* CAS: acq_rel, so a winner sees the loser-free slot; pairs with A3. */
@@ -215,8 +224,7 @@ int shmkit__peers_read(const struct shmkit__peer_src *src,
 			if ((int)i == src->self_slot)
 				alive = 1;
 			else
-				alive = shmkit__pid_alive((pid_t)(uint32_t)v.claim,
-							  v.start_time, v.pidns);
+				alive = pid_slot_alive(&v, v.claim);
 		}
 		if (alive != 0)
 			alive_n++;  /* unknown counts as attached: never reap it */

@@ -93,3 +93,16 @@ int shmkit__pid_alive(pid_t pid, uint64_t start_time, uint64_t pidns)
 		return 0;
 	return 1;
 }
+
+int shmkit__pid_gone(pid_t pid)
+{
+	uint64_t start;
+	char state;
+
+	if (pid <= 0)
+		return 1;
+	int err = proc_stat(pid, &state, &start);
+	if (err == -ENOENT || err == -ESRCH)
+		return 1;
+	return !err && (state == 'Z' || state == 'X');
+}

@@ -3,11 +3,13 @@
  * region.c - the region API: argument rules, dispatch to the backends,
  * registration in the peer table, and what fork() does to a handle.
  *
- * fork: a child inherits every mapping and fd.  For a managed region the
- * child would otherwise share its parent's open file description, and with
- * it the parent's slot lock, keeping a dead parent "alive".  An atfork child
- * handler gives each inherited handle a description of its own and a slot of
- * its own, so after fork the child is a peer in its own right.
+ * fork: a child inherits every mapping and fd.  An OFD lock lives as long
+ * as its open file description, and a mapping holds its description too, so
+ * the slot lock is never taken on the mapped description: each handle opens
+ * a second one (lock_fd) that only fds refer to.  An atfork child handler
+ * drops the child's reference to it and registers the child under a slot of
+ * its own; a parent that dies then leaves a dead slot, whatever its children
+ * do, and each child is a peer in its own right.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,16 +27,38 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shmkit_region *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* A new open file description of fd's object (no /proc: a shared one). */
+static int new_description(int fd)
+{
+	char proc[64];
+	int nfd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	nfd = open(proc, O_RDWR | O_CLOEXEC);
+	if (nfd < 0 && errno == ENOENT)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return nfd < 0 ? shmkit__err() : nfd;
+}
+
 static int region_register(struct shmkit_region *r)
 {
 	r->owner = getpid();
 	r->slot = -1;
 	if (!r->hdr || !r->hdr_writable)
 		return 0;  /* raw, or an observer without write access */
-	int slot = shmkit__slot_claim(r->hdr, r->fd,
+	if (r->hdr->liveness == SHMKIT_LIVE_OFD) {
+		r->lock_fd = new_description(r->fd);
+		if (r->lock_fd < 0)
+			return r->lock_fd;
+	}
+	int slot = shmkit__slot_claim(r->hdr, r->lock_fd,
 				      (r->flags & SHMKIT_RDONLY) ? SHMKIT_SLOT_RDONLY : 0);
-	if (slot < 0)
+	if (slot < 0) {
+		if (r->lock_fd >= 0)
+			close(r->lock_fd);
+		r->lock_fd = -1;
 		return slot;
+	}
 	r->slot = slot;
 	shmkit__stats_touch(r->hdr, true);
 	return 0;
@@ -56,17 +80,12 @@ static void atfork_child(void)
 		if (r->slot < 0)
 			continue;  /* nothing of the parent's to give back */
 		r->slot = -1;
-		if (r->fd >= 0 && r->hdr->liveness == SHMKIT_LIVE_OFD) {
-			char proc[64];
-			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", r->fd);
-			int nfd = open(proc, O_RDWR | O_CLOEXEC);
-			if (nfd < 0)
-				continue;  /* stays an unregistered copy */
-			/* drops the child's reference to the parent's description */
-			dup3(nfd, r->fd, O_CLOEXEC);
-			close(nfd);
+		if (r->lock_fd >= 0) {
+			/* the parent's lock now rests on the parent's fd alone */
+			close(r->lock_fd);
+			r->lock_fd = -1;
 		}
-		region_register(r);
+		region_register(r);  /* failure leaves an unregistered copy */
 	}
 	pthread_mutex_unlock(&registry_lock);
 }
@@ -113,6 +132,7 @@ static struct shmkit_region *region_alloc(unsigned flags)
 	if (r) {
 		r->flags = flags;
 		r->fd = -1;
+		r->lock_fd = -1;
 		r->shmid = -1;
 		r->slot = -1;
 	}
@@ -125,6 +145,8 @@ static void region_discard(struct shmkit_region *r)
 	shmkit__unmap(r);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	free(r);
 }
 
@@ -327,7 +349,7 @@ int shmkit_region_close(shmkit_region *r)
 		return 0;
 	registry_remove(r);
 	if (r->hdr && r->hdr_writable && r->owner == getpid() && r->slot >= 0) {
-		shmkit__slot_release(r->hdr, r->fd, r->slot);
+		shmkit__slot_release(r->hdr, r->lock_fd, r->slot);
 		shmkit__stats_touch(r->hdr, false);
 	}
 	int err = 0;
@@ -339,6 +361,8 @@ int shmkit_region_close(shmkit_region *r)
 	}
 	if (r->fd >= 0 && close(r->fd) != 0 && !err)
 		err = shmkit__err();
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	free(r);
 	return err;
 }

@@ -29,7 +29,7 @@ static void stat_from_hdr(const struct shmkit_hdr *h, struct shmkit_stat *st)
 /* Reads the header of segment shmid through a brief read-only attach. */
 static int sysv_header(int shmid, struct shmkit_hdr *copy)
 {
-	struct shmkit_region tmp = { .fd = -1, .shmid = -1, .slot = -1 };
+	struct shmkit_region tmp = { .fd = -1, .lock_fd = -1, .shmid = -1, .slot = -1 };
 	int err = shmkit__sysv_attach(shmid, SHMKIT_RDONLY, 0, &tmp);
 
 	if (err)
