@@ -105,7 +105,7 @@ tests-build: all $(UNIT_TESTS) $(HELPERS)
 test:
 	$(Q)tests/deps.sh
 	$(Q)$(MAKE) --no-print-directory tests-build
-	$(Q)B=$(B) tests/run.sh
+	$(Q)B=$(B) SAN=$(SAN) tests/run.sh
 
 demo: all
 	$(Q)B=$(B) examples/demo.sh

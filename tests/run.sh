@@ -33,6 +33,15 @@ run_one() {
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	case $t in *.d) continue ;; esac
+	case ${SAN:-} in
+	*thread*)
+		# Criterion's process arena cannot be set up under TSan
+		# (upstream Criterion issue 274): the CLI tests carry TSan here.
+		skip=$((skip + 1))
+		printf 'SKIP  %-40s %s\n' "unit/$(basename "$t")" \
+			"Criterion cannot start under -fsanitize=thread"
+		continue ;;
+	esac
 	run_one "unit/$(basename "$t")" "$t" --jobs=1 --short-filename
 done
 for t in tests/cli/test_*.sh; do
