@@ -33,20 +33,7 @@ void shmkit__unmap(struct shmkit_region *r)
 	r->map = NULL;
 }
 
-/* 1 if fd is a memfd (nameless by design: nlink 0 does not mean removed). */
-static int fd_is_memfd(int fd)
-{
-	char path[64], target[256];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	return !strncmp(target, "/memfd:", 7);
-}
-
+/* Which backend the object behind fd belongs to, from its /proc link. */
 static int backend_of_fd(int fd)
 {
 	char path[64], target[256];
@@ -62,6 +49,12 @@ static int backend_of_fd(int fd)
 	if (!strncmp(target, SHMKIT_SHM_DIR "/", sizeof(SHMKIT_SHM_DIR)))
 		return SHMKIT_BACKEND_POSIX;
 	return SHMKIT_BACKEND_FILE;
+}
+
+/* 1 if fd is a memfd (nameless by design: nlink 0 does not mean removed). */
+static int fd_is_memfd(int fd)
+{
+	return backend_of_fd(fd) == SHMKIT_BACKEND_MEMFD;
 }
 
 /* Reads and validates the immutable header into *copy. */
@@ -388,14 +381,6 @@ int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out)
 		return 0;  /* raw, or not shmkit's: what the kernel knows is all */
 	if (err)
 		return err;
-	st->managed = 1;
-	st->version = hdr_out->version;
-	st->size = hdr_out->data_size;
-	st->total_size = hdr_out->total_size;
-	st->cpid = hdr_out->cpid;
-	st->lpid = load_relaxed(&hdr_out->lpid);
-	st->atime_ns = load_relaxed(&hdr_out->atime_ns);
-	st->dtime_ns = load_relaxed(&hdr_out->dtime_ns);
-	st->ctime_ns = hdr_out->ctime_ns;
+	shmkit__stat_from_hdr(hdr_out, st);
 	return 0;
 }

@@ -97,3 +97,20 @@ int shmkit__hdr_check(const struct shmkit_hdr *h, uint64_t object_size)
 		return -EBADMSG;
 	return 0;
 }
+
+/* The statistics a managed header keeps, into *st. */
+void shmkit__stat_from_hdr(const struct shmkit_hdr *ch, struct shmkit_stat *st)
+{
+	struct shmkit_hdr *h = (struct shmkit_hdr *)ch;
+
+	st->managed = 1;
+	st->version = h->version;
+	st->size = h->data_size;
+	st->total_size = h->total_size;
+	st->cpid = h->cpid;
+	/* statistics only: relaxed, as written (peer.c) */
+	st->lpid = load_relaxed(&h->lpid);
+	st->atime_ns = load_relaxed(&h->atime_ns);
+	st->dtime_ns = load_relaxed(&h->dtime_ns);
+	st->ctime_ns = h->ctime_ns;
+}

@@ -61,6 +61,7 @@ void shmkit__hdr_init(struct shmkit_hdr *h, uint32_t header_size,
 int shmkit__hdr_check(const struct shmkit_hdr *h, uint64_t object_size);
 uint32_t shmkit__header_size(void);
 int64_t shmkit__now_ns(void);
+void shmkit__stat_from_hdr(const struct shmkit_hdr *h, struct shmkit_stat *st);
 
 /* ---- peer.c ---- */
 struct shmkit__peer_src {             /* where to look for liveness */

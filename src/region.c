@@ -150,6 +150,19 @@ static void region_discard(struct shmkit_region *r)
 	free(r);
 }
 
+/* The common end of every constructor: register and hand out, or discard. */
+static int region_finish(struct shmkit_region *r, int err, shmkit_region **out)
+{
+	if (!err)
+		err = shmkit__registry_add(r);
+	if (err) {
+		region_discard(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
 static int size_ok(size_t size, bool creating)
 {
 	if ((uint64_t)size > SHMKIT_SIZE_LIMIT)
@@ -186,14 +199,7 @@ int shmkit_region_open(const char *name, unsigned flags, size_t size,
 		err = shmkit__sysv_open(&n, flags, size, mode, r);
 	else
 		err = shmkit__fd_open(&n, flags, size, mode, r);
-	if (!err)
-		err = shmkit__registry_add(r);
-	if (err) {
-		region_discard(r);
-		return err;
-	}
-	*out = r;
-	return 0;
+	return region_finish(r, err, out);
 }
 
 int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
@@ -211,14 +217,7 @@ int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
 	if (!r)
 		return -ENOMEM;
 	err = shmkit__anon_create(size, flags, r);
-	if (!err)
-		err = shmkit__registry_add(r);
-	if (err) {
-		region_discard(r);
-		return err;
-	}
-	*out = r;
-	return 0;
+	return region_finish(r, err, out);
 }
 
 int shmkit_region_memfd(const char *label, size_t size, unsigned flags,
@@ -238,14 +237,7 @@ int shmkit_region_memfd(const char *label, size_t size, unsigned flags,
 		return -ENOMEM;
 	r->backend = SHMKIT_BACKEND_MEMFD;
 	err = shmkit__fd_create_memfd(label, size, flags, r);
-	if (!err)
-		err = shmkit__registry_add(r);
-	if (err) {
-		region_discard(r);
-		return err;
-	}
-	*out = r;
-	return 0;
+	return region_finish(r, err, out);
 }
 
 int shmkit_region_open_fd(int fd, unsigned flags, shmkit_region **out)
@@ -268,14 +260,7 @@ int shmkit_region_open_fd(int fd, unsigned flags, shmkit_region **out)
 	r->backend = backend;
 	r->fd = nfd;
 	err = shmkit__fd_map(nfd, flags, 0, writable, r);
-	if (!err)
-		err = shmkit__registry_add(r);
-	if (err) {
-		region_discard(r);
-		return err;
-	}
-	*out = r;
-	return 0;
+	return region_finish(r, err, out);
 }
 
 int shmkit_region_open_shmid(int shmid, unsigned flags, shmkit_region **out)
@@ -290,14 +275,7 @@ int shmkit_region_open_shmid(int shmid, unsigned flags, shmkit_region **out)
 	if (!r)
 		return -ENOMEM;
 	err = shmkit__sysv_attach(shmid, flags, 0, r);
-	if (!err)
-		err = shmkit__registry_add(r);
-	if (err) {
-		region_discard(r);
-		return err;
-	}
-	*out = r;
-	return 0;
+	return region_finish(r, err, out);
 }
 
 void *shmkit_region_base(const shmkit_region *r)

@@ -13,19 +13,6 @@
 #include "atomic.h"
 #include "internal.h"
 
-static void stat_from_hdr(const struct shmkit_hdr *h, struct shmkit_stat *st)
-{
-	st->managed = 1;
-	st->version = h->version;
-	st->size = h->data_size;
-	st->total_size = h->total_size;
-	st->cpid = h->cpid;
-	st->lpid = load_relaxed(&h->lpid);
-	st->atime_ns = load_relaxed(&h->atime_ns);
-	st->dtime_ns = load_relaxed(&h->dtime_ns);
-	st->ctime_ns = h->ctime_ns;
-}
-
 /* Reads the header of segment shmid through a brief read-only attach. */
 static int sysv_header(int shmid, struct shmkit_hdr *copy)
 {
@@ -54,7 +41,7 @@ static int sysv_stat_full(int shmid, struct shmkit_stat *st)
 	int32_t nattch = st->nattch;
 	int64_t at = st->atime_ns, dt = st->dtime_ns, ct = st->ctime_ns;
 	int32_t lpid = st->lpid;
-	stat_from_hdr(&copy, st);
+	shmkit__stat_from_hdr(&copy, st);
 	/* the kernel's figures are exact for System V: keep them */
 	st->total_size = copy.total_size;
 	st->nattch = nattch;
@@ -122,7 +109,7 @@ int shmkit_region_stat(const shmkit_region *r, struct shmkit_stat *st)
 			return err;
 		int32_t nattch = st->nattch;
 		struct shmkit_stat k = *st;
-		stat_from_hdr(r->hdr, st);
+		shmkit__stat_from_hdr(r->hdr, st);
 		st->total_size = k.total_size;
 		st->nattch = nattch;
 		st->lpid = k.lpid;
@@ -143,7 +130,7 @@ int shmkit_region_stat(const shmkit_region *r, struct shmkit_stat *st)
 	st->size = st->total_size = r->size;
 	st->nattch = -1;
 	if (r->hdr) {
-		stat_from_hdr(r->hdr, st);
+		shmkit__stat_from_hdr(r->hdr, st);
 		struct shmkit__peer_src src = { .hdr = r->hdr, .fd = -1, .self_slot = r->slot };
 		int n = shmkit__peers_read(&src, NULL, 0, &st->nattch);
 		if (n < 0)
