@@ -4,7 +4,7 @@
 #   make test            install test deps (as root), build, run every test
 #   make demo            the guided tour
 #   make install PREFIX=/usr/local DESTDIR=
-#   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san/)
+#   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   V=1                  show the commands
 
 VERSION_MAJOR := 0

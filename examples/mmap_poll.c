@@ -15,8 +15,7 @@
  * --remove removes NAME when the reader ends.  NAME is any shmkit name:
  * a POSIX name, sysv:KEY, file:PATH.
  *
- * There is no lock: a reader may catch a write half-done, as in the seed.
- * shmkit's channels (shmkit send/recv) are the way to move messages safely.
+ * There is no lock here: a poll can catch a write half-done, as in the seed.
  */
 #include <errno.h>
 #include <signal.h>

@@ -96,8 +96,12 @@ typedef struct shmkit_region shmkit_region;
  * existing size.  @mode (permission bits only, 0 = 0600) is applied exactly,
  * whatever the umask, as shmget does.  Creation reserves the memory, so a
  * region that does not fit fails here with -ENOSPC, never with SIGBUS later.
- * A managed (non-raw) region is created fully initialised or not at all: no
- * other process can see it half-made.
+ * A managed (non-raw) POSIX or file region is created fully initialised or
+ * not at all: no other process can see it half-made.  A System V segment is
+ * visible, zero-filled, between shmget and its header: an opener waits for
+ * the header (at most about 2 s) while the segment is young and its creator
+ * lives.  A read-only System V attach maps everything read-only and is an
+ * observer (the kernel still counts it in nattch).
  *
  * The rules of the kernel's shmget, the same on every backend:
  *   -EINVAL   size 0 on create, size above the limit, size larger than the

@@ -181,8 +181,9 @@ static int fill_new(int fd, unsigned flags, size_t size, unsigned mode)
 		if (h == MAP_FAILED)
 			return shmkit__err();
 		shmkit__hdr_init(h, (uint32_t)header_size, size, SHMKIT_LIVE_OFD);
-		/* R4: the header is complete before magic shows; pairs with the
-		 * opener's validation of magic (header.c) after it can see it. */
+		/* R4: magic last; no opener can see the object before linkat()
+		 * names it, and that system call orders these stores before the
+		 * opener's pread()/mmap of the header. */
 		store_release(&h->magic, SHMKIT_MAGIC);
 		munmap(h, header_size);
 	}

@@ -3,10 +3,11 @@
  * backend_sysv.c - System V segments (shmget/shmat/shmdt), seed 002.
  *
  * The kernel applies shmget's rules itself; shmkit adds the managed header.
- * A new segment is visible (zero-filled) before its creator writes the
- * header, so the creator publishes magic last with a release store and an
- * opener that finds magic still 0 waits, boundedly, while the creator is
- * attached.  Statistics come from IPC_STAT: the kernel keeps them exactly.
+ * A new segment is visible (zero-filled) from shmget until its creator has
+ * attached and written the header, so the creator publishes magic last with
+ * a release store, and an opener that finds magic still 0 waits, at most
+ * about 2 s, while the segment is that young and its creator lives.  A
+ * zero segment that is older, or whose creator is gone, is not shmkit's.  Statistics come from IPC_STAT: the kernel keeps them exactly.
  */
 #include <string.h>
 #include <sys/ipc.h>
@@ -45,7 +46,7 @@ int shmkit__sysv_stat(int shmid, struct shmkit_stat *st)
 	return 0;
 }
 
-/* Waits (at most ~2 s) for a creator still attached to publish the header. */
+/* Waits (at most ~2 s) for a live creator to publish a young header. */
 static uint64_t wait_magic(struct shmkit_hdr *h, int shmid)
 {
 	struct timespec ms = { 0, 1000000 };
@@ -54,8 +55,9 @@ static uint64_t wait_magic(struct shmkit_hdr *h, int shmid)
 
 	for (int i = 0; magic == 0 && i < 2000; i++) {
 		struct shmid_ds ds;
-		if (shmctl(shmid, IPC_STAT, &ds) != 0 || ds.shm_nattch <= 1)
-			break;  /* no one else attached: no one will write it */
+		if (shmctl(shmid, IPC_STAT, &ds) != 0 ||
+		    time(NULL) - ds.shm_ctime > 2 || shmkit__pid_gone(ds.shm_cpid))
+			break;  /* old, or its creator is gone: no one will write it */
 		nanosleep(&ms, NULL);
 		magic = load_acquire(&h->magic);  /* A5 again */
 	}

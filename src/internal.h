@@ -64,13 +64,23 @@ int64_t shmkit__now_ns(void);
 void shmkit__stat_from_hdr(const struct shmkit_hdr *h, struct shmkit_stat *st);
 
 /* ---- peer.c ---- */
+/* How a backend's peers are judged: never read from shared memory, where a
+ * hostile peer could change it after validation. */
+static inline unsigned shmkit__liveness(int backend)
+{
+	return (backend == SHMKIT_BACKEND_SYSV || backend == SHMKIT_BACKEND_ANON)
+		? SHMKIT_LIVE_PID : SHMKIT_LIVE_OFD;
+}
+
 struct shmkit__peer_src {             /* where to look for liveness */
 	const struct shmkit_hdr *hdr;     /* mapped header, or a copy */
+	unsigned liveness;                /* shmkit__liveness(backend) */
 	int fd;                           /* for SHMKIT_LIVE_OFD; -1 none */
 	int self_slot;                    /* the caller's own slot, -1 none */
 };
-int shmkit__slot_claim(struct shmkit_hdr *h, int fd, unsigned slot_flags);
-void shmkit__slot_release(struct shmkit_hdr *h, int fd, int slot);
+int shmkit__slot_claim(struct shmkit_hdr *h, unsigned liveness, int fd,
+		       unsigned slot_flags);
+void shmkit__slot_release(struct shmkit_hdr *h, unsigned liveness, int fd, int slot);
 int shmkit__peers_read(const struct shmkit__peer_src *src,
 		       struct shmkit_peer *out, size_t cap, int32_t *alive);
 void shmkit__stats_touch(struct shmkit_hdr *h, bool attach);

@@ -22,7 +22,7 @@
 #define SHMKIT_MAGIC          0x1a0054494b4d4853ULL
 #define SHMKIT_LAYOUT_VERSION 1u
 #define SHMKIT_HDR_MIN_SIZE   8192u      /* header + peer table, one or more pages */
-#define SHMKIT_HDR_MAX_SIZE   65536u
+#define SHMKIT_HDR_MAX_SIZE   262144u    /* the largest page size Linux uses */
 #define SHMKIT_PEER_OFFSET    512u
 #define SHMKIT_PEER_SIZE      64u
 #define SHMKIT_PEER_SLOTS     120u       /* (8192 - 512) / 64 */

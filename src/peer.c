@@ -140,7 +140,8 @@ static int pid_claim_slot(struct shmkit_hdr *h, unsigned i, uint64_t mine)
 	return cas_acq_rel(&s->claim, &cur, mine) ? 1 : 0;
 }
 
-int shmkit__slot_claim(struct shmkit_hdr *h, int fd, unsigned slot_flags)
+int shmkit__slot_claim(struct shmkit_hdr *h, unsigned liveness, int fd,
+		       unsigned slot_flags)
 {
 	/* the attach counter doubles as the claim's generation */
 	uint64_t gen = fetch_add_relaxed(&h->attaches, 1) + 1;
@@ -148,7 +149,7 @@ int shmkit__slot_claim(struct shmkit_hdr *h, int fd, unsigned slot_flags)
 
 	for (unsigned i = 0; i < SHMKIT_PEER_SLOTS; i++) {
 		int got;
-		if (h->liveness == SHMKIT_LIVE_OFD) {
+		if (liveness == SHMKIT_LIVE_OFD) {
 			got = ofd_lock(fd, i, F_WRLCK, F_OFD_SETLK);
 			if (got == -EAGAIN || got == -EACCES)
 				continue;
@@ -166,14 +167,14 @@ int shmkit__slot_claim(struct shmkit_hdr *h, int fd, unsigned slot_flags)
 	return -EUSERS;
 }
 
-void shmkit__slot_release(struct shmkit_hdr *h, int fd, int slot)
+void shmkit__slot_release(struct shmkit_hdr *h, unsigned liveness, int fd, int slot)
 {
 	if (slot < 0 || slot >= (int)SHMKIT_PEER_SLOTS)
 		return;
 	struct shmkit_peer_slot *s = &h->peers[slot];
 
 	slot_write(s, 0, 0);
-	if (h->liveness == SHMKIT_LIVE_OFD) {
+	if (liveness == SHMKIT_LIVE_OFD) {
 		store_relaxed(&s->claim, 0);
 		/* the kernel lock, not the claim word, hands the slot on */
 		ofd_lock(fd, (unsigned)slot, F_UNLCK, F_OFD_SETLK);
@@ -207,7 +208,7 @@ int shmkit__peers_read(const struct shmkit__peer_src *src,
 		int alive;
 
 		slot_read(&h->peers[i], &v);
-		if (h->liveness == SHMKIT_LIVE_OFD) {
+		if (src->liveness == SHMKIT_LIVE_OFD) {
 			if ((int)i == src->self_slot) {
 				alive = 1;
 			} else {

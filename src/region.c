@@ -46,12 +46,14 @@ static int region_register(struct shmkit_region *r)
 	r->slot = -1;
 	if (!r->hdr || !r->hdr_writable)
 		return 0;  /* raw, or an observer without write access */
-	if (r->hdr->liveness == SHMKIT_LIVE_OFD) {
+	unsigned liveness = shmkit__liveness(r->backend);
+
+	if (liveness == SHMKIT_LIVE_OFD) {
 		r->lock_fd = new_description(r->fd);
 		if (r->lock_fd < 0)
 			return r->lock_fd;
 	}
-	int slot = shmkit__slot_claim(r->hdr, r->lock_fd,
+	int slot = shmkit__slot_claim(r->hdr, liveness, r->lock_fd,
 				      (r->flags & SHMKIT_RDONLY) ? SHMKIT_SLOT_RDONLY : 0);
 	if (slot < 0) {
 		if (r->lock_fd >= 0)
@@ -327,7 +329,8 @@ int shmkit_region_close(shmkit_region *r)
 		return 0;
 	registry_remove(r);
 	if (r->hdr && r->hdr_writable && r->owner == getpid() && r->slot >= 0) {
-		shmkit__slot_release(r->hdr, r->lock_fd, r->slot);
+		shmkit__slot_release(r->hdr, shmkit__liveness(r->backend), r->lock_fd,
+				     r->slot);
 		shmkit__stats_touch(r->hdr, false);
 	}
 	int err = 0;

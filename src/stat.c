@@ -59,7 +59,8 @@ static int fd_stat_full(int fd, int self_slot, struct shmkit_stat *st)
 
 	if (err || !st->managed)
 		return err;
-	struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = self_slot };
+	struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = self_slot,
+					.liveness = SHMKIT_LIVE_OFD };
 	int n = shmkit__peers_read(&src, NULL, 0, &st->nattch);
 	return n < 0 ? n : 0;
 }
@@ -131,7 +132,8 @@ int shmkit_region_stat(const shmkit_region *r, struct shmkit_stat *st)
 	st->nattch = -1;
 	if (r->hdr) {
 		shmkit__stat_from_hdr(r->hdr, st);
-		struct shmkit__peer_src src = { .hdr = r->hdr, .fd = -1, .self_slot = r->slot };
+		struct shmkit__peer_src src = { .hdr = r->hdr, .fd = -1, .self_slot = r->slot,
+						.liveness = SHMKIT_LIVE_PID };
 		int n = shmkit__peers_read(&src, NULL, 0, &st->nattch);
 		if (n < 0)
 			return n;
@@ -145,7 +147,8 @@ int shmkit_region_peers(const shmkit_region *r, struct shmkit_peer *out, size_t 
 		return -EINVAL;
 	if (!r->hdr)
 		return -EPROTO;
-	struct shmkit__peer_src src = { .hdr = r->hdr, .fd = r->fd, .self_slot = r->slot };
+	struct shmkit__peer_src src = { .hdr = r->hdr, .fd = r->fd, .self_slot = r->slot,
+					.liveness = shmkit__liveness(r->backend) };
 	return shmkit__peers_read(&src, out, cap, NULL);
 }
 
@@ -169,7 +172,8 @@ int shmkit_peers(const char *name, struct shmkit_peer *out, size_t cap)
 		err = sysv_header(id, &copy);
 		if (err)
 			return err;
-		struct shmkit__peer_src src = { .hdr = &copy, .fd = -1, .self_slot = -1 };
+		struct shmkit__peer_src src = { .hdr = &copy, .fd = -1, .self_slot = -1,
+						.liveness = SHMKIT_LIVE_PID };
 		return shmkit__peers_read(&src, out, cap, NULL);
 	}
 	int fd = open_by_name(&n);
@@ -179,7 +183,8 @@ int shmkit_peers(const char *name, struct shmkit_peer *out, size_t cap)
 	if (!err && !st.managed)
 		err = -EPROTO;
 	if (!err) {
-		struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = -1 };
+		struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = -1,
+						.liveness = SHMKIT_LIVE_OFD };
 		err = shmkit__peers_read(&src, out, cap, NULL);
 	}
 	close(fd);

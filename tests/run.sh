@@ -23,7 +23,9 @@ run_one() {
 	local secs
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 	case $rc in
-	0)  pass=$((pass + 1)); printf 'PASS  %-40s %6ss\n' "$name" "$secs" ;;
+	0)  pass=$((pass + 1)); printf 'PASS  %-40s %6ss\n' "$name" "$secs"
+	    # a Criterion suite may skip single tests: show them and why
+	    grep -h '^\[SKIP\]' "$log" | sed 's/^/      /' ;;
 	77) skip=$((skip + 1)); printf 'SKIP  %-40s %s\n' "$name" "$(tail -n 1 "$log")" ;;
 	124|137) fail=$((fail + 1)); failed+=("$name"); printf 'FAIL  %-40s timed out after %ss\n' "$name" "$TIMEOUT"; sed 's/^/      | /' "$log" | tail -n 40 ;;
 	*)  fail=$((fail + 1)); failed+=("$name"); printf 'FAIL  %-40s exit %d\n' "$name" "$rc"; sed 's/^/      | /' "$log" | tail -n 60 ;;
@@ -42,7 +44,7 @@ for t in "$B"/tests/test_*; do
 			"Criterion cannot start under -fsanitize=thread"
 		continue ;;
 	esac
-	run_one "unit/$(basename "$t")" "$t" --jobs=1 --short-filename
+	run_one "unit/$(basename "$t")" "$t" --jobs=1 --short-filename --verbose
 done
 for t in tests/cli/test_*.sh; do
 	[ -f "$t" ] || continue
