@@ -67,21 +67,26 @@ static const char *shown(const char *name)
 	return (name && *name) ? name : "''";
 }
 
-/* "shmkit: WHAT[ NAME]: WHY" */
-static void __attribute__((format(printf, 3, 4)))
-err_msg(const char *what, const char *name, const char *fmt, ...)
+/* Writes "shmkit: WHAT[ NAME]: WHY" to stderr. */
+static void verr_msg(const char *what, const char *name, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fflush(stdout);
 	fprintf(stderr, "shmkit: %s", what);
 	if (name)
 		fprintf(stderr, " %s", shown(name));
 	fputs(": ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+err_msg(const char *what, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr_msg(what, name, fmt, ap);
+	va_end(ap);
 }
 
 /* Reports a usage error and the hint; returns EXIT_USAGE. */
@@ -90,15 +95,9 @@ usage_err(const char *what, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "shmkit: %s", what);
-	if (name)
-		fprintf(stderr, " %s", shown(name));
-	fputs(": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verr_msg(what, name, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (find_command(what))
 		fprintf(stderr, "Try 'shmkit %s --help' for more information.\n", what);
 	else

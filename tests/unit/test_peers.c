@@ -73,6 +73,22 @@ static int finish(struct proc *p)
 	return status;
 }
 
+/* Creates region @n and detaches: it exists, with no peer. */
+static void make_region(const char *n)
+{
+	shmkit_region *a;
+	cr_assert_eq(shmkit_region_open(n, SHMKIT_CREATE, 4096, 0, &a), 0, "create %s", n);
+	shmkit_region_close(a);
+}
+
+/* Starts peer_helper holding @n; returns once it has attached. */
+static void spawn_holder(struct proc *p, const char *n)
+{
+	char line[64];
+	spawn(p, (char *const[]){ (char *)helper(), "hold", (char *)n, NULL });
+	cr_assert_gt(read_line(p, line, sizeof(line)), 0, "helper attached to %s", n);
+}
+
 /* The first peer whose pid is @pid, or NULL. */
 static struct shmkit_peer *find_peer(struct shmkit_peer *v, int n, pid_t pid)
 {
@@ -121,14 +137,10 @@ Test(peers, killed_peer_is_dead)
 {
 	for (size_t b = 0; b < 3; b++) {
 		const char *n = ut_name(named_backends[b]);
-		shmkit_region *a;
 		struct shmkit_peer v[8];
 		struct proc p;
-		char line[64];
-		cr_assert_eq(shmkit_region_open(n, SHMKIT_CREATE, 4096, 0, &a), 0);
-		shmkit_region_close(a);
-		spawn(&p, (char *const[]){ (char *)helper(), "hold", (char *)n, NULL });
-		cr_assert_gt(read_line(&p, line, sizeof(line)), 0, "helper attached");
+		make_region(n);
+		spawn_holder(&p, n);
 		int cnt = shmkit_peers(n, v, 8);
 		cr_assert_eq(cnt, 1);
 		cr_expect_eq(v[0].pid, p.pid);
@@ -162,14 +174,10 @@ Test(peers, zombie_peer_is_dead)
 {
 	for (size_t b = 0; b < 3; b++) {
 		const char *n = ut_name(named_backends[b]);
-		shmkit_region *a;
 		struct shmkit_peer v[8];
 		struct proc p;
-		char line[64];
-		cr_assert_eq(shmkit_region_open(n, SHMKIT_CREATE, 4096, 0, &a), 0);
-		shmkit_region_close(a);
-		spawn(&p, (char *const[]){ (char *)helper(), "hold", (char *)n, NULL });
-		cr_assert_gt(read_line(&p, line, sizeof(line)), 0);
+		make_region(n);
+		spawn_holder(&p, n);
 		close(p.in);  /* it exits; nobody reaps it yet */
 		char buf[8];
 		while (read(p.out, buf, sizeof(buf)) > 0)  /* EOF: its fds are closed */
@@ -200,14 +208,11 @@ Test(peers, peer_in_another_pid_namespace)
 		cr_skip_test("needs root and unshare --pid (run the tests as root)");
 	const char *pn = ut_name(SHMKIT_BACKEND_POSIX);
 	const char *sn = ut_name(SHMKIT_BACKEND_SYSV);
-	shmkit_region *a, *c;
 	struct shmkit_peer v[8];
 	struct proc p;
 	char line[64];
-	cr_assert_eq(shmkit_region_open(pn, SHMKIT_CREATE, 4096, 0, &a), 0);
-	cr_assert_eq(shmkit_region_open(sn, SHMKIT_CREATE, 4096, 0, &c), 0);
-	shmkit_region_close(a);
-	shmkit_region_close(c);
+	make_region(pn);
+	make_region(sn);
 	spawn(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
 				  (char *)helper(), "hold", (char *)pn, (char *)sn, NULL });
 	cr_assert_gt(read_line(&p, line, sizeof(line)), 0, "helper attached");
@@ -232,13 +237,10 @@ Test(peers, recycled_pid_is_not_the_peer)
 		cr_skip_test("needs root and unshare --pid (run the tests as root)");
 	const char *pn = ut_name(SHMKIT_BACKEND_POSIX);
 	const char *sn = ut_name(SHMKIT_BACKEND_SYSV);
-	shmkit_region *a, *c;
 	struct proc p;
 	char line[128];
-	cr_assert_eq(shmkit_region_open(pn, SHMKIT_CREATE, 4096, 0, &a), 0);
-	cr_assert_eq(shmkit_region_open(sn, SHMKIT_CREATE, 4096, 0, &c), 0);
-	shmkit_region_close(a);
-	shmkit_region_close(c);
+	make_region(pn);
+	make_region(sn);
 	spawn(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
 				  (char *)helper(), "recycle", (char *)pn, (char *)sn, NULL });
 	cr_assert_gt(read_line(&p, line, sizeof(line)), 0);
@@ -297,10 +299,8 @@ Test(peers, fork_child_is_a_peer_of_its_own)
 {
 	for (size_t b = 0; b < 3; b++) {
 		const char *n = ut_name(named_backends[b]);
-		shmkit_region *a;
 		int up[2], down[2];
-		cr_assert_eq(shmkit_region_open(n, SHMKIT_CREATE, 4096, 0, &a), 0);
-		shmkit_region_close(a);
+		make_region(n);
 		cr_assert_eq(pipe(up), 0);
 		cr_assert_eq(pipe(down), 0);
 		int fds[4] = { up[1], down[0], up[0], down[1] };
