@@ -20,12 +20,13 @@
 
 static char prefix[64];
 static char filedir[128];
-static unsigned sysv_base;
+static unsigned sysv_base;   /* names use base+1 ...; base itself is the marker */
+static int sysv_marker = -1;
 
 static void name_of(int backend, int i, char *out, size_t cap)
 {
 	if (backend == SHMKIT_BACKEND_SYSV)
-		snprintf(out, cap, "sysv:0x%08x", sysv_base + (unsigned)i);
+		snprintf(out, cap, "sysv:0x%08x", sysv_base + 1 + (unsigned)i);
 	else if (backend == SHMKIT_BACKEND_FILE)
 		snprintf(out, cap, "file:%s/r%d", filedir, i);
 	else
@@ -47,6 +48,8 @@ static void cleanup(void)
 	remove_all(SHMKIT_BACKEND_SYSV);
 	remove_all(SHMKIT_BACKEND_FILE);
 	rmdir(filedir);
+	if (sysv_marker >= 0)
+		shmctl(sysv_marker, IPC_RMID, NULL);
 }
 
 static void setup(void)
@@ -54,15 +57,13 @@ static void setup(void)
 	snprintf(prefix, sizeof(prefix), "ut-crash-%d-", (int)getpid());
 	snprintf(filedir, sizeof(filedir), "/tmp/shmkit-crash-%d", (int)getpid());
 	mkdir(filedir, 0700);
-	/* a run of free keys: pid-derived, checked */
-	for (unsigned tries = 0; tries < 64; tries++) {
-		sysv_base = 0x5c000000u | (((unsigned)getpid() * 7919u + tries * 104729u) & 0xff0000u);
-		int busy = 0;
-		for (int i = 0; i < MAX_PER_RUN && !busy; i += 64)
-			busy = shmget((key_t)(sysv_base + (unsigned)i), 0, 0) >= 0;
-		if (!busy)
-			break;
+	/* a run of 64 Ki keys, claimed by creating its first key exclusively:
+	 * two suites at once never share a run */
+	for (unsigned tries = 0; tries < 256 && sysv_marker < 0; tries++) {
+		sysv_base = 0x5c000000u | ((((unsigned)getpid() + tries) & 0xffu) << 16);
+		sysv_marker = shmget((key_t)sysv_base, 1, IPC_CREAT | IPC_EXCL | 0600);
 	}
+	cr_assert_geq(sysv_marker, 0, "no free System V key run");
 }
 
 TestSuite(crash, .init = setup, .fini = cleanup, .timeout = 120);
