@@ -335,29 +335,38 @@ int shmkit__fd_create_memfd(const char *label, size_t size, unsigned flags,
 
 /* A new open file description of the object behind fd, so this handle's
  * slot lock is its own and not the caller's. */
-int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend)
+int shmkit__fd_description(int fd, int oflags)
 {
 	char proc[64];
 	int nfd;
 
-	*backend = backend_of_fd(fd);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	*writable = !(flags & SHMKIT_RAW) || !(flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE));
-	nfd = open(proc, (*writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (nfd < 0 && *writable && errno == EACCES &&
-	    (flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE))) {
-		*writable = false;
-		nfd = open(proc, O_RDONLY | O_CLOEXEC);
-	}
-	if (nfd < 0 && errno == ENOENT) {
-		/* no /proc: share the caller's description */
-		int fl = fcntl(fd, F_GETFL);
-		if (fl < 0)
-			return shmkit__err();
-		*writable = (fl & O_ACCMODE) == O_RDWR;
-		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	}
+	nfd = open(proc, oflags | O_CLOEXEC);
+	if (nfd < 0 && errno == ENOENT)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);  /* no /proc: share it */
 	return nfd < 0 ? shmkit__err() : nfd;
+}
+
+int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend)
+{
+	bool want_write = !(flags & SHMKIT_RAW) || !(flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE));
+	int nfd, fl;
+
+	*backend = backend_of_fd(fd);
+	nfd = shmkit__fd_description(fd, want_write ? O_RDWR : O_RDONLY);
+	if (nfd == -EACCES && want_write && (flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE)))
+		nfd = shmkit__fd_description(fd, O_RDONLY);  /* an observer, then */
+	if (nfd < 0)
+		return nfd;
+	/* what we got, whether reopened or (without /proc) shared */
+	fl = fcntl(nfd, F_GETFL);
+	if (fl < 0) {
+		int err = shmkit__err();
+		close(nfd);
+		return err;
+	}
+	*writable = (fl & O_ACCMODE) == O_RDWR;
+	return nfd;
 }
 
 int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out)

@@ -101,6 +101,8 @@ int shmkit__fd_map(int fd, unsigned flags, size_t size, bool fd_writable,
 		   struct shmkit_region *r);
 int shmkit__fd_create_memfd(const char *label, size_t size, unsigned flags,
 			    struct shmkit_region *r);
+/* A new open file description of fd's object (no /proc: a shared one). */
+int shmkit__fd_description(int fd, int oflags);
 int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend);
 int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out);
 int shmkit__sysv_open(const struct shmkit__name *n, unsigned flags, size_t size,

@@ -27,19 +27,6 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shmkit_region *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* A new open file description of fd's object (no /proc: a shared one). */
-static int new_description(int fd)
-{
-	char proc[64];
-	int nfd;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	nfd = open(proc, O_RDWR | O_CLOEXEC);
-	if (nfd < 0 && errno == ENOENT)
-		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return nfd < 0 ? shmkit__err() : nfd;
-}
-
 static int region_register(struct shmkit_region *r)
 {
 	r->owner = getpid();
@@ -49,7 +36,7 @@ static int region_register(struct shmkit_region *r)
 	unsigned liveness = shmkit__liveness(r->backend);
 
 	if (liveness == SHMKIT_LIVE_OFD) {
-		r->lock_fd = new_description(r->fd);
+		r->lock_fd = shmkit__fd_description(r->fd, O_RDWR);
 		if (r->lock_fd < 0)
 			return r->lock_fd;
 	}

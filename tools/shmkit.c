@@ -559,6 +559,40 @@ static int slurp_stdin(uint64_t cap, char **buf, uint64_t *total)
 	return 0;
 }
 
+/* Opens @name for write or read and checks @offset against its size;
+ * returns 0 with *r open, or EXIT_RUNTIME after reporting. */
+static int open_at(const struct command *c, const char *name, unsigned flags,
+		   uint64_t offset, shmkit_region **r)
+{
+	int ret = shmkit_region_open(name, flags, 0, 0, r);
+
+	if (ret) {
+		lib_err(c->name, name, ret);
+		return EXIT_RUNTIME;
+	}
+	uint64_t size = shmkit_region_size(*r);
+	if (offset > size) {
+		err_msg(c->name, name, "offset %" PRIu64 " is beyond the end of a %"
+			PRIu64 "-byte region", offset, size);
+		shmkit_region_close(*r);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Closes @r; a close error counts only when nothing failed before. */
+static int close_with(const struct command *c, const char *name, shmkit_region *r,
+		      int status)
+{
+	int ret = shmkit_region_close(r);
+
+	if (ret && !status) {
+		lib_err(c->name, name, ret);
+		status = EXIT_RUNTIME;
+	}
+	return status;
+}
+
 static int cmd_write(const struct command *c, int argc, char **argv)
 {
 	struct option_spec opts[] = {
@@ -579,18 +613,10 @@ static int cmd_write(const struct command *c, int argc, char **argv)
 	    (ret = opt_bytes(c, &opts[0], &offset)) != 0)
 		return ret;
 
-	ret = shmkit_region_open(argv[0], opts[1].seen ? SHMKIT_RAW : 0, 0, 0, &r);
-	if (ret) {
-		lib_err(c->name, argv[0], ret);
-		return EXIT_RUNTIME;
-	}
+	ret = open_at(c, argv[0], opts[1].seen ? SHMKIT_RAW : 0, offset, &r);
+	if (ret)
+		return ret;
 	size = shmkit_region_size(r);
-	if (offset > size) {
-		err_msg(c->name, argv[0], "offset %" PRIu64 " is beyond the end of a %"
-			PRIu64 "-byte region", offset, size);
-		status = EXIT_RUNTIME;
-		goto out;
-	}
 	ret = slurp_stdin(size - offset, &buf, &total);
 	if (ret) {
 		err_msg(c->name, argv[0], "reading stdin: %s", strerror(ret));
@@ -615,12 +641,7 @@ static int cmd_write(const struct command *c, int argc, char **argv)
 	}
 out:
 	free(buf);
-	ret = shmkit_region_close(r);
-	if (ret && !status) {
-		lib_err(c->name, argv[0], ret);
-		status = EXIT_RUNTIME;
-	}
-	return status;
+	return close_with(c, argv[0], r, status);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -650,17 +671,11 @@ static int cmd_read(const struct command *c, int argc, char **argv)
 	if (opts[2].seen)
 		flags |= SHMKIT_RAW;
 
-	ret = shmkit_region_open(argv[0], flags, 0, 0, &r);
-	if (ret) {
-		lib_err(c->name, argv[0], ret);
-		return EXIT_RUNTIME;
-	}
+	ret = open_at(c, argv[0], flags, offset, &r);
+	if (ret)
+		return ret;
 	size = shmkit_region_size(r);
-	if (offset > size) {
-		err_msg(c->name, argv[0], "offset %" PRIu64 " is beyond the end of a %"
-			PRIu64 "-byte region", offset, size);
-		status = EXIT_RUNTIME;
-	} else if (opts[1].seen && length > size - offset) {
+	if (opts[1].seen && length > size - offset) {
 		err_msg(c->name, argv[0], "%" PRIu64 " bytes at offset %" PRIu64
 			" go beyond the end of a %" PRIu64 "-byte region",
 			length, offset, size);
@@ -676,12 +691,7 @@ static int cmd_read(const struct command *c, int argc, char **argv)
 			status = EXIT_RUNTIME;
 		}
 	}
-	ret = shmkit_region_close(r);
-	if (ret && !status) {
-		lib_err(c->name, argv[0], ret);
-		status = EXIT_RUNTIME;
-	}
-	return status;
+	return close_with(c, argv[0], r, status);
 }
 
 /* ---------------------------------------------------------------------- */

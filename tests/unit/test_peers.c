@@ -105,6 +105,15 @@ static int nattch(const char *name)
 	return st.nattch;
 }
 
+/* @n has exactly one slot, its peer dead, and no peer attached. */
+static void expect_one_dead_peer(const char *n, const char *why)
+{
+	struct shmkit_peer v[8];
+	cr_assert_eq(shmkit_peers(n, v, 8), 1, "%s: the dead peer's slot is still listed", n);
+	cr_expect_eq(v[0].alive, 0, "%s: %s", n, why);
+	cr_expect_eq(nattch(n), 0, "%s", n);
+}
+
 static const int named_backends[] = {
 	SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE,
 };
@@ -147,10 +156,7 @@ Test(peers, killed_peer_is_dead)
 		cr_expect_eq(v[0].alive, 1);
 		kill(p.pid, SIGKILL);
 		finish(&p);
-		cnt = shmkit_peers(n, v, 8);
-		cr_assert_eq(cnt, 1, "%s: the dead peer's slot is still listed", n);
-		cr_expect_eq(v[0].alive, 0, "%s: killed peer must be dead", n);
-		cr_expect_eq(nattch(n), 0, "%s", n);
+		expect_one_dead_peer(n, "killed peer must be dead");
 	}
 }
 
@@ -174,7 +180,6 @@ Test(peers, zombie_peer_is_dead)
 {
 	for (size_t b = 0; b < 3; b++) {
 		const char *n = ut_name(named_backends[b]);
-		struct shmkit_peer v[8];
 		struct proc p;
 		make_region(n);
 		spawn_holder(&p, n);
@@ -186,10 +191,7 @@ Test(peers, zombie_peer_is_dead)
 			usleep(1000);
 		cr_assert_eq(proc_state(p.pid), 'Z', "helper is a zombie");
 		cr_assert_eq(kill(p.pid, 0), 0, "a PID check would call it alive");
-		int cnt = shmkit_peers(n, v, 8);
-		cr_assert_eq(cnt, 1);
-		cr_expect_eq(v[0].alive, 0, "%s: a zombie is dead", n);
-		cr_expect_eq(nattch(n), 0, "%s", n);
+		expect_one_dead_peer(n, "a zombie is dead");
 		int status;
 		close(p.out);
 		waitpid(p.pid, &status, 0);
