@@ -252,6 +252,169 @@ SHMKIT_API int shmkit_region_peers(const shmkit_region *r,
 				   struct shmkit_peer *out, size_t cap);
 
 /* ---------------------------------------------------------------------- */
+/* Synchronization in shared memory: mutex, semaphore, rwlock, event       */
+/*
+ * The primitives live inside a managed region's data (any backend: posix,
+ * sysv, file, anonymous, memfd), anywhere 8-byte aligned; each call names
+ * the region and a pointer into its data.  Their layout is shmkit's own,
+ * fixed and versioned (docs/architecture.md), not a libc's pthread type.
+ * Zero bytes are a valid fresh primitive: unlocked, value 0; the *_init
+ * calls reset one and list it in the segment's directory, so that
+ * `shmkit stat` shows it (the first use lists a zero-initialised one).
+ *
+ * Common errors: -EINVAL a NULL, misaligned or out-of-region pointer, or a
+ * primitive of another type there; -EBADMSG garbage in its words (a crashed
+ * or hostile peer), never a hang or a crash; -EOPNOTSUPP a raw or private
+ * (copy-on-write) region; -EROFS a region opened read-only.
+ *
+ * Timeouts are relative, in nanoseconds: SHMKIT_FOREVER waits without end,
+ * 0 only tries.  Waiting means a short spin, then a futex sleep; an
+ * operation that need not wait makes no system call.
+ *
+ * Owners are attaches, not threads: a lock is held by the process (through
+ * the region handle it locked with) and the thread that took it; only that
+ * thread may unlock it (-EPERM).  Owner death is the death of the process,
+ * or its closing of the region while it holds the lock.  It is judged by the
+ * owner's peer slot (a kernel-held file lock on posix, file and memfd; PID
+ * and start time on sysv and anonymous), so a recycled PID cannot fake a
+ * live owner.  A trylock asks at once; a locker that has to wait asks each
+ * SHMKIT_OWNER_POLL_MS it sleeps with the same owner, so it notices a death
+ * within that period.
+ */
+#define SHMKIT_FOREVER ((int64_t)-1)
+#define SHMKIT_OWNER_POLL_MS 10
+
+typedef struct shmkit_mutex { uint64_t opaque_[4]; } shmkit_mutex;     /* 32 B */
+typedef struct shmkit_sem { uint64_t opaque_[2]; } shmkit_sem;         /* 16 B */
+typedef struct shmkit_event { uint64_t opaque_[2]; } shmkit_event;     /* 16 B */
+typedef struct shmkit_rwlock { uint64_t opaque_[128]; } shmkit_rwlock; /* 1 KiB */
+
+/*
+ * Robust mutex.  lock/timedlock return 0, or -EOWNERDEAD: the previous
+ * owner died holding it; the caller now holds it and should repair the
+ * data, then call shmkit_mutex_consistent().  Unlocking without that makes
+ * the mutex -ENOTRECOVERABLE for every later locker (shmkit_mutex_init
+ * resets it).  -EDEADLK: the calling thread holds it already.  trylock:
+ * -EBUSY.  timedlock: -ETIMEDOUT.  A signal does not interrupt the wait:
+ * the call goes on waiting (for the time left).
+ */
+SHMKIT_API int shmkit_mutex_init(shmkit_region *r, shmkit_mutex *m);
+SHMKIT_API int shmkit_mutex_lock(shmkit_region *r, shmkit_mutex *m);
+SHMKIT_API int shmkit_mutex_trylock(shmkit_region *r, shmkit_mutex *m);
+SHMKIT_API int shmkit_mutex_timedlock(shmkit_region *r, shmkit_mutex *m,
+				      int64_t timeout_ns);
+SHMKIT_API int shmkit_mutex_unlock(shmkit_region *r, shmkit_mutex *m);
+SHMKIT_API int shmkit_mutex_consistent(shmkit_region *r, shmkit_mutex *m);
+
+/*
+ * Counting semaphore, as sem_init(s, 1, value).  wait: 0, -ETIMEDOUT
+ * (timedwait), -EAGAIN (trywait, value 0), -EINTR (a signal handler ran
+ * while it slept, as sem_wait does).  post: -EOVERFLOW above
+ * SHMKIT_SEM_VALUE_MAX.  value: the count (>= 0) or an error.  A holder that
+ * dies does not give its unit back: a semaphore has no owner.
+ */
+#define SHMKIT_SEM_VALUE_MAX 0x7fffffff
+SHMKIT_API int shmkit_sem_init(shmkit_region *r, shmkit_sem *s, unsigned value);
+SHMKIT_API int shmkit_sem_wait(shmkit_region *r, shmkit_sem *s);
+SHMKIT_API int shmkit_sem_trywait(shmkit_region *r, shmkit_sem *s);
+SHMKIT_API int shmkit_sem_timedwait(shmkit_region *r, shmkit_sem *s,
+				    int64_t timeout_ns);
+SHMKIT_API int shmkit_sem_post(shmkit_region *r, shmkit_sem *s);
+SHMKIT_API int shmkit_sem_value(shmkit_region *r, shmkit_sem *s);
+
+/*
+ * Named semaphore, as sem_open(): a small segment called @name (any name
+ * shmkit_region_open takes) holding one semaphore.  With SHMKIT_CREATE it is
+ * created, with initial @value, if missing (SHMKIT_EXCL: -EEXIST if not);
+ * the value is in place before any other process can open it.  *r is the
+ * segment (close it with shmkit_region_close, remove it with
+ * shmkit_remove); *s the semaphore in it.  -EPROTONOSUPPORT if @name holds
+ * a segment that is not a named semaphore.
+ */
+SHMKIT_API int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
+			       unsigned value, shmkit_region **r, shmkit_sem **s);
+
+/*
+ * Reader-writer lock that prefers writers: once a writer waits, new readers
+ * wait behind it, so readers cannot starve writers.  Robust both ways: a
+ * dead reader's holds are dropped; a dead writer makes the next locker
+ * (reader or writer) get -EOWNERDEAD with the lock held.  The lock stays
+ * inconsistent, and readers keep getting -EOWNERDEAD, until a writer calls
+ * shmkit_rwlock_consistent(); a writer that unlocks without doing so makes
+ * it -ENOTRECOVERABLE.  Other returns as for the mutex (-EBUSY, -ETIMEDOUT,
+ * -EDEADLK: the caller's thread holds the write lock; -EPERM: unlocking a
+ * lock not held).  Signals do not interrupt the wait.
+ */
+SHMKIT_API int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_rdlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_tryrdlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_timedrdlock(shmkit_region *r, shmkit_rwlock *l,
+					 int64_t timeout_ns);
+SHMKIT_API int shmkit_rwlock_rdunlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_wrlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_trywrlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_timedwrlock(shmkit_region *r, shmkit_rwlock *l,
+					 int64_t timeout_ns);
+SHMKIT_API int shmkit_rwlock_wrunlock(shmkit_region *r, shmkit_rwlock *l);
+SHMKIT_API int shmkit_rwlock_consistent(shmkit_region *r, shmkit_rwlock *l);
+
+/*
+ * Event: a sequence number that every wake bumps, with waiting on it.
+ *   prepare  reads the sequence into *ticket;
+ *   wait     sleeps until the sequence differs from @ticket (a wake since
+ *            prepare): 0, -ETIMEDOUT, -EINTR (a signal handler ran);
+ *   wake_one / wake_all bump the sequence and wake one / every sleeper.
+ * The pattern that loses no wake-up: prepare, test your condition, wait.
+ * wait_mutex is a condition variable: it unlocks @m (which the caller must
+ * hold, else -EPERM), waits, and relocks @m before it returns: 0 (also
+ * after a signal: a spurious wake-up), -ETIMEDOUT, or the relock's error
+ * (-EOWNERDEAD ...).
+ */
+SHMKIT_API int shmkit_event_init(shmkit_region *r, shmkit_event *e);
+SHMKIT_API int shmkit_event_prepare(shmkit_region *r, shmkit_event *e,
+				    uint32_t *ticket);
+SHMKIT_API int shmkit_event_wait(shmkit_region *r, shmkit_event *e,
+				 uint32_t ticket, int64_t timeout_ns);
+SHMKIT_API int shmkit_event_wait_mutex(shmkit_region *r, shmkit_event *e,
+				       shmkit_mutex *m, int64_t timeout_ns);
+SHMKIT_API int shmkit_event_wake_one(shmkit_region *r, shmkit_event *e);
+SHMKIT_API int shmkit_event_wake_all(shmkit_region *r, shmkit_event *e);
+
+/* What `shmkit stat` shows of each listed primitive. */
+enum shmkit_prim_type {
+	SHMKIT_PRIM_MUTEX = 1,
+	SHMKIT_PRIM_SEM = 2,
+	SHMKIT_PRIM_RWLOCK = 3,
+	SHMKIT_PRIM_EVENT = 4,
+};
+
+struct shmkit_prim_info {
+	int type;             /* enum shmkit_prim_type */
+	uint64_t offset;      /* in the data */
+	int corrupt;          /* 1: its words fail validation; nothing below */
+	int locked;           /* mutex, rwlock: a writer holds it */
+	int32_t owner_pid;    /* of the holder, 0 if none */
+	int owner_alive;      /* 1 alive, 0 dead, -1 cannot tell */
+	int state;            /* 0 consistent, 1 owner died, 2 not recoverable */
+	uint32_t waiters;     /* asleep in the kernel (a waiter killed asleep
+			       * stays counted) */
+	uint32_t value;       /* sem: value; rwlock: read holds; event: sequence */
+	uint64_t recoveries;  /* mutex: owner deaths recovered */
+	uint64_t reserved[4];
+};
+
+/*
+ * Fills @out with up to @cap of the primitives listed in the segment's
+ * directory (the first 40 initialised or used); returns how many are
+ * listed, or a negative errno (-EPROTO for a raw or foreign object).
+ * Entries whose bytes are not a valid primitive come back corrupt.
+ */
+SHMKIT_API int shmkit_prims(const char *name, struct shmkit_prim_info *out,
+			    size_t cap);
+SHMKIT_API int shmkit_region_prims(shmkit_region *r,
+				   struct shmkit_prim_info *out, size_t cap);
+
+/* ---------------------------------------------------------------------- */
 /* Listing                                                                */
 
 struct shmkit_entry {

@@ -38,7 +38,8 @@ int shmkit__anon_create(size_t size, unsigned flags, struct shmkit_region *r)
 	if (header_size) {
 		r->hdr = (struct shmkit_hdr *)base;
 		r->hdr_writable = true;
-		shmkit__hdr_init(r->hdr, (uint32_t)header_size, size, SHMKIT_LIVE_PID);
+		shmkit__hdr_init(r->hdr, (uint32_t)header_size, size, SHMKIT_LIVE_PID,
+				 SHMKIT_KIND_REGION);
 		/* no one else sees it before fork(), itself a full barrier */
 		store_relaxed(&r->hdr->magic, SHMKIT_MAGIC);
 	}

@@ -164,7 +164,8 @@ static int split_path(const char *path, char *dir, size_t dirlen, const char **b
 }
 
 /* Sizes and initialises a new, still nameless (or hidden) object. */
-static int fill_new(int fd, unsigned flags, size_t size, unsigned mode)
+static int fill_new(int fd, unsigned flags, size_t size, unsigned mode,
+		    const struct shmkit__image *img)
 {
 	size_t header_size = (flags & SHMKIT_RAW) ? 0 : shmkit__header_size();
 	size_t total = header_size + size;
@@ -180,7 +181,14 @@ static int fill_new(int fd, unsigned flags, size_t size, unsigned mode)
 					    MAP_SHARED, fd, 0);
 		if (h == MAP_FAILED)
 			return shmkit__err();
-		shmkit__hdr_init(h, (uint32_t)header_size, size, SHMKIT_LIVE_OFD);
+		shmkit__hdr_init(h, (uint32_t)header_size, size, SHMKIT_LIVE_OFD,
+				 img ? img->kind : SHMKIT_KIND_REGION);
+		if (img && img->len && img->len <= size &&
+		    pwrite(fd, img->bytes, img->len, (off_t)header_size) != (ssize_t)img->len) {
+			err = shmkit__err();
+			munmap(h, header_size);
+			return err;
+		}
 		/* R4: magic last; no opener can see the object before linkat()
 		 * names it, and that system call orders these stores before the
 		 * opener's pread()/mmap of the header. */
@@ -191,7 +199,7 @@ static int fill_new(int fd, unsigned flags, size_t size, unsigned mode)
 }
 
 static int create_hidden(int dirfd, const char *base, unsigned flags,
-			 size_t size, unsigned mode)
+			 size_t size, unsigned mode, const struct shmkit__image *img)
 {
 	char tmp[64];
 	int fd = -1, err = -EEXIST;
@@ -206,7 +214,7 @@ static int create_hidden(int dirfd, const char *base, unsigned flags,
 	}
 	if (fd < 0)
 		return err;
-	err = fill_new(fd, flags, size, mode);
+	err = fill_new(fd, flags, size, mode, img);
 	if (!err && linkat(dirfd, tmp, dirfd, base, 0) != 0)
 		err = shmkit__err();
 	unlinkat(dirfd, tmp, 0);
@@ -219,7 +227,7 @@ static int create_hidden(int dirfd, const char *base, unsigned flags,
 
 /* Returns the new object's fd, or -EEXIST when the name is taken. */
 static int create_object(int dirfd, const char *base, unsigned flags,
-			 size_t size, unsigned mode)
+			 size_t size, unsigned mode, const struct shmkit__image *img)
 {
 	char proc[64];
 	int fd, err;
@@ -227,10 +235,10 @@ static int create_object(int dirfd, const char *base, unsigned flags,
 	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
 	if (fd < 0) {
 		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
-			return create_hidden(dirfd, base, flags, size, mode);
+			return create_hidden(dirfd, base, flags, size, mode, img);
 		return shmkit__err();
 	}
-	err = fill_new(fd, flags, size, mode);
+	err = fill_new(fd, flags, size, mode, img);
 	if (err)
 		goto fail;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -291,7 +299,7 @@ int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,
 			if (fd >= 0 || fd != -ENOENT || !(flags & SHMKIT_CREATE))
 				break;
 		}
-		fd = create_object(dirfd, base, flags, size, mode);
+		fd = create_object(dirfd, base, flags, size, mode, r->image);
 		if (fd >= 0) {
 			writable = true;
 			break;
@@ -319,7 +327,7 @@ int shmkit__fd_create_memfd(const char *label, size_t size, unsigned flags,
 	fd = memfd_create(label ? label : "shmkit", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return shmkit__err();
-	err = fill_new(fd, flags, size, 0600);
+	err = fill_new(fd, flags, size, 0600, NULL);
 	/* no one may shrink it under a peer's mapping: that would be SIGBUS */
 	if (!err && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0)
 		err = shmkit__err();

@@ -117,7 +117,8 @@ fail:
 	return err;
 }
 
-static int sysv_create(int32_t key, unsigned flags, size_t size, unsigned mode)
+static int sysv_create(int32_t key, unsigned flags, size_t size, unsigned mode,
+		       const struct shmkit__image *img)
 {
 	size_t header_size = (flags & SHMKIT_RAW) ? 0 : shmkit__header_size();
 	int id = shmget((key_t)key, header_size + size, IPC_CREAT | IPC_EXCL | (int)mode);
@@ -133,7 +134,10 @@ static int sysv_create(int32_t key, unsigned flags, size_t size, unsigned mode)
 	}
 	if (header_size) {
 		struct shmkit_hdr *h = (struct shmkit_hdr *)addr;
-		shmkit__hdr_init(h, (uint32_t)header_size, size, SHMKIT_LIVE_PID);
+		shmkit__hdr_init(h, (uint32_t)header_size, size, SHMKIT_LIVE_PID,
+				 img ? img->kind : SHMKIT_KIND_REGION);
+		if (img && img->len && img->len <= size)
+			memcpy(addr + header_size, img->bytes, img->len);
 		/* R5: the header is complete before magic shows; pairs with A5. */
 		store_release(&h->magic, SHMKIT_MAGIC);
 	}
@@ -158,7 +162,7 @@ int shmkit__sysv_open(const struct shmkit__name *n, unsigned flags, size_t size,
 			if (id != -ENOENT || !(flags & SHMKIT_CREATE))
 				return id;
 		}
-		id = sysv_create(n->key, flags, size, mode);
+		id = sysv_create(n->key, flags, size, mode, r->image);
 		if (id >= 0 || id != -EEXIST || excl)
 			break;
 	}

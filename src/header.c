@@ -42,14 +42,14 @@ uint32_t shmkit__hdr_checksum(const struct shmkit_hdr *h)
 
 /* Fills the immutable part and the statistics; the caller publishes magic. */
 void shmkit__hdr_init(struct shmkit_hdr *h, uint32_t header_size,
-		      uint64_t data_size, uint32_t liveness)
+		      uint64_t data_size, uint32_t liveness, uint32_t kind)
 {
 	memset((void *)h, 0, sizeof(*h));
 	h->version = SHMKIT_LAYOUT_VERSION;
 	h->header_size = header_size;
 	h->data_size = data_size;
 	h->total_size = header_size + data_size;
-	h->kind = SHMKIT_KIND_REGION;
+	h->kind = kind;
 	h->liveness = liveness;
 	h->peer_offset = SHMKIT_PEER_OFFSET;
 	h->peer_slots = SHMKIT_PEER_SLOTS;

@@ -34,6 +34,14 @@ struct shmkit__name {
 int shmkit__name_parse(const char *name, struct shmkit__name *out);
 #define SHMKIT_SHM_DIR "/dev/shm"
 
+/* What a create writes before the segment is published: its kind and the
+ * first bytes of its data (a named semaphore's initial value, say). */
+struct shmkit__image {
+	uint32_t kind;                /* SHMKIT_KIND_* */
+	const void *bytes;
+	size_t len;
+};
+
 /* ---- region handle (region.c owns it) ---- */
 struct shmkit_region {
 	int backend;
@@ -50,13 +58,16 @@ struct shmkit_region {
 	int slot;                 /* peer slot held, -1 none */
 	bool hdr_writable;        /* may update statistics and slots */
 	pid_t owner;              /* process that holds @slot */
+	uint32_t token;           /* sync owner token of @slot, 0 none */
+	int sync_err;             /* why sync primitives cannot be used, or 0 */
+	const struct shmkit__image *image;  /* for a create; NULL: plain */
 	struct shmkit_region *next, *prev; /* registry, for fork */
 };
 
 /* ---- header.c ---- */
 uint32_t shmkit__hdr_checksum(const struct shmkit_hdr *h);
 void shmkit__hdr_init(struct shmkit_hdr *h, uint32_t header_size,
-		      uint64_t data_size, uint32_t liveness);
+		      uint64_t data_size, uint32_t liveness, uint32_t kind);
 /* Validates the immutable part against the object's size in bytes. */
 int shmkit__hdr_check(const struct shmkit_hdr *h, uint64_t object_size);
 uint32_t shmkit__header_size(void);
@@ -84,6 +95,13 @@ void shmkit__slot_release(struct shmkit_hdr *h, unsigned liveness, int fd, int s
 int shmkit__peers_read(const struct shmkit__peer_src *src,
 		       struct shmkit_peer *out, size_t cap, int32_t *alive);
 void shmkit__stats_touch(struct shmkit_hdr *h, bool attach);
+/* Liveness of the attach a sync owner token names: 1 alive, 0 dead (its
+ * slot is free, claimed anew, or its owner gone), -1 cannot tell. */
+int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token);
+/* The token of the attach holding @slot, from its claim word. */
+uint32_t shmkit__slot_token(const struct shmkit_hdr *h, int slot);
+/* PID recorded in the slot a token names (0 if none). */
+int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token);
 
 /* ---- proc.c ---- */
 int shmkit__proc_identity(pid_t pid, uint64_t *start_time);
@@ -116,5 +134,35 @@ void shmkit__unmap(struct shmkit_region *r);
 
 /* ---- region.c ---- */
 int shmkit__registry_add(struct shmkit_region *r);
+/* shmkit_region_open() whose create writes @image before publishing. */
+int shmkit__region_open_image(const char *name, unsigned flags, size_t size,
+			      unsigned mode, const struct shmkit__image *image,
+			      shmkit_region **out);
+
+/* ---- sync.c: what the primitives share ---- */
+pid_t shmkit__tid(void);
+void shmkit__tid_forget(void);        /* atfork child: the TID changed */
+/* Checks that [p, p+size) lies in r's usable data, 8-byte aligned. */
+int shmkit__prim_check(const shmkit_region *r, const void *p, size_t size);
+/* Checks a primitive's tag; stamps (and lists) a fresh zero one. */
+int shmkit__prim_tag(shmkit_region *r, _Atomic uint32_t *tag, unsigned type,
+		     const void *p);
+/* Lists the primitive at data offset @off in the segment's directory. */
+void shmkit__syncdir_add(struct shmkit_hdr *h, uint64_t off, unsigned type);
+/* The peer source for judging owners of r's primitives. */
+void shmkit__region_peer_src(const shmkit_region *r, struct shmkit__peer_src *src);
+int shmkit__mutex_timed(shmkit_region *r, shmkit_mutex *m, int64_t deadline,
+			bool try_only);
+
+/* ---- mutex.c: the owned lock word, shared by the mutex and the rwlock's
+ * writers; struct shmkit_mutex_shm is in layout_sync.h ---- */
+struct shmkit_mutex_shm;
+int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
+			     int64_t deadline, bool try_only);
+int shmkit__lockword_held(shmkit_region *r, struct shmkit_mutex_shm *s);
+void shmkit__lockword_release(struct shmkit_mutex_shm *s, bool all);
+void shmkit__lockword_unlock(struct shmkit_mutex_shm *s);
+int shmkit__lockword_consistent(struct shmkit_mutex_shm *s);
+int shmkit__lockword_valid(uint32_t v);
 
 #endif /* SHMKIT_INTERNAL_H */

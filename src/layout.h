@@ -27,10 +27,12 @@
 #define SHMKIT_PEER_SIZE      64u
 #define SHMKIT_PEER_SLOTS     120u       /* (8192 - 512) / 64 */
 #define SHMKIT_HDR_CHECKED    72u        /* bytes covered by the checksum */
+#define SHMKIT_SYNC_DIR       40u        /* sync directory entries */
 
 /* hdr.kind: what the data area holds. */
 #define SHMKIT_KIND_REGION    0u         /* plain bytes */
-#define SHMKIT_KIND_MAX       0u
+#define SHMKIT_KIND_SEM       1u         /* a named semaphore at data offset 0 */
+#define SHMKIT_KIND_MAX       1u
 
 /* hdr.liveness: how a peer slot's liveness is judged. */
 #define SHMKIT_LIVE_OFD       1u  /* F_OFD lock on byte SHMKIT_LOCK_BASE+slot */
@@ -84,7 +86,10 @@ struct shmkit_hdr {
 	_Atomic int64_t atime_ns;     /* 136 */
 	_Atomic int64_t dtime_ns;     /* 144 */
 	_Atomic uint64_t attaches;    /* 152: registered attaches ever made */
-	uint8_t pad1[SHMKIT_PEER_OFFSET - 160];
+	/* --- directory of the sync primitives in the data, for stat; an
+	 * entry is offset | type << 56, 0 when free; CASed from 0 once --- */
+	_Atomic uint64_t sync_dir[SHMKIT_SYNC_DIR];   /* 160 */
+	uint8_t pad1[SHMKIT_PEER_OFFSET - 160 - 8 * SHMKIT_SYNC_DIR];
 	struct shmkit_peer_slot peers[SHMKIT_PEER_SLOTS]; /* 512 */
 };
 
@@ -113,6 +118,7 @@ _Static_assert(offsetof(struct shmkit_hdr, lpid) == 128, "hdr.lpid");
 _Static_assert(offsetof(struct shmkit_hdr, atime_ns) == 136, "hdr.atime_ns");
 _Static_assert(offsetof(struct shmkit_hdr, dtime_ns) == 144, "hdr.dtime_ns");
 _Static_assert(offsetof(struct shmkit_hdr, attaches) == 152, "hdr.attaches");
+_Static_assert(offsetof(struct shmkit_hdr, sync_dir) == 160, "hdr.sync_dir");
 _Static_assert(offsetof(struct shmkit_hdr, peers) == SHMKIT_PEER_OFFSET, "hdr.peers");
 _Static_assert(sizeof(struct shmkit_hdr) == SHMKIT_HDR_MIN_SIZE, "hdr size");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic int32_t) == 4,

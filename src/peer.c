@@ -23,6 +23,7 @@
 
 #include "atomic.h"
 #include "internal.h"
+#include "layout_sync.h"
 
 static int ofd_lock(int fd, unsigned slot, short type, int cmd)
 {
@@ -246,4 +247,51 @@ int shmkit__peers_read(const struct shmkit__peer_src *src,
 	if (alive_count)
 		*alive_count = alive_n;
 	return n;
+}
+
+uint32_t shmkit__slot_token(const struct shmkit_hdr *ch, int slot)
+{
+	struct shmkit_hdr *h = (struct shmkit_hdr *)ch;
+
+	if (slot < 0 || slot >= (int)SHMKIT_PEER_SLOTS)
+		return 0;
+	uint64_t gen = load_relaxed(&h->peers[slot].claim) >> 32;
+	return (uint32_t)(slot + 1) |
+	       ((uint32_t)gen & SHMKIT_TOK_GEN_MASK) << SHMKIT_TOK_GEN_SHIFT;
+}
+
+int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
+{
+	unsigned slot = (token & SHMKIT_TOK_SLOT_MASK) - 1;
+
+	if (slot >= SHMKIT_PEER_SLOTS)
+		return 0;
+	struct slot_view v;
+	slot_read(&h->peers[slot], &v);
+	return v.pid;
+}
+
+int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token)
+{
+	struct shmkit_hdr *h = (struct shmkit_hdr *)src->hdr;
+	unsigned slot = (token & SHMKIT_TOK_SLOT_MASK) - 1;
+
+	if (slot >= SHMKIT_PEER_SLOTS)
+		return 0;
+	/* A3 again: the claim before the fields it guards (PID liveness). */
+	uint64_t claim = load_acquire(&h->peers[slot].claim);
+	uint32_t gen = (token >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
+	if (claim == 0 || ((uint32_t)(claim >> 32) & SHMKIT_TOK_GEN_MASK) != gen)
+		return 0;  /* free, or another attach's now */
+	if ((int)slot == src->self_slot)
+		return 1;
+	if (src->liveness == SHMKIT_LIVE_OFD) {
+		/* a new owner that holds the lock but has not yet stored its
+		 * claim looks alive here: the next poll sees its claim */
+		int held = ofd_lock(src->fd, slot, F_WRLCK, F_OFD_GETLK);
+		return held < 0 ? -1 : held;
+	}
+	struct slot_view v;
+	slot_read(&h->peers[slot], &v);
+	return pid_slot_alive(&v, claim);
 }

@@ -27,12 +27,27 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shmkit_region *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Whether sync primitives can work in r's data, and as whom. */
+static void region_sync_ready(struct shmkit_region *r)
+{
+	r->token = r->slot >= 0 ? shmkit__slot_token(r->hdr, r->slot) : 0;
+	if (!r->hdr || (r->flags & SHMKIT_PRIVATE))
+		r->sync_err = -EOPNOTSUPP;  /* no owner identity, or not shared */
+	else if ((r->flags & SHMKIT_RDONLY) || r->slot < 0)
+		r->sync_err = -EROFS;
+	else
+		r->sync_err = 0;
+}
+
 static int region_register(struct shmkit_region *r)
 {
 	r->owner = getpid();
 	r->slot = -1;
-	if (!r->hdr || !r->hdr_writable)
+	r->token = 0;
+	if (!r->hdr || !r->hdr_writable) {
+		region_sync_ready(r);
 		return 0;  /* raw, or an observer without write access */
+	}
 	unsigned liveness = shmkit__liveness(r->backend);
 
 	if (liveness == SHMKIT_LIVE_OFD) {
@@ -46,9 +61,11 @@ static int region_register(struct shmkit_region *r)
 		if (r->lock_fd >= 0)
 			close(r->lock_fd);
 		r->lock_fd = -1;
+		region_sync_ready(r);
 		return slot;
 	}
 	r->slot = slot;
+	region_sync_ready(r);
 	shmkit__stats_touch(r->hdr, true);
 	return 0;
 }
@@ -65,6 +82,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+	shmkit__tid_forget();
 	for (struct shmkit_region *r = registry; r; r = r->next) {
 		if (r->slot < 0)
 			continue;  /* nothing of the parent's to give back */
@@ -162,6 +180,13 @@ static int size_ok(size_t size, bool creating)
 int shmkit_region_open(const char *name, unsigned flags, size_t size,
 		       unsigned mode, shmkit_region **out)
 {
+	return shmkit__region_open_image(name, flags, size, mode, NULL, out);
+}
+
+int shmkit__region_open_image(const char *name, unsigned flags, size_t size,
+			      unsigned mode, const struct shmkit__image *image,
+			      shmkit_region **out)
+{
 	struct shmkit__name n;
 	struct shmkit_region *r;
 	int err;
@@ -184,10 +209,12 @@ int shmkit_region_open(const char *name, unsigned flags, size_t size,
 	if (!r)
 		return -ENOMEM;
 	r->backend = n.backend;
+	r->image = (flags & SHMKIT_RAW) ? NULL : image;
 	if (n.backend == SHMKIT_BACKEND_SYSV)
 		err = shmkit__sysv_open(&n, flags, size, mode, r);
 	else
 		err = shmkit__fd_open(&n, flags, size, mode, r);
+	r->image = NULL;
 	return region_finish(r, err, out);
 }
 

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prims.c - what stat shows of the primitives listed in a segment's
+ * directory.  Everything is read into private copies and validated: the
+ * directory, the offsets and the primitives' words are untrusted.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "internal.h"
+#include "layout_sync.h"
+
+/* Copies @len bytes at data offset @off; 0 or a negative errno. */
+typedef int (*read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
+
+static size_t prim_size(unsigned type)
+{
+	switch (type) {
+	case SHMKIT_PRIM_MUTEX: return sizeof(struct shmkit_mutex_shm);
+	case SHMKIT_PRIM_SEM: return sizeof(struct shmkit_sem_shm);
+	case SHMKIT_PRIM_RWLOCK: return sizeof(struct shmkit_rwlock_shm);
+	case SHMKIT_PRIM_EVENT: return sizeof(struct shmkit_event_shm);
+	default: return 0;
+	}
+}
+
+static bool tag_ok(uint32_t tag, unsigned type)
+{
+	return tag == 0 || tag == SHMKIT_TAG(type);
+}
+
+/* The owner fields of a lock word. */
+static void owner_info(const struct shmkit__peer_src *src, uint32_t word,
+		       struct shmkit_prim_info *pi)
+{
+	uint32_t tok = word & SHMKIT_TOK_MASK;
+
+	if (tok == 0)
+		return;
+	pi->locked = 1;
+	pi->owner_pid = shmkit__token_pid(src->hdr, tok);
+	pi->owner_alive = shmkit__token_alive(src, tok);
+}
+
+static void describe(const struct shmkit__peer_src *src, unsigned type,
+		     const void *buf, struct shmkit_prim_info *pi)
+{
+	switch (type) {
+	case SHMKIT_PRIM_MUTEX: {
+		struct shmkit_mutex_shm *m = (struct shmkit_mutex_shm *)buf;
+		uint32_t w = load_relaxed(&m->word);
+		pi->corrupt = !tag_ok(load_relaxed(&m->tag), type) ||
+			(w && !shmkit__lockword_valid(w)) ||
+			load_relaxed(&m->state) > SHMKIT_ST_NOTRECOVERABLE;
+		if (pi->corrupt)
+			return;
+		owner_info(src, w, pi);
+		pi->state = (int)load_relaxed(&m->state);
+		pi->waiters = load_relaxed(&m->sleepers);
+		pi->recoveries = load_relaxed(&m->recoveries);
+		return;
+	}
+	case SHMKIT_PRIM_RWLOCK: {
+		struct shmkit_rwlock_shm *l = (struct shmkit_rwlock_shm *)buf;
+		uint32_t w = load_relaxed(&l->w.word);
+		pi->corrupt = !tag_ok(load_relaxed(&l->w.tag), type) ||
+			(w && !shmkit__lockword_valid(w)) ||
+			load_relaxed(&l->w.state) > SHMKIT_ST_NOTRECOVERABLE;
+		if (pi->corrupt)
+			return;
+		owner_info(src, w, pi);
+		pi->state = (int)load_relaxed(&l->w.state);
+		pi->waiters = load_relaxed(&l->w.sleepers) + load_relaxed(&l->rsleepers) +
+			      load_relaxed(&l->dsleepers);
+		pi->recoveries = load_relaxed(&l->w.recoveries);
+		for (unsigned i = 0; i < SHMKIT_PEER_SLOTS; i++) {
+			uint64_t v = load_relaxed(&l->readers[i]);
+			uint32_t tok = (i + 1) | ((uint32_t)(v >> 32) & SHMKIT_TOK_GEN_MASK)
+						       << SHMKIT_TOK_GEN_SHIFT;
+			if ((uint32_t)v && shmkit__token_alive(src, tok) != 0)
+				pi->value += (uint32_t)v;  /* a dead peer's holds do not count */
+		}
+		return;
+	}
+	case SHMKIT_PRIM_SEM: {
+		struct shmkit_sem_shm *s = (struct shmkit_sem_shm *)buf;
+		pi->value = load_relaxed(&s->value);
+		pi->corrupt = !tag_ok(load_relaxed(&s->tag), type) || pi->value > SHMKIT_SEM_MAX;
+		pi->waiters = load_relaxed(&s->sleepers);
+		return;
+	}
+	case SHMKIT_PRIM_EVENT: {
+		struct shmkit_event_shm *e = (struct shmkit_event_shm *)buf;
+		pi->corrupt = !tag_ok(load_relaxed(&e->tag), type);
+		pi->value = load_relaxed(&e->seq);
+		pi->waiters = load_relaxed(&e->sleepers);
+		return;
+	}
+	}
+}
+
+static int prims_fill(const struct shmkit__peer_src *src, uint64_t data_size,
+		      read_fn rd, void *ctx, struct shmkit_prim_info *out, size_t cap)
+{
+	struct shmkit_hdr *h = (struct shmkit_hdr *)src->hdr;
+	_Alignas(64) unsigned char buf[sizeof(struct shmkit_rwlock_shm)];
+	int n = 0;
+
+	for (unsigned i = 0; i < SHMKIT_SYNC_DIR; i++) {
+		uint64_t e = load_relaxed(&h->sync_dir[i]);
+		if (e == 0)
+			continue;
+		unsigned type = (unsigned)(e >> 56);
+		uint64_t off = e & 0x00ffffffffffffffULL;
+		size_t len = prim_size(type);
+		if ((size_t)n < cap) {
+			struct shmkit_prim_info *pi = &out[n];
+			memset(pi, 0, sizeof(*pi));
+			pi->type = (int)type;
+			pi->offset = off;
+			if (!len || (off & 7u) || off > data_size || data_size - off < len) {
+				pi->corrupt = 1;  /* a directory entry that cannot be */
+			} else {
+				int err = rd(ctx, off, buf, len);
+				if (err)
+					return err;
+				describe(src, type, buf, pi);
+			}
+		}
+		n++;
+	}
+	return n;
+}
+
+static int read_mapped(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	memcpy(buf, (const char *)ctx + off, len);
+	return 0;
+}
+
+struct fd_ctx { int fd; uint64_t base; };
+
+static int read_fd(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct fd_ctx *c = ctx;
+	ssize_t got = pread(c->fd, buf, len, (off_t)(c->base + off));
+
+	if (got < 0)
+		return shmkit__err();
+	return (size_t)got == len ? 0 : -EBADMSG;
+}
+
+int shmkit_region_prims(shmkit_region *r, struct shmkit_prim_info *out, size_t cap)
+{
+	if (!r || (!out && cap))
+		return -EINVAL;
+	if (!r->hdr)
+		return -EPROTO;
+	struct shmkit__peer_src src;
+	shmkit__region_peer_src(r, &src);
+	return prims_fill(&src, r->size, read_mapped, r->data, out, cap);
+}
+
+int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
+{
+	struct shmkit__name n;
+	struct shmkit_region tmp;
+	int err;
+
+	if (!out && cap)
+		return -EINVAL;
+	err = shmkit__name_parse(name, &n);
+	if (err)
+		return err;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.fd = tmp.lock_fd = tmp.shmid = tmp.slot = -1;
+	tmp.backend = n.backend;
+	if (n.backend == SHMKIT_BACKEND_SYSV) {
+		int id = shmkit__sysv_find(n.key);
+		if (id < 0)
+			return id;
+		/* an observer's brief read-only attach, as stat's */
+		err = shmkit__sysv_attach(id, SHMKIT_RDONLY, 0, &tmp);
+		if (err)
+			return err;
+		struct shmkit_hdr copy;
+		memcpy((void *)&copy, tmp.hdr, sizeof(copy));
+		struct shmkit__peer_src src = { .hdr = &copy, .fd = -1, .self_slot = -1,
+						.liveness = SHMKIT_LIVE_PID };
+		err = prims_fill(&src, tmp.size, read_mapped, tmp.data, out, cap);
+		shmkit__unmap(&tmp);
+		return err;
+	}
+	struct shmkit_stat st;
+	struct shmkit_hdr copy;
+	int fd = open(n.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return shmkit__err();
+	memset(&st, 0, sizeof(st));
+	err = shmkit__fd_stat(fd, &st, &copy);
+	if (!err && !st.managed)
+		err = -EPROTO;
+	if (!err) {
+		struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = -1,
+						.liveness = SHMKIT_LIVE_OFD };
+		struct fd_ctx c = { .fd = fd, .base = copy.header_size };
+		err = prims_fill(&src, copy.data_size, read_fd, &c, out, cap);
+	}
+	close(fd);
+	return err;
+}
