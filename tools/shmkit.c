@@ -754,9 +754,108 @@ static void owner_names(uint32_t uid, uint32_t gid, char *buf, size_t len)
 		 pw ? pw->pw_name : u, gr ? gr->gr_name : g);
 }
 
-static void stat_print_human(const char *name, const struct shmkit_stat *st,
-			     const struct shmkit_peer *peers, int npeers, int perr)
+/* What stat gathered about one segment. */
+struct stat_view {
+	struct shmkit_stat st;
+	struct shmkit_peer *peers;
+	int npeers, perr;                 /* perr: shmkit_peers()'s error */
+	struct shmkit_prim_info prims[64];
+	int nprims, prerr;                /* prerr: shmkit_prims()'s error */
+};
+
+static const char *prim_name(int type)
 {
+	switch (type) {
+	case SHMKIT_PRIM_MUTEX: return "mutex";
+	case SHMKIT_PRIM_SEM: return "sem";
+	case SHMKIT_PRIM_RWLOCK: return "rwlock";
+	case SHMKIT_PRIM_EVENT: return "event";
+	default: return "unknown";
+	}
+}
+
+static const char *prim_state(int state)
+{
+	return state == 0 ? "consistent" : state == 1 ? "owner died, repair pending"
+						       : "not recoverable";
+}
+
+static void prims_print_human(const struct stat_view *v)
+{
+	if (v->prerr) {
+		if (v->prerr != -EPROTO)
+			printf("%-10s n/a (%s)\n", "sync:", shmkit_strerror(v->prerr));
+		return;
+	}
+	if (v->nprims == 0) {
+		printf("%-10s none\n", "sync:");
+		return;
+	}
+	printf("sync:\n");
+	int shown = v->nprims < 64 ? v->nprims : 64;
+	for (int i = 0; i < shown; i++) {
+		const struct shmkit_prim_info *p = &v->prims[i];
+		printf("  %-6s @%-8" PRIu64 " ", prim_name(p->type), p->offset);
+		if (p->corrupt) {
+			printf("corrupt\n");
+			continue;
+		}
+		switch (p->type) {
+		case SHMKIT_PRIM_MUTEX:
+		case SHMKIT_PRIM_RWLOCK:
+			if (p->locked)
+				printf("%s by pid %" PRId32 " (%s)",
+				       p->type == SHMKIT_PRIM_MUTEX ? "locked" : "write-locked",
+				       p->owner_pid, alive_word(p->owner_alive));
+			else
+				printf("unlocked");
+			if (p->type == SHMKIT_PRIM_RWLOCK)
+				printf(", %" PRIu32 " read holds", p->value);
+			printf(", %" PRIu32 " waiting, %s, %" PRIu64 " recovered\n",
+			       p->waiters, prim_state(p->state), p->recoveries);
+			break;
+		case SHMKIT_PRIM_SEM:
+			printf("value %" PRIu32 ", %" PRIu32 " waiting\n", p->value, p->waiters);
+			break;
+		default:
+			printf("sequence %" PRIu32 ", %" PRIu32 " waiting\n", p->value, p->waiters);
+			break;
+		}
+	}
+}
+
+static void prims_print_json(const struct stat_view *v)
+{
+	if (v->prerr) {
+		printf("  \"sync\": null\n");
+		return;
+	}
+	printf("  \"sync\": [");
+	int shown = v->nprims < 64 ? v->nprims : 64;
+	for (int i = 0; i < shown; i++) {
+		const struct shmkit_prim_info *p = &v->prims[i];
+		printf("%s\n    {\"type\": \"%s\", \"offset\": %" PRIu64 ", \"corrupt\": %s",
+		       i ? "," : "", prim_name(p->type), p->offset,
+		       p->corrupt ? "true" : "false");
+		if (!p->corrupt) {
+			printf(", \"locked\": %s, \"owner_pid\": %" PRId32
+			       ", \"owner_alive\": %s, \"state\": %d, \"waiters\": %" PRIu32
+			       ", \"value\": %" PRIu32 ", \"recoveries\": %" PRIu64,
+			       p->locked ? "true" : "false", p->owner_pid,
+			       !p->locked ? "null" : p->owner_alive > 0 ? "true"
+			       : p->owner_alive == 0 ? "false" : "null",
+			       p->state, p->waiters, p->value, p->recoveries);
+		}
+		printf("}");
+	}
+	printf("%s]\n", shown ? "\n  " : "");
+}
+
+static void stat_print_human(const char *name, const struct stat_view *v)
+{
+	const struct shmkit_stat *st = &v->st;
+	const struct shmkit_peer *peers = v->peers;
+	int npeers = v->npeers, perr = v->perr;
 	char tbuf[64], owner[160];
 
 	printf("%-10s %s\n", "name:", name);
@@ -786,15 +885,12 @@ static void stat_print_human(const char *name, const struct shmkit_stat *st,
 		printf("%-10s n/a (not a shmkit segment)\n", "peers:");
 		return;
 	}
-	if (perr) {
+	if (perr)
 		printf("%-10s n/a (%s)\n", "peers:", shmkit_strerror(perr));
-		return;
-	}
-	if (npeers == 0) {
+	else if (npeers == 0)
 		printf("%-10s none\n", "peers:");
-		return;
-	}
-	printf("peers:\n");
+	else
+		printf("peers:\n");
 	for (int i = 0; i < npeers; i++) {
 		const struct shmkit_peer *p = &peers[i];
 		char comm[SHMKIT_COMM_MAX + 1];
@@ -805,11 +901,15 @@ static void stat_print_human(const char *name, const struct shmkit_stat *st,
 		       fmt_time(p->attach_ns, "unknown", tbuf, sizeof(tbuf)),
 		       p->other_pidns ? " (other pid ns)" : "");
 	}
+	prims_print_human(v);
 }
 
-static void stat_print_json(const char *name, const struct shmkit_stat *st,
-			    const struct shmkit_peer *peers, int npeers, int perr)
+static void stat_print_json(const char *name, const struct stat_view *v)
 {
+	const struct shmkit_stat *st = &v->st;
+	const struct shmkit_peer *peers = v->peers;
+	int npeers = v->npeers, perr = v->perr;
+
 	fputs("{\n  \"name\": ", stdout);
 	json_str(name);
 	printf(",\n  \"backend\": \"%s\",\n", backend_name(st->backend));
@@ -836,7 +936,9 @@ static void stat_print_json(const char *name, const struct shmkit_stat *st,
 	       ",\n  \"ctime_ns\": %" PRId64 ",\n",
 	       st->atime_ns, st->dtime_ns, st->ctime_ns);
 	if (perr) {
-		printf("  \"peers\": null\n}\n");
+		printf("  \"peers\": null,\n");
+		prims_print_json(v);
+		printf("}\n");
 		return;
 	}
 	printf("  \"peers\": [");
@@ -850,7 +952,9 @@ static void stat_print_json(const char *name, const struct shmkit_stat *st,
 		json_strn(p->comm, strnlen(p->comm, SHMKIT_COMM_MAX));
 		printf(", \"attach_ns\": %" PRId64 "}", p->attach_ns);
 	}
-	printf("%s]\n}\n", npeers ? "\n  " : "");
+	printf("%s],\n", npeers ? "\n  " : "");
+	prims_print_json(v);
+	printf("}\n");
 }
 
 static int cmd_stat(const struct command *c, int argc, char **argv)
@@ -858,9 +962,8 @@ static int cmd_stat(const struct command *c, int argc, char **argv)
 	struct option_spec opts[] = {
 		{ .name = "--json" },
 	};
-	struct shmkit_stat st;
-	struct shmkit_peer *peers = NULL;
-	int n, ret, npeers = 0, perr;
+	struct stat_view *v;
+	int n, ret;
 
 	ret = parse_args(c, argc, argv, opts, 1, &n);
 	if (ret)
@@ -870,17 +973,26 @@ static int cmd_stat(const struct command *c, int argc, char **argv)
 	if ((ret = check_name(c->name, argv[0])) != 0)
 		return ret;
 
-	ret = shmkit_stat(argv[0], &st);
-	if (ret) {
-		lib_err(c->name, argv[0], ret);
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		lib_err(c->name, argv[0], -ENOMEM);
 		return EXIT_RUNTIME;
 	}
-	perr = st.managed ? get_peers(argv[0], &peers, &npeers) : -EPROTO;
+	ret = shmkit_stat(argv[0], &v->st);
+	if (ret) {
+		lib_err(c->name, argv[0], ret);
+		free(v);
+		return EXIT_RUNTIME;
+	}
+	v->perr = v->st.managed ? get_peers(argv[0], &v->peers, &v->npeers) : -EPROTO;
+	v->nprims = v->st.managed ? shmkit_prims(argv[0], v->prims, 64) : -EPROTO;
+	v->prerr = v->nprims < 0 ? v->nprims : 0;
 	if (opts[0].seen)
-		stat_print_json(argv[0], &st, peers, npeers, perr);
+		stat_print_json(argv[0], v);
 	else
-		stat_print_human(argv[0], &st, peers, npeers, perr);
-	free(peers);
+		stat_print_human(argv[0], v);
+	free(v->peers);
+	free(v);
 	return 0;
 }
 
