@@ -47,7 +47,8 @@ void shmkit__lockword_release(struct shmkit_mutex_shm *s, bool all)
 }
 
 /* The word is ours: settle the state and tell the caller what it holds. */
-static int mutex_enter(struct shmkit_mutex_shm *s, bool recovered)
+static int mutex_enter(const shmkit_region *r, struct shmkit_mutex_shm *s,
+		       bool recovered)
 {
 	uint32_t st = load_relaxed(&s->state);
 
@@ -60,7 +61,7 @@ static int mutex_enter(struct shmkit_mutex_shm *s, bool recovered)
 		return st == SHMKIT_ST_NOTRECOVERABLE ? -ENOTRECOVERABLE : -EBADMSG;
 	}
 	store_relaxed(&s->owner_tid, (int32_t)shmkit__tid());
-	store_relaxed(&s->owner_pid, (int32_t)getpid());
+	store_relaxed(&s->owner_pid, (int32_t)r->owner);  /* no getpid() call */
 	/* INCONSISTENT on a free word: a repairer died after its repair
 	 * started elsewhere; the data is as suspect as after an owner's death */
 	return st == SHMKIT_ST_INCONSISTENT ? -EOWNERDEAD : 0;
@@ -83,7 +84,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 	/* M1: acquires the critical section; pairs with M2. */
 	if (atomic_compare_exchange_strong_explicit(&s->word, &v, tok,
 			memory_order_acquire, memory_order_relaxed))
-		return mutex_enter(s, false);
+		return mutex_enter(r, s, false);
 
 	struct shmkit__peer_src src;
 	shmkit__region_peer_src(r, &src);
@@ -98,7 +99,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 			if (atomic_compare_exchange_strong_explicit(&s->word, &v,
 					tok | waiters | (v & SHMKIT_TOK_WAITERS),
 					memory_order_acquire, memory_order_relaxed))
-				return mutex_enter(s, false);
+				return mutex_enter(r, s, false);
 			continue;
 		}
 		uint32_t owner = v & SHMKIT_TOK_MASK;
@@ -118,7 +119,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 				if (atomic_compare_exchange_strong_explicit(&s->word, &v,
 						tok | (v & SHMKIT_TOK_WAITERS),
 						memory_order_acquire, memory_order_relaxed))
-					return mutex_enter(s, true);
+					return mutex_enter(r, s, true);
 				continue;
 			}
 		}
