@@ -3,6 +3,7 @@
 #   make                 library, CLI, examples
 #   make test            install test deps (as root), build, run every test
 #   make demo            the guided tour
+#   make bench           build and run `shmkit bench` (BENCH_ARGS=--quick ...)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   V=1                  show the commands
@@ -53,8 +54,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/helpers/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 
-.PHONY: all lib test tests-build demo install uninstall clean check-deps
+.PHONY: all lib test tests-build demo bench install uninstall clean check-deps
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -74,12 +77,19 @@ $(B)/libshmkit.so: $(LIB_OBJS) src/shmkit.map
 	$(Q)ln -sf libshmkit.so.$(VERSION) $(B)/$(SONAME)
 	$(Q)ln -sf libshmkit.so.$(VERSION) $@
 
+# The benchmark (bench/) is part of the CLI: `shmkit bench`.  It sees the
+# public header only, like any user of the library.
+$(B)/bench/%.o: bench/%.c
+	@mkdir -p $(@D)
+	$(vecho) CC $<
+	$(Q)$(CC) $(BASE_CFLAGS) -pthread $(CFLAGS) -c -o $@ $<
+
 # The CLI and the examples link the static library: they run from the tree.
-$(B)/shmkit: tools/shmkit.c $(B)/libshmkit.a
+$(B)/shmkit: tools/shmkit.c $(BENCH_OBJS) $(B)/libshmkit.a
 	@mkdir -p $(@D)
 	$(vecho) CC $@
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MF $(B)/shmkit.d -o $@ $< \
-		$(B)/libshmkit.a $(LDFLAGS)
+	$(Q)$(CC) $(BASE_CFLAGS) -Ibench $(CFLAGS) -MF $(B)/shmkit.d -o $@ $< \
+		$(BENCH_OBJS) $(B)/libshmkit.a $(LDFLAGS) -pthread -lm
 
 $(B)/examples/%: examples/%.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
@@ -110,6 +120,10 @@ test:
 demo: all
 	$(Q)B=$(B) examples/demo.sh
 
+# The default run takes under a minute; BENCH_ARGS="--quick --json out.json"
+bench: $(B)/shmkit
+	$(Q)$(B)/shmkit bench $(BENCH_ARGS)
+
 shmkit.pc: shmkit.pc.in Makefile
 	$(vecho) GEN $@
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -135,4 +149,5 @@ uninstall:
 clean:
 	rm -rf build build-san-*
 
--include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/examples/*.d $(B)/tests/*.d $(B)/tests/helpers/*.d)
+-include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
+	$(B)/tests/helpers/*.d)

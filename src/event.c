@@ -60,7 +60,8 @@ static int event_sleep(struct shmkit_event_shm *p, uint32_t ticket, int64_t dead
 	/* E1: counted before seq is read again; pairs with E2 */
 	atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_seq_cst);
 	int err = 0;
-	if (atomic_load_explicit(&p->seq, memory_order_seq_cst) == ticket)
+	/* a futex may wake with nothing changed: sleep again until seq moves */
+	while (!err && atomic_load_explicit(&p->seq, memory_order_seq_cst) == ticket)
 		err = shmkit__futex_wait(&p->seq, ticket, deadline);
 	atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
 	if (err == -ETIMEDOUT && load_acquire(&p->seq) != ticket)  /* E3 again */

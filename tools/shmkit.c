@@ -10,6 +10,7 @@
  *   shmkit stat NAME [--json]
  *   shmkit rm NAME...
  *   shmkit gc [--dry-run]
+ *   shmkit bench [--quick] [--methods LIST] [--json FILE]   (bench/)
  *   shmkit --help | --version
  *
  * Exit status: 0 success, 1 runtime error, 2 usage error.  Errors go to
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "shmkit.h"
 
 enum {
@@ -1260,6 +1262,17 @@ static int cmd_gc(const struct command *c, int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------------- */
+/* bench: lives in bench/                                                 */
+
+static int cmd_bench(const struct command *c, int argc, char **argv)
+{
+	(void)c;
+	int ret = bench_command(argc, argv);
+
+	return ret == BENCH_EXIT_HELP ? PARSE_HELP : ret;
+}
+
+/* ---------------------------------------------------------------------- */
 /* help, version, and the table of commands                               */
 
 static int cmd_help(const struct command *c, int argc, char **argv);
@@ -1295,6 +1308,7 @@ static const struct command commands[] = {
 	  "gc [--dry-run]",
 	  "Removes every shmkit segment with no live peer.  Never touches objects\n"
 	  "that are not shmkit's.  --dry-run: only tell what would go.\n" },
+	{ "bench", cmd_bench, BENCH_SYNOPSIS, BENCH_HELP_TEXT },
 	{ "help", cmd_help, "help [COMMAND]", "Shows help on shmkit or one command.\n" },
 };
 

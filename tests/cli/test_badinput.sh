@@ -100,7 +100,7 @@ usage "$SHMKIT" help nosuchcommand
 usage "$SHMKIT" frobnicate && expect_stderr_contains "shmkit: frobnicate: unknown command"
 usage "$SHMKIT" send "$X"
 usage "$SHMKIT" recv "$X"
-usage "$SHMKIT" bench
+usage "$SHMKIT" bench extra && expect_stderr_contains "shmkit: bench: unexpected argument 'extra'"
 usage "$SHMKIT" --frob && expect_stderr_contains "unknown option"
 usage "$SHMKIT" -x
 usage "$SHMKIT" ls --frob && expect_stderr_contains "shmkit: ls: unknown option '--frob'"

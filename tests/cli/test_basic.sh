@@ -16,11 +16,10 @@ esac
 for args in "--help" "-h" "help"; do
 	# shellcheck disable=SC2086
 	expect_exit 0 "$SHMKIT" $args
-	for word in create write read ls stat rm gc sysv:KEY file:PATH; do
+	for word in create write read ls stat rm gc bench sysv:KEY file:PATH; do
 		expect_stdout_contains "$word"
 	done
 	expect_stdout_lacks "send"
-	expect_stdout_lacks "bench"
 done
 for cmd in create write read ls stat rm gc; do
 	expect_exit 0 "$SHMKIT" "$cmd" --help && expect_stdout_contains "shmkit $cmd"

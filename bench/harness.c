@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.c - runs one benchmark entry: trials, warm-up, pinning, the fork
+ * of side B, the clock and getrusage around the measured part, and the
+ * statistics over samples and over trials.
+ *
+ * A latency trial forks a fresh side B, so each trial starts from fresh
+ * shared state and fresh processes; side A (the caller) times each round
+ * trip with one clock read, so a sample includes one clock_gettime (the
+ * machine description reports what that costs).
+ *
+ * Trials are bounded by time, not by a count sized from a calibration run:
+ * a method can have two regimes (a spin-then-sleep wait is ~100x faster
+ * while both sides stay awake than once one sleeps), and a count sized in
+ * the fast one ran for minutes in the slow one.  Side A decides when
+ * a phase ends and announces the number of that phase's last round before
+ * it starts it; side B reads the announcement after each of its answers.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "shmkit.h"
+
+/* Round trips per latency trial: at least enough for a p99.9, at most
+ * what the sample buffer holds (16 MiB). */
+#define LATENCY_MIN 1000u
+#define LATENCY_MAX 2000000u
+#define WARM_MIN 100u          /* warm-up rounds (or chunks), at least */
+#define WARM_SHARE 0.1         /* of a trial's time budget */
+#define COST_MIN 10000u        /* operations per cost trial, at least */
+#define CHUNK_NS 1000000.0     /* a cost trial reads the clock this often */
+#define CHUNK_PROBE 1000u      /* operations timed to size the chunks */
+#define CHUNK_MAX 10000000u
+/* A trial that takes this much longer than planned is a hang. */
+#define WATCHDOG_BASE_S 60u
+
+/* What the two sides of a latency trial tell each other.  Rounds count
+ * from 1; side A stores a phase's last round before it starts that round,
+ * so side B, reading after each answer, sees it exactly after that round. */
+struct control {
+	_Atomic int ready;          /* B is pinned and started: A may begin */
+	_Atomic uint64_t warm_last; /* A's last warm-up round; 0: not yet known */
+	_Atomic uint64_t last;      /* A's last round of all; 0: not yet known */
+	_Atomic int finished;       /* B answered every round: its exit is expected */
+	int err;                    /* B failed with this (it said why itself) */
+	struct bench_cpu cpu;       /* B's CPU time per measured round trip */
+};
+
+/* What one trial measured. */
+struct trial {
+	double p50, p99, p999, mean;
+	double n;                   /* rounds (operations) measured */
+	struct bench_cpu cpu[BENCH_SIDES];
+};
+
+/* ---------------------------------------------------------------------- */
+/* The watchdog: side B dying or a trial hanging ends the run             */
+
+static struct {
+	volatile pid_t pid;           /* side B of the running trial, 0 none */
+	struct control *ctl;
+	const char *name;
+} watch;
+
+/* Async-signal-safe "shmkit: bench: NAME: MSG". */
+static void watch_say(const char *msg)
+{
+	const char *parts[] = { "shmkit: bench: ", watch.name, ": ", msg, "\n" };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
+			break;
+}
+
+static void on_sigchld(int sig)
+{
+	int saved = errno, status;
+	pid_t pid = watch.pid;
+
+	(void)sig;
+	if (pid > 0 && !atomic_load(&watch.ctl->finished) &&
+	    waitpid(pid, &status, WNOHANG) == pid) {
+		/* side B reported its own error; otherwise say it died */
+		if (!watch.ctl->err)
+			watch_say("side B ended before its last round");
+		_exit(1);
+	}
+	errno = saved;
+}
+
+static void on_sigalrm(int sig)
+{
+	(void)sig;
+	if (watch.pid > 0)
+		kill(watch.pid, SIGKILL);
+	watch_say("timed out (a side hangs)");
+	_exit(1);
+}
+
+static void watch_start(const struct bench_method *m, struct control *ctl,
+			unsigned seconds)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	watch.name = m->name;
+	watch.ctl = ctl;
+	sa.sa_handler = on_sigchld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_sigalrm;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
+}
+
+static void watch_stop(void)
+{
+	alarm(0);
+	watch.pid = 0;
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Statistics                                                             */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile @q (0..1] of @n sorted samples. */
+static double percentile(const int64_t *sorted, size_t n, double q)
+{
+	size_t rank = (size_t)ceil(q * (double)n);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return (double)sorted[rank - 1];
+}
+
+/* Median of @n values (reorders them). */
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int64_t timeval_ns(struct timeval tv)
+{
+	return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+}
+
+/* CPU time per operation between two getrusage() readings. */
+static struct bench_cpu cpu_per_op(const struct rusage *a, const struct rusage *b,
+				   uint64_t n)
+{
+	struct bench_cpu c = {
+		.user_ns = (double)(timeval_ns(b->ru_utime) - timeval_ns(a->ru_utime)) / (double)n,
+		.sys_ns = (double)(timeval_ns(b->ru_stime) - timeval_ns(a->ru_stime)) / (double)n,
+	};
+	return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pinning                                                                */
+
+int bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Side B: a child that answers round trips                               */
+
+static _Noreturn void side_b_fail(const struct bench_method *m, struct control *ctl,
+				  const char *where, int err)
+{
+	ctl->err = err;
+	fprintf(stderr, "shmkit: bench: %s: side B: %s: %s\n", m->name, where,
+		shmkit_strerror(err));
+	_exit(1);
+}
+
+static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_method *m,
+			     void *ctx, struct control *ctl, pid_t parent)
+{
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
+	struct rusage r0, r1;
+	uint64_t warm = 0, last;
+	int err;
+
+	/* no orphan spinning on a CPU if side A is killed */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	err = bench_pin(plan->cpu_b);
+	if (err)
+		side_b_fail(m, ctl, "pinning", err);
+	if (m->start_b && (err = m->start_b(&s)))
+		side_b_fail(m, ctl, "start", err);
+	atomic_store(&ctl->ready, 1);
+	memset(&r0, 0, sizeof(r0));
+	for (uint64_t j = 1;; j++) {
+		if ((err = m->round_b(&s)))
+			side_b_fail(m, ctl, "round", err);
+		if (j == atomic_load(&ctl->warm_last)) {
+			warm = j;
+			getrusage(RUSAGE_SELF, &r0);
+		}
+		last = atomic_load(&ctl->last);
+		if (last && j >= last)  /* ==, for a method that keeps step */
+			break;
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	ctl->cpu = cpu_per_op(&r0, &r1, last - warm);
+	atomic_store(&ctl->finished, 1);
+	_exit(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Trials                                                                 */
+
+/* Whether a phase that began at @start ends with its @done-th round. */
+static bool phase_over(uint64_t done, uint64_t fixed, uint64_t min, uint64_t max,
+		       int64_t start, int64_t now, double budget_ns)
+{
+	if (fixed)
+		return done >= fixed;
+	return done >= max || (done >= min && (double)(now - start) >= budget_ns);
+}
+
+/* Side A's warm-up: rounds the clock does not keep; announces its end. */
+static int side_a_warm(const struct bench_plan *plan, const struct bench_method *m,
+		       struct bench_side *s, struct control *ctl, uint64_t *rounds)
+{
+	uint64_t fixed = plan->iterations ? plan->iterations / 10 + 1 : 0;
+	double budget = WARM_SHARE * plan->trial_seconds * 1e9;
+	int64_t start = bench_now_ns(), now = start;
+	int err;
+
+	for (uint64_t i = 1;; i++) {
+		bool over = phase_over(i, fixed, WARM_MIN, LATENCY_MAX, start, now, budget);
+		if (over)
+			atomic_store(&ctl->warm_last, i);
+		if ((err = m->round_a(s)))
+			return err;
+		if (over) {
+			*rounds = i;
+			return 0;
+		}
+		now = bench_now_ns();
+	}
+}
+
+/* Side A's part of a latency trial: warm-up, then timed round trips until
+ * the time budget (or the fixed count) is spent. */
+static int side_a(const struct bench_plan *plan, const struct bench_method *m,
+		  struct bench_side *s, struct control *ctl, int64_t *samples,
+		  struct trial *t)
+{
+	double budget = plan->trial_seconds * 1e9;
+	uint64_t fixed = plan->iterations > LATENCY_MAX ? LATENCY_MAX : plan->iterations;
+	struct rusage r0, r1;
+	uint64_t warm, n = 0;
+	int err;
+
+	if (m->start_a && (err = m->start_a(s)))
+		return err;
+	if ((err = side_a_warm(plan, m, s, ctl, &warm)))
+		return err;
+	getrusage(RUSAGE_SELF, &r0);
+	int64_t start = bench_now_ns(), t0 = start;
+	for (bool over = false; !over;) {
+		over = phase_over(n + 1, fixed, LATENCY_MIN, LATENCY_MAX,
+				  start, t0, budget);
+		if (over)
+			atomic_store(&ctl->last, warm + n + 1);
+		if ((err = m->round_a(s)))
+			return err;
+		int64_t t1 = bench_now_ns();
+		samples[n++] = t1 - t0;
+		t0 = t1;
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	t->n = (double)n;
+	t->mean = (double)(t0 - start) / (double)n;
+	t->cpu[0] = cpu_per_op(&r0, &r1, n);
+	qsort(samples, n, sizeof(*samples), cmp_i64);
+	t->p50 = percentile(samples, n, 0.50);
+	t->p99 = percentile(samples, n, 0.99);
+	t->p999 = percentile(samples, n, 0.999);
+	return 0;
+}
+
+static unsigned watchdog_seconds(const struct bench_plan *plan)
+{
+	return WATCHDOG_BASE_S + (unsigned)(10 * plan->trial_seconds);
+}
+
+static int latency_trial(const struct bench_plan *plan, const struct bench_method *m,
+			 int64_t *samples, struct trial *t, struct bench_error *why)
+{
+	void *ctx = NULL;
+	int err = m->setup(&ctx);
+
+	if (err) {
+		why->where = "setup";
+		return err;
+	}
+	struct control *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED) {
+		err = -errno;
+		m->teardown(ctx);
+		why->where = "mmap";
+		return err;
+	}
+	watch_start(m, ctl, watchdog_seconds(plan));
+	pid_t parent = getpid();
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	/* blocked until watch.pid is set: a child that dies at once is
+	 * reported, not missed */
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	fflush(NULL);  /* nothing buffered twice */
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		side_b(plan, m, ctx, ctl, parent);
+	}
+	if (pid < 0)
+		err = -errno;
+	else
+		watch.pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		why->where = "fork";
+		goto out;
+	}
+	while (!atomic_load(&ctl->ready))
+		sched_yield();  /* B pins itself; A must not hold its CPU */
+
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
+	err = side_a(plan, m, &s, ctl, samples, t);
+	if (err) {
+		why->where = "side A";
+		watch.pid = 0;
+		kill(pid, SIGKILL);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	watch.pid = 0;
+	if (!err)
+		t->cpu[1] = ctl->cpu;
+out:
+	watch_stop();
+	munmap(ctl, sizeof(*ctl));
+	m->teardown(ctx);
+	return err;
+}
+
+/* Operations per chunk: about CHUNK_NS, so the clock is read rarely. */
+static int cost_chunk(const struct bench_method *m, struct bench_side *s, uint64_t *chunk)
+{
+	int64_t t0 = bench_now_ns();
+	int err = m->cost(s, CHUNK_PROBE);
+	double each = (double)(bench_now_ns() - t0) / CHUNK_PROBE;
+
+	if (err)
+		return err;
+	double want = CHUNK_NS / (each > 0.1 ? each : 0.1);
+	*chunk = want < 1 ? 1 : want > CHUNK_MAX ? CHUNK_MAX : (uint64_t)want;
+	return 0;
+}
+
+/* Chunks of operations until @budget_ns has passed and @min were done, or
+ * exactly @fixed operations; *done tells how many, *ns how long. */
+static int cost_phase(const struct bench_method *m, struct bench_side *s, uint64_t fixed,
+		      uint64_t chunk, uint64_t min, double budget_ns, uint64_t *done,
+		      int64_t *ns)
+{
+	int64_t start = bench_now_ns(), now = start;
+	int err = 0;
+
+	*done = 0;
+	if (fixed) {
+		err = m->cost(s, fixed);
+		*done = fixed;
+		now = bench_now_ns();
+	}
+	while (!fixed && !err && (*done < min || (double)(now - start) < budget_ns)) {
+		err = m->cost(s, chunk);
+		*done += chunk;
+		now = bench_now_ns();
+	}
+	*ns = now - start;
+	return err;
+}
+
+static int cost_trial(const struct bench_plan *plan, const struct bench_method *m,
+		      struct trial *t, struct bench_error *why)
+{
+	struct bench_side s = { .yield = false };
+	double budget = plan->trial_seconds * 1e9;
+	uint64_t fixed = plan->iterations, chunk = 1, n;
+	struct rusage r0, r1;
+	int64_t ns;
+	int err = m->setup(&s.ctx);
+
+	if (err) {
+		why->where = "setup";
+		return err;
+	}
+	watch_start(m, NULL, watchdog_seconds(plan));
+	if (!fixed)
+		err = cost_chunk(m, &s, &chunk);
+	if (!err)  /* warm-up */
+		err = cost_phase(m, &s, fixed ? fixed / 10 + 1 : 0, chunk, 1,
+				 WARM_SHARE * budget, &n, &ns);
+	getrusage(RUSAGE_SELF, &r0);
+	if (!err)
+		err = cost_phase(m, &s, fixed, chunk, COST_MIN, budget, &n, &ns);
+	getrusage(RUSAGE_SELF, &r1);
+	watch_stop();
+	m->teardown(s.ctx);
+	if (err) {
+		why->where = "run";
+		return err;
+	}
+	t->n = (double)n;
+	t->mean = (double)ns / (double)n;
+	t->p50 = t->mean;
+	t->p99 = t->p999 = NAN;
+	t->cpu[0] = cpu_per_op(&r0, &r1, n);
+	return 0;
+}
+
+static int trial(const struct bench_plan *plan, const struct bench_method *m,
+		 int64_t *samples, struct trial *t, struct bench_error *why)
+{
+	if (m->kind == BENCH_LATENCY)
+		return latency_trial(plan, m, samples, t, why);
+	return cost_trial(plan, m, t, why);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A method: trials and medians                                           */
+
+/* Median over @trials trials of the double at byte offset @off of a trial. */
+static double median_of(const struct trial *t, unsigned trials, size_t off)
+{
+	double v[BENCH_TRIALS_MAX];
+
+	for (unsigned i = 0; i < trials; i++)
+		memcpy(&v[i], (const char *)&t[i] + off, sizeof(v[i]));
+	return median(v, trials);
+}
+
+/* Medians over trials into @out; spread of the p50s. */
+static void summarize(const struct trial *t, unsigned trials, struct bench_result *out)
+{
+	out->p50_ns = median_of(t, trials, offsetof(struct trial, p50));
+	out->p99_ns = median_of(t, trials, offsetof(struct trial, p99));
+	out->p999_ns = median_of(t, trials, offsetof(struct trial, p999));
+	out->mean_ns = median_of(t, trials, offsetof(struct trial, mean));
+	out->iterations = (uint64_t)median_of(t, trials, offsetof(struct trial, n));
+	for (int side = 0; side < out->sides; side++) {
+		size_t cpu = offsetof(struct trial, cpu) + (size_t)side * sizeof(t->cpu[0]);
+		out->cpu[side].user_ns = median_of(t, trials,
+						   cpu + offsetof(struct bench_cpu, user_ns));
+		out->cpu[side].sys_ns = median_of(t, trials,
+						  cpu + offsetof(struct bench_cpu, sys_ns));
+	}
+	out->spread_min_ns = out->spread_max_ns = t[0].p50;
+	for (unsigned i = 1; i < trials; i++) {
+		out->spread_min_ns = fmin(out->spread_min_ns, t[i].p50);
+		out->spread_max_ns = fmax(out->spread_max_ns, t[i].p50);
+	}
+}
+
+int bench_run(const struct bench_plan *plan, const struct bench_method *m,
+	      struct bench_result *out, struct bench_error *why)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (plan->trials < 1 || plan->trials > BENCH_TRIALS_MAX) {
+		why->where = "plan";
+		return -EINVAL;
+	}
+	out->method = m;
+	out->sides = m->kind == BENCH_LATENCY ? 2 : 1;
+	why->where = "pinning side A";
+	if ((err = bench_pin(plan->cpu_a)))
+		return err;
+
+	uint64_t cap = plan->iterations && plan->iterations < LATENCY_MAX ? plan->iterations
+									  : LATENCY_MAX;
+	struct trial *t = calloc(plan->trials, sizeof(*t));
+	int64_t *samples = m->kind == BENCH_LATENCY ? malloc(cap * sizeof(*samples)) : NULL;
+	if (!t || (m->kind == BENCH_LATENCY && !samples)) {
+		free(t);
+		free(samples);
+		why->where = "memory";
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < plan->trials && !err; i++)
+		err = trial(plan, m, samples, &t[i], why);
+	if (!err) {
+		out->trials = plan->trials;
+		summarize(t, plan->trials, out);
+	}
+	free(samples);
+	free(t);
+	return err;
+}

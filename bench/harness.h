@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - what every benchmark entry shares: the description of a
+ * method, the plan a run follows (trials, iterations, CPUs), and the result
+ * of one method: medians over trials, their spread, CPU time per operation.
+ *
+ * Two kinds of entries:
+ *   latency  two processes, each pinned to its own CPU when there are two;
+ *            side A times every round trip with CLOCK_MONOTONIC, side B
+ *            answers.  A trial gives p50/p99/p99.9 of its round trips.
+ *   cost     one process: n operations timed as a whole, ns per operation.
+ * Every trial starts with a warm-up the clock does not see, and runs for a
+ * time budget (or, for tests, a fixed count).
+ */
+#ifndef SHMKIT_BENCH_HARNESS_H
+#define SHMKIT_BENCH_HARNESS_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum bench_kind {
+	BENCH_LATENCY,
+	BENCH_COST,
+};
+
+/* One side of a run, as the method's functions see it. */
+struct bench_side {
+	void *ctx;        /* the method's, from setup(); the child has a copy */
+	uint64_t seq;     /* this side's own counter; 0 at the start of a trial */
+	uint32_t ticket;  /* for methods that carry a ticket between rounds */
+	bool yield;       /* both sides share one CPU: a spin must yield it */
+};
+
+/*
+ * A benchmark entry.  Functions return 0 or a negative errno.  setup() runs
+ * before each trial (before the fork, for latency entries), so every trial
+ * starts from fresh shared state; teardown() after it, in the parent.
+ */
+struct bench_method {
+	const char *name;       /* as --methods spells it */
+	const char *what;       /* one line for the table */
+	enum bench_kind kind;
+	const char *baseline;   /* the method its ratio is quoted against */
+	int (*setup)(void **ctx);
+	void (*teardown)(void *ctx);
+	/* latency: optional start of each side (after fork and pinning, before
+	 * side A's first round), then one round trip (A) / one answer (B) */
+	int (*start_a)(struct bench_side *s);
+	int (*start_b)(struct bench_side *s);
+	int (*round_a)(struct bench_side *s);
+	int (*round_b)(struct bench_side *s);
+	/* cost: @n operations in a row */
+	int (*cost)(struct bench_side *s, uint64_t n);
+};
+
+/* The methods a module offers, in the order the report lists them. */
+struct bench_suite {
+	const struct bench_method *methods;
+	size_t count;
+};
+
+#define BENCH_TRIALS_MAX 64
+
+/* How a run goes: the same for every method in it. */
+struct bench_plan {
+	unsigned trials;
+	double trial_seconds;  /* time budget of one trial (its warm-up: 10% more) */
+	uint64_t iterations;   /* fixed count per trial (tests); 0: by time */
+	int cpu_a, cpu_b;      /* side A (and cost entries), side B; -1 unpinned */
+	bool same_cpu;         /* both sides on one CPU: spinning must yield */
+};
+
+#define BENCH_SIDES 2
+
+/* CPU time one side spent per operation, from getrusage. */
+struct bench_cpu {
+	double user_ns, sys_ns;
+};
+
+struct bench_result {
+	const struct bench_method *method;
+	unsigned trials;
+	uint64_t iterations;   /* measured per trial (median) */
+	/* medians over trials; NAN where not measured (cost entries have
+	 * p50_ns = mean_ns, the cost per operation) */
+	double p50_ns, p99_ns, p999_ns, mean_ns;
+	double spread_min_ns, spread_max_ns;  /* fastest, slowest trial's p50 */
+	struct bench_cpu cpu[BENCH_SIDES];    /* cost entries: cpu[0] only */
+	int sides;
+};
+
+/* Where a run failed (its errno is bench_run's return). */
+struct bench_error {
+	const char *where;     /* "setup", "side A", "fork", "run" ... */
+};
+
+/*
+ * Runs @m under @plan into @out.  Returns 0, or a negative errno with
+ * *why filled in.  A side that hangs or dies ends the process (exit 1) with
+ * a message: a benchmark must never wedge the caller.
+ */
+int bench_run(const struct bench_plan *plan, const struct bench_method *m,
+	      struct bench_result *out, struct bench_error *why);
+
+/* Pins the calling process to @cpu (< 0: leaves it alone); 0 or -errno. */
+int bench_pin(int cpu);
+
+static inline int64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The wait inside a spin loop: nothing when the other side has a CPU of
+ * its own (a pause would add its own latency to the floor), the CPU given
+ * up when both share one (the other side cannot move until we do). */
+static inline void bench_spin(const struct bench_side *s)
+{
+	if (s->yield)
+		sched_yield();
+}
+
+#endif /* SHMKIT_BENCH_HARNESS_H */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * suites.h - every module of benchmark entries.  A new module (pipes,
+ * sockets, channels ...) adds its suite here and to the list in cli.c.
+ */
+#ifndef SHMKIT_BENCH_SUITES_H
+#define SHMKIT_BENCH_SUITES_H
+
+#include "harness.h"
+
+extern const struct bench_suite bench_sync_suite;  /* sync.c */
+
+#endif /* SHMKIT_BENCH_SUITES_H */
