@@ -76,6 +76,8 @@ int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l)
 
 /* ---- readers ---- */
 
+static void wake_readers(struct shmkit_rwlock_shm *s);
+
 static int reader_add(struct shmkit_rwlock_shm *s, int slot, uint32_t gen, int delta)
 {
 	_Atomic uint64_t *e = &s->readers[slot];
@@ -111,19 +113,20 @@ static void reader_left(struct shmkit_rwlock_shm *s)
 		shmkit__futex_wake(&s->rdone, INT_MAX);
 }
 
-/* Frees w from a dead writer; the next locker finds the data suspect. */
-static void writer_dead(struct shmkit_rwlock_shm *s, uint32_t w)
+/* Frees w from a dead writer; the next locker finds the data suspect.  The
+ * word is taken first, so the state is marked only by the one who freed it,
+ * never over a live writer that has taken over and repaired meanwhile. */
+static void writer_dead(shmkit_region *r, struct shmkit_rwlock_shm *s, uint32_t w)
 {
+	/* M1's twin: ours for a moment, so no one else acts on this death */
+	if (!atomic_compare_exchange_strong_explicit(&s->w.word, &w,
+			r->token | (w & SHMKIT_TOK_WAITERS), memory_order_acquire,
+			memory_order_relaxed))
+		return;
 	store_relaxed(&s->w.state, SHMKIT_ST_INCONSISTENT);
 	fetch_add_relaxed(&s->w.recoveries, 1);
-	/* M2's twin: release, so the state above travels with the free word */
-	if (atomic_compare_exchange_strong_explicit(&s->w.word, &w, 0,
-			memory_order_release, memory_order_relaxed)) {
-		if (w & SHMKIT_TOK_WAITERS)
-			shmkit__futex_wake(&s->w.word, INT_MAX);
-		atomic_fetch_add_explicit(&s->rgate, 1, SEQ);
-		shmkit__futex_wake(&s->rgate, INT_MAX);
-	}
+	shmkit__lockword_release(&s->w, true);  /* M2: the state travels with it */
+	wake_readers(s);
 }
 
 static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool try_only)
@@ -175,7 +178,7 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 		if (check_owner && owner != r->token) {
 			check_owner = false;
 			if (shmkit__token_alive(&src, owner) == 0) {
-				writer_dead(s, w);
+				writer_dead(r, s, w);
 				continue;
 			}
 		}
@@ -258,6 +261,13 @@ static int drain_readers(shmkit_region *r, struct shmkit_rwlock_shm *s,
 			uint64_t v = atomic_load_explicit(&s->readers[i], SEQ);
 			if ((uint32_t)v == 0)
 				continue;
+			if (i == r->slot && (uint32_t)(v >> 32) != my_gen(r)) {
+				/* our slot, a dead predecessor's holds: drop them
+				 * unless our own reader thread got there first */
+				atomic_compare_exchange_strong_explicit(&s->readers[i],
+					&v, 0, SEQ, memory_order_relaxed);
+				continue;
+			}
 			if (check && i != r->slot) {
 				uint32_t tok = (uint32_t)(i + 1) |
 					((uint32_t)(v >> 32) & SHMKIT_TOK_GEN_MASK)
