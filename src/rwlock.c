@@ -105,7 +105,7 @@ static int reader_add(struct shmkit_rwlock_shm *s, int slot, uint32_t gen, int d
 /* A reader left (or backed out) while a writer may wait for it. */
 static void reader_left(struct shmkit_rwlock_shm *s)
 {
-	if (atomic_load_explicit(&s->w.word, SEQ) == 0)
+	if ((atomic_load_explicit(&s->w.word, SEQ) & ~SHMKIT_TOK_WAITERS) == 0)
 		return;
 	/* RW6: bump, then read dsleepers; pairs with RW7 */
 	atomic_fetch_add_explicit(&s->rdone, 1, SEQ);
@@ -145,12 +145,13 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 	for (;;) {
 		/* RW8: pairs with the writer's release of w (M2) */
 		uint32_t w = load_acquire(&s->w.word);
-		if (w == 0) {
+		/* WAITERS alone: writers asleep, none holding; they queue anew */
+		if ((w & ~SHMKIT_TOK_WAITERS) == 0) {
 			err = reader_add(s, r->slot, gen, +1);
 			if (err)
 				return err;
 			/* RW1: the second look; pairs with RW2 */
-			if (atomic_load_explicit(&s->w.word, SEQ) == 0) {
+			if ((atomic_load_explicit(&s->w.word, SEQ) & ~SHMKIT_TOK_WAITERS) == 0) {
 				uint32_t st = load_relaxed(&s->w.state);
 				if (st == SHMKIT_ST_CONSISTENT)
 					return 0;

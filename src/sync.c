@@ -43,17 +43,24 @@ void shmkit__syncdir_add(struct shmkit_hdr *h, uint64_t off, unsigned type)
 	for (unsigned i = 0; i < SHMKIT_SYNC_DIR; i++) {
 		/* relaxed: the directory is informational, read only by stat */
 		uint64_t cur = load_relaxed(&h->sync_dir[i]);
-		if ((cur & 0x00ffffffffffffffULL) == off) {
-			if (cur != mine)  /* another type was here: re-typed */
+		for (;;) {
+			if (cur == mine)
+				return;
+			if (cur == 0) {
+				if (atomic_compare_exchange_strong_explicit(&h->sync_dir[i],
+						&cur, mine, memory_order_relaxed,
+						memory_order_relaxed))
+					return;
+				continue;  /* a racing lister took it: look at what */
+			}
+			if ((cur & 0x00ffffffffffffffULL) == off) {
+				/* another type was here: re-typed */
 				atomic_compare_exchange_strong_explicit(&h->sync_dir[i], &cur,
 					mine, memory_order_relaxed, memory_order_relaxed);
-			return;
+				return;
+			}
+			break;
 		}
-		if (cur == 0 && atomic_compare_exchange_strong_explicit(&h->sync_dir[i],
-				&cur, mine, memory_order_relaxed, memory_order_relaxed))
-			return;
-		if (cur == mine)
-			return;  /* a racing lister put it there */
 	}
 	/* full: the primitive works all the same, stat just does not list it */
 }
