@@ -415,6 +415,120 @@ SHMKIT_API int shmkit_region_prims(shmkit_region *r,
 				   struct shmkit_prim_info *out, size_t cap);
 
 /* ---------------------------------------------------------------------- */
+/* Channels: messages from one writer to one reader through a ring         */
+/*
+ * A channel is a segment (any name shmkit_region_open takes) whose data is
+ * a ring of variable-length messages, 1 byte up to capacity / 4, with the
+ * writer's and the reader's positions on separate cache lines and no lock.
+ * Either side may start first.  A message counts as sent when it is
+ * committed (send returns), and as delivered when it is released (recv
+ * returns it): a writer killed anywhere before that exposes nothing, a
+ * reader killed before that leaves the message for the next reader.
+ *
+ * The writer and the reader each register in the segment's peer table; the
+ * role words name their attaches, so the other side's death is seen by the
+ * kernel-kept liveness of that slot (within SHMKIT_OWNER_POLL_MS when it
+ * waits), never by PID alone.  A new process may take over the role of a
+ * dead writer or reader and carry on from the published positions.
+ */
+typedef struct shmkit_chan shmkit_chan;
+
+enum shmkit_chan_role { SHMKIT_CHAN_WRITER = 1, SHMKIT_CHAN_READER = 2 };
+
+/* How a side waits for room or for a message. */
+enum shmkit_wait {
+	SHMKIT_WAIT_DEFAULT = 0,    /* the channel's, chosen at creation */
+	SHMKIT_WAIT_SPIN = 1,       /* spin only: lowest latency, a busy CPU */
+	SHMKIT_WAIT_SPIN_SLEEP = 2, /* spin for spin_ns, then sleep (default) */
+	SHMKIT_WAIT_SLEEP = 3,      /* sleep at once */
+};
+#define SHMKIT_SPIN_NS_DEFAULT 50000u
+
+struct shmkit_chan_opts {
+	size_t capacity;      /* ring bytes on create: a power of two, 64 B..1 GiB
+			       * (0: 1 MiB); ignored on open */
+	unsigned mode;        /* on create, 0: 0600 */
+	unsigned policy;      /* enum shmkit_wait; stored as the channel's on create */
+	uint32_t spin_ns;     /* spin budget (0: SHMKIT_SPIN_NS_DEFAULT) */
+	uint32_t reserved0;
+	uint64_t reserved[4];
+};
+
+/*
+ * Opens the channel @name as its writer or its reader (@role), creating it
+ * with SHMKIT_CREATE (SHMKIT_EXCL: -EEXIST if it exists).  @opts may be
+ * NULL.  -EBUSY: the role is held by a live process.  -EPROTONOSUPPORT:
+ * @name is a segment but not a channel.  -EINVAL: a bad capacity, role or
+ * flag.  Plus every error of shmkit_region_open.
+ */
+SHMKIT_API int shmkit_chan_open(const char *name, unsigned flags, int role,
+				const struct shmkit_chan_opts *opts,
+				shmkit_chan **out);
+/* Closes the handle.  A writer first commits what it reserved and ends the
+ * stream: the reader drains it, then recv returns 0. */
+SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
+
+/*
+ * Copies @len bytes (1 .. max message) in as one message and commits it.
+ * 0; -EMSGSIZE (len 0 or above the maximum); -EAGAIN (timeout 0, no room);
+ * -ETIMEDOUT; -EPIPE (the reader died: nobody will make room); -EINTR (a
+ * signal handler ran while it slept); -EBADMSG (the channel is corrupt).
+ */
+SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
+				int64_t timeout_ns);
+/*
+ * Copies the next message out.  Returns its length; 0 at the end of the
+ * stream (the writer closed and everything was read); -EMSGSIZE if @cap is
+ * too small (the message stays; shmkit_chan_max_msg tells the bound);
+ * -EAGAIN, -ETIMEDOUT, -EINTR as send; -EPIPE once a dead writer's messages
+ * are all read; -EBADMSG for a corrupt channel.
+ */
+SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
+				 int64_t timeout_ns);
+
+/*
+ * Zero copy.  reserve gives @len bytes in the ring at *p to write in place;
+ * commit publishes every reservation made since the last commit, at once.
+ * A reservation must be fully written before the next reserve, which
+ * publishes the earlier ones itself if it has to wait for room.
+ * peek gives the next message in place (*p, returns its length, or 0 / an
+ * error as recv); successive peeks give successive messages; release hands
+ * every peeked message back to the writer at once.
+ */
+SHMKIT_API int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p,
+				   int64_t timeout_ns);
+SHMKIT_API int shmkit_chan_commit(shmkit_chan *c);
+SHMKIT_API long shmkit_chan_peek(shmkit_chan *c, const void **p,
+				 int64_t timeout_ns);
+SHMKIT_API int shmkit_chan_release(shmkit_chan *c);
+
+/* Sets this handle's wait policy and spin budget (0: the default). */
+SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
+				    uint32_t spin_ns);
+/* The largest message, in bytes. */
+SHMKIT_API size_t shmkit_chan_max_msg(const shmkit_chan *c);
+/* The other side's PID (0: none yet) and, in *alive, 1/0/-1. */
+SHMKIT_API int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive);
+/* The region the channel lives in. */
+SHMKIT_API shmkit_region *shmkit_chan_region(shmkit_chan *c);
+
+struct shmkit_chan_info {
+	int type;             /* 1: spsc */
+	uint64_t capacity;    /* ring bytes */
+	uint64_t max_msg;
+	uint64_t used;        /* bytes published and not yet released */
+	uint64_t in_flight;   /* messages sent and not yet received */
+	uint64_t sent, received;
+	int closed;           /* the writer ended the stream */
+	int32_t writer_pid, reader_pid;   /* 0: never had one */
+	int writer_alive, reader_alive;   /* 1, 0, -1 cannot tell */
+	uint64_t reserved[4];
+};
+/* The state of channel @name, read without attaching (-EPROTONOSUPPORT if
+ * it is not a channel, -EBADMSG if its control block is corrupt). */
+SHMKIT_API int shmkit_chan_stat(const char *name, struct shmkit_chan_info *out);
+
+/* ---------------------------------------------------------------------- */
 /* Listing                                                                */
 
 struct shmkit_entry {

@@ -165,4 +165,8 @@ void shmkit__lockword_unlock(struct shmkit_mutex_shm *s);
 int shmkit__lockword_consistent(struct shmkit_mutex_shm *s);
 int shmkit__lockword_valid(uint32_t v);
 
+/* ---- chan.c ---- */
+int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
+			  uint64_t data_size, struct shmkit_chan_info *out);
+
 #endif /* SHMKIT_INTERNAL_H */

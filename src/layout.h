@@ -32,7 +32,8 @@
 /* hdr.kind: what the data area holds. */
 #define SHMKIT_KIND_REGION    0u         /* plain bytes */
 #define SHMKIT_KIND_SEM       1u         /* a named semaphore at data offset 0 */
-#define SHMKIT_KIND_MAX       1u
+#define SHMKIT_KIND_CHANNEL   2u         /* a channel (layout_chan.h) */
+#define SHMKIT_KIND_MAX       2u
 
 /* hdr.liveness: how a peer slot's liveness is judged. */
 #define SHMKIT_LIVE_OFD       1u  /* F_OFD lock on byte SHMKIT_LOCK_BASE+slot */

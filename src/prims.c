@@ -11,6 +11,7 @@
 
 #include "atomic.h"
 #include "internal.h"
+#include "layout_chan.h"
 #include "layout_sync.h"
 
 /* Copies @len bytes at data offset @off; 0 or a negative errno. */
@@ -164,15 +165,20 @@ int shmkit_region_prims(shmkit_region *r, struct shmkit_prim_info *out, size_t c
 	return prims_fill(&src, r->size, read_mapped, r->data, out, cap);
 }
 
-int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
+/* What an observer callback gets: the peer source, the data size, and a
+ * reader of data bytes. */
+typedef int (*observe_fn)(const struct shmkit__peer_src *src, uint64_t data_size,
+			  read_fn rd, void *ctx, uint32_t kind, void *arg);
+
+/* Calls @fn on the segment @name, read without registering: a pread per
+ * read on posix and file, a brief read-only attach on System V. */
+static int observe(const char *name, observe_fn fn, void *arg)
 {
 	struct shmkit__name n;
 	struct shmkit_region tmp;
-	int err;
+	struct shmkit_hdr copy;
+	int err = shmkit__name_parse(name, &n);
 
-	if (!out && cap)
-		return -EINVAL;
-	err = shmkit__name_parse(name, &n);
 	if (err)
 		return err;
 	memset(&tmp, 0, sizeof(tmp));
@@ -186,16 +192,14 @@ int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
 		err = shmkit__sysv_attach(id, SHMKIT_RDONLY, 0, &tmp);
 		if (err)
 			return err;
-		struct shmkit_hdr copy;
 		memcpy((void *)&copy, tmp.hdr, sizeof(copy));
 		struct shmkit__peer_src src = { .hdr = &copy, .fd = -1, .self_slot = -1,
 						.liveness = SHMKIT_LIVE_PID };
-		err = prims_fill(&src, tmp.size, read_mapped, tmp.data, out, cap);
+		err = fn(&src, tmp.size, read_mapped, tmp.data, copy.kind, arg);
 		shmkit__unmap(&tmp);
 		return err;
 	}
 	struct shmkit_stat st;
-	struct shmkit_hdr copy;
 	int fd = open(n.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return shmkit__err();
@@ -207,8 +211,49 @@ int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
 		struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = -1,
 						.liveness = SHMKIT_LIVE_OFD };
 		struct fd_ctx c = { .fd = fd, .base = copy.header_size };
-		err = prims_fill(&src, copy.data_size, read_fd, &c, out, cap);
+		err = fn(&src, copy.data_size, read_fd, &c, copy.kind, arg);
 	}
 	close(fd);
 	return err;
+}
+
+struct prims_arg { struct shmkit_prim_info *out; size_t cap; };
+
+static int prims_cb(const struct shmkit__peer_src *src, uint64_t data_size,
+		    read_fn rd, void *ctx, uint32_t kind, void *arg)
+{
+	struct prims_arg *a = arg;
+
+	(void)kind;
+	return prims_fill(src, data_size, rd, ctx, a->out, a->cap);
+}
+
+int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
+{
+	struct prims_arg a = { .out = out, .cap = cap };
+
+	if (!out && cap)
+		return -EINVAL;
+	return observe(name, prims_cb, &a);
+}
+
+static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
+		   read_fn rd, void *ctx, uint32_t kind, void *arg)
+{
+	_Alignas(64) unsigned char block[SHMKIT_CHAN_RING_OFF];
+
+	if (kind != SHMKIT_KIND_CHANNEL)
+		return -EPROTONOSUPPORT;
+	if (data_size < sizeof(block))
+		return -EBADMSG;
+	int err = rd(ctx, 0, block, sizeof(block));
+	return err ? err : shmkit__chan_describe(src, block, data_size, arg);
+}
+
+int shmkit_chan_stat(const char *name, struct shmkit_chan_info *out)
+{
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	return observe(name, chan_cb, out);
 }

@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chan.c - the single-producer single-consumer channel.
+ *
+ * The writer appends records at its local position and publishes them by
+ * storing tail with release (C1); the reader loads tail with acquire (C2),
+ * so a record is never seen before its bytes.  The reader hands records
+ * back by storing head with release (C3); the writer loads head with
+ * acquire (C4) before it reuses the space.  A side that sleeps sets its
+ * wait flag, then a full fence, then re-reads the other's position (C5);
+ * the other side stores its position, then a full fence, then reads the
+ * flag (C6): one of the two sees the other, so no wake-up is lost, and a
+ * side that does not sleep is never woken (no system call while streaming).
+ * closed is stored with release after the last tail (C7) and loaded with
+ * acquire before tail is read again (C8).
+ *
+ * Everything read from the segment is checked before use: positions must
+ * stay within one capacity of each other and 8-aligned, records within
+ * the ring and the published range; anything else is -EBADMSG.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "futex.h"
+#include "internal.h"
+#include "layout_chan.h"
+#include "layout_sync.h"
+
+#define LIVENESS_PERIOD_NS ((int64_t)SHMKIT_OWNER_POLL_MS * 1000000)
+
+struct shmkit_chan {
+	shmkit_region *r;
+	struct shmkit_chan_shm *shm;
+	unsigned char *ring;
+	uint64_t cap, mask;
+	uint32_t max_msg;
+	int role;
+	unsigned policy;
+	uint64_t spin_ns;
+	uint64_t pos;          /* writer: end of reservations; reader: of peeks */
+	uint64_t pub;          /* the position last published */
+	uint64_t other;        /* the other side's position, last seen */
+	uint64_t pending;      /* messages reserved or peeked, not published */
+	int64_t next_check;    /* when to ask again whether the peer lives */
+	struct shmkit__peer_src src;
+};
+
+static uint64_t align8(uint64_t n)
+{
+	return (n + 7) & ~(uint64_t)7;
+}
+
+/* ---- waiting ---- */
+
+/* -EPIPE if the other side's role names an attach that died. */
+static int peer_check(shmkit_chan *c, bool force)
+{
+	int64_t now = shmkit__mono_ns();
+
+	if (!force && now < c->next_check)
+		return 0;
+	c->next_check = now + LIVENESS_PERIOD_NS;
+	_Atomic uint32_t *role = c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
+							       : &c->shm->writer;
+	uint32_t tok = load_relaxed(role);
+	if (tok == 0)
+		return 0;  /* never had one: wait for it */
+	if (!shmkit__lockword_valid(tok))
+		return -EBADMSG;
+	return shmkit__token_alive(&c->src, tok) == 0 ? -EPIPE : 0;
+}
+
+/*
+ * One wait step for a side whose position @mine lags nothing new: spin or
+ * sleep on the other side's position word until it moves from @seen, per
+ * policy.  Returns 0 to look again, or -ETIMEDOUT / -EINTR.
+ */
+static int wait_step(shmkit_chan *c, _Atomic uint64_t *word, uint64_t seen,
+		     _Atomic uint32_t *flag, int64_t deadline, int64_t *spin_until)
+{
+	int64_t now = shmkit__mono_ns();
+
+	if (deadline >= 0 && now >= deadline)
+		return -ETIMEDOUT;
+	if (c->policy == SHMKIT_WAIT_SPIN ||
+	    (c->policy == SHMKIT_WAIT_SPIN_SLEEP && now < *spin_until)) {
+		for (int i = 0; i < 64 && load_relaxed(word) == seen; i++)
+			shmkit__cpu_relax();
+		return 0;
+	}
+	store_relaxed(flag, 1);
+	/* C5: the flag before the re-read; pairs with C6 */
+	atomic_thread_fence(memory_order_seq_cst);
+	int err = 0;
+	if (load_relaxed(word) == seen &&
+	    !(c->role == SHMKIT_CHAN_READER && load_relaxed(&c->shm->closed)))
+		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)word, (uint32_t)seen,
+					 shmkit__deadline_min(deadline, now + LIVENESS_PERIOD_NS));
+	store_relaxed(flag, 0);
+	*spin_until = 0;  /* slept once: sleep at once from now on */
+	return err == -EINTR ? err : 0;
+}
+
+/* Publishes @pos in @word and wakes the other side if it sleeps. */
+static void publish(_Atomic uint64_t *word, uint64_t pos, _Atomic uint32_t *flag)
+{
+	/* C1 (tail) / C3 (head) */
+	store_release(word, pos);
+	/* C6: the position before the flag; pairs with C5 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (load_relaxed(flag))
+		shmkit__futex_wake((_Atomic uint32_t *)(void *)word, 1);
+}
+
+/* ---- writer ---- */
+
+/* Loads and checks head; 0 or -EBADMSG. */
+static int load_head(shmkit_chan *c)
+{
+	/* C4: pairs with C3 */
+	uint64_t h = load_acquire(&c->shm->head);
+
+	if (h > c->pub || c->pub - h > c->cap || (h & 7))
+		return -EBADMSG;
+	c->other = h;
+	return 0;
+}
+
+int shmkit_chan_commit(shmkit_chan *c)
+{
+	if (!c || c->role != SHMKIT_CHAN_WRITER)
+		return -EPERM;
+	if (c->pos == c->pub)
+		return 0;
+	fetch_add_relaxed(&c->shm->sent, c->pending);  /* statistics */
+	c->pending = 0;
+	c->pub = c->pos;
+	publish(&c->shm->tail, c->pos, &c->shm->rwait);
+	return 0;
+}
+
+int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns)
+{
+	if (!c || !p)
+		return -EINVAL;
+	if (c->role != SHMKIT_CHAN_WRITER)
+		return -EPERM;
+	if (len == 0 || len > c->max_msg)
+		return -EMSGSIZE;
+	uint64_t need = SHMKIT_REC_HDR + align8(len);
+	uint64_t off = c->pos & c->mask;
+	uint64_t pad = c->cap - off < need ? c->cap - off : 0;
+	int64_t deadline = shmkit__deadline(timeout_ns);
+	int64_t spin_until = -1;
+
+	while (c->pos + pad + need - c->other > c->cap) {
+		int err = load_head(c);
+		if (err)
+			return err;
+		if (c->pos + pad + need - c->other <= c->cap)
+			break;
+		/* the reader may be waiting for what we reserved: show it */
+		shmkit_chan_commit(c);
+		err = peer_check(c, false);
+		if (err)
+			return err;
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		if (spin_until < 0)
+			spin_until = shmkit__mono_ns() + (int64_t)c->spin_ns;
+		err = wait_step(c, &c->shm->head, c->other, &c->shm->wwait, deadline,
+				&spin_until);
+		if (err)
+			return err;
+	}
+	if (pad) {
+		struct shmkit_chan_rec rec = { .len = (uint32_t)(pad - SHMKIT_REC_HDR),
+					       .kind = SHMKIT_REC_PAD };
+		memcpy(c->ring + off, &rec, sizeof(rec));
+		c->pos += pad;
+		off = 0;
+	}
+	struct shmkit_chan_rec rec = { .len = (uint32_t)len, .kind = SHMKIT_REC_DATA };
+	memcpy(c->ring + off, &rec, sizeof(rec));
+	*p = c->ring + off + SHMKIT_REC_HDR;
+	c->pos += need;
+	c->pending++;
+	return 0;
+}
+
+int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len, int64_t timeout_ns)
+{
+	void *p;
+
+	if (!buf && len)
+		return -EINVAL;
+	int err = shmkit_chan_reserve(c, len, &p, timeout_ns);
+	if (err)
+		return err;
+	memcpy(p, buf, len);
+	return shmkit_chan_commit(c);
+}
+
+/* ---- reader ---- */
+
+/* Loads and checks tail; 0 or -EBADMSG. */
+static int load_tail(shmkit_chan *c)
+{
+	/* C2: pairs with C1 */
+	uint64_t t = load_acquire(&c->shm->tail);
+
+	if (t < c->pos || t - c->pub > c->cap || (t & 7))
+		return -EBADMSG;
+	c->other = t;
+	return 0;
+}
+
+/*
+ * The next message at c->pos, skipping padding: its length (> 0) with *p
+ * and *need set, 0 if none is published, or -EBADMSG.
+ */
+static long next_record(shmkit_chan *c, const void **p, uint64_t *need)
+{
+	while (c->pos < c->other) {
+		uint64_t off = c->pos & c->mask, avail = c->other - c->pos;
+		struct shmkit_chan_rec rec;
+		if (avail < SHMKIT_REC_HDR)
+			return -EBADMSG;
+		memcpy(&rec, c->ring + off, sizeof(rec));  /* one read, then checked */
+		uint64_t size = SHMKIT_REC_HDR + align8(rec.len);
+		if (size > avail || off + size > c->cap)
+			return -EBADMSG;
+		if (rec.kind == SHMKIT_REC_PAD) {
+			if (off + size != c->cap)
+				return -EBADMSG;  /* padding only ever fills the end */
+			c->pos += size;
+			continue;
+		}
+		if (rec.kind != SHMKIT_REC_DATA || rec.len == 0 || rec.len > c->max_msg)
+			return -EBADMSG;
+		*p = c->ring + off + SHMKIT_REC_HDR;
+		*need = size;
+		return rec.len;
+	}
+	return 0;
+}
+
+/* Waits for the next message; its length, 0 at the end, or an error. */
+static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
+			int64_t timeout_ns)
+{
+	int64_t deadline = shmkit__deadline(timeout_ns);
+	int64_t spin_until = -1;
+
+	if (!c || !p)
+		return -EINVAL;
+	if (c->role != SHMKIT_CHAN_READER)
+		return -EPERM;
+	for (;;) {
+		long n = next_record(c, p, need);
+		if (n)
+			return n;
+		int err = load_tail(c);
+		if (err)
+			return err;
+		if ((n = next_record(c, p, need)) != 0)
+			return n;
+		/* C8: closed after the last tail; pairs with C7 */
+		if (load_acquire(&c->shm->closed)) {
+			if ((err = load_tail(c)) != 0)
+				return err;
+			if ((n = next_record(c, p, need)) != 0)
+				return n;
+			return 0;  /* the end of the stream */
+		}
+		err = peer_check(c, false);
+		if (err == -EPIPE) {
+			/* what the writer published before it died comes first */
+			if ((err = load_tail(c)) != 0)
+				return err;
+			if ((n = next_record(c, p, need)) != 0)
+				return n;
+			return -EPIPE;
+		}
+		if (err)
+			return err;
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		if (spin_until < 0)
+			spin_until = shmkit__mono_ns() + (int64_t)c->spin_ns;
+		err = wait_step(c, &c->shm->tail, c->other, &c->shm->rwait, deadline,
+				&spin_until);
+		if (err)
+			return err;
+	}
+}
+
+long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
+{
+	uint64_t need;
+	long n = reader_next(c, p, &need, timeout_ns);
+
+	if (n > 0) {
+		c->pos += need;
+		c->pending++;
+	}
+	return n;
+}
+
+int shmkit_chan_release(shmkit_chan *c)
+{
+	if (!c || c->role != SHMKIT_CHAN_READER)
+		return -EPERM;
+	if (c->pos == c->pub)
+		return 0;
+	fetch_add_relaxed(&c->shm->received, c->pending);  /* statistics */
+	c->pending = 0;
+	c->pub = c->pos;
+	publish(&c->shm->head, c->pos, &c->shm->wwait);
+	return 0;
+}
+
+long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
+{
+	const void *p;
+	uint64_t need;
+
+	if (!buf && cap)
+		return -EINVAL;
+	long n = reader_next(c, &p, &need, timeout_ns);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > cap)
+		return -EMSGSIZE;  /* it stays: c->pos is not moved past it */
+	memcpy(buf, p, (size_t)n);
+	c->pos += need;
+	c->pending++;
+	int err = shmkit_chan_release(c);
+	return err ? err : n;
+}
+
+/* ---- opening ---- */
+
+/* Checks the immutable line of a control block against the data size. */
+static int chan_check(const struct shmkit_chan_shm *s, uint64_t data_size)
+{
+	uint64_t cap = s->capacity;
+
+	if (s->magic != SHMKIT_CHAN_MAGIC)
+		return -EBADMSG;
+	if (s->version != SHMKIT_CHAN_VERSION || s->type != SHMKIT_CHAN_SPSC)
+		return -EPROTONOSUPPORT;
+	if (cap < SHMKIT_CHAN_MIN_CAP || cap > SHMKIT_CHAN_MAX_CAP || (cap & (cap - 1)) ||
+	    s->ring_offset != SHMKIT_CHAN_RING_OFF || s->max_msg != cap / 4 ||
+	    data_size < SHMKIT_CHAN_RING_OFF + cap || s->policy > SHMKIT_WAIT_SLEEP)
+		return -EBADMSG;
+	return 0;
+}
+
+int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
+			  uint64_t data_size, struct shmkit_chan_info *out)
+{
+	const struct shmkit_chan_shm *cs = data;
+	struct shmkit_chan_shm *s = (struct shmkit_chan_shm *)data;
+
+	memset(out, 0, sizeof(*out));
+	if (data_size < sizeof(*s))
+		return -EBADMSG;
+	int err = chan_check(cs, data_size);
+	if (err)
+		return err;
+	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
+	if (head > tail || tail - head > s->capacity)
+		return -EBADMSG;
+	out->type = (int)s->type;
+	out->capacity = s->capacity;
+	out->max_msg = s->max_msg;
+	out->used = tail - head;
+	out->sent = load_relaxed(&s->sent);
+	out->received = load_relaxed(&s->received);
+	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
+	out->closed = load_relaxed(&s->closed) != 0;
+	uint32_t w = load_relaxed(&s->writer), r = load_relaxed(&s->reader);
+	if (w && shmkit__lockword_valid(w)) {
+		out->writer_pid = shmkit__token_pid(src->hdr, w);
+		out->writer_alive = shmkit__token_alive(src, w);
+	}
+	if (r && shmkit__lockword_valid(r)) {
+		out->reader_pid = shmkit__token_pid(src->hdr, r);
+		out->reader_alive = shmkit__token_alive(src, r);
+	}
+	return 0;
+}
+
+/* Takes @role for this attach: from nobody, or from a dead attach. */
+static int claim_role(shmkit_chan *c, _Atomic uint32_t *word)
+{
+	uint32_t tok = c->r->token;
+
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t cur = load_relaxed(word);
+		if (cur != 0 && cur != tok) {
+			if (!shmkit__lockword_valid(cur))
+				return -EBADMSG;
+			if (shmkit__token_alive(&c->src, cur) != 0)
+				return -EBUSY;
+		}
+		/* acq_rel: the winner sees what the dead holder published */
+		if (cas_acq_rel(word, &cur, tok))
+			return 0;
+	}
+	return -EBUSY;
+}
+
+int shmkit_chan_open(const char *name, unsigned flags, int role,
+		     const struct shmkit_chan_opts *opts, shmkit_chan **out)
+{
+	struct shmkit_chan_opts o = { 0 };
+	struct shmkit_chan_shm img;
+	shmkit_chan *c;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (o.capacity == 0)
+		o.capacity = 1u << 20;
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) ||
+	    (role != SHMKIT_CHAN_WRITER && role != SHMKIT_CHAN_READER) ||
+	    o.policy > SHMKIT_WAIT_SLEEP || (o.mode & ~0777u) ||
+	    o.capacity < SHMKIT_CHAN_MIN_CAP || o.capacity > SHMKIT_CHAN_MAX_CAP ||
+	    (o.capacity & (o.capacity - 1)))
+		return -EINVAL;
+	memset(&img, 0, sizeof(img));
+	img.magic = SHMKIT_CHAN_MAGIC;
+	img.version = SHMKIT_CHAN_VERSION;
+	img.type = SHMKIT_CHAN_SPSC;
+	img.capacity = o.capacity;
+	img.max_msg = (uint32_t)(o.capacity / 4);
+	img.ring_offset = SHMKIT_CHAN_RING_OFF;
+	img.policy = o.policy ? o.policy : SHMKIT_WAIT_SPIN_SLEEP;
+	img.spin_ns = o.spin_ns ? o.spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	struct shmkit__image image = { .kind = SHMKIT_KIND_CHANNEL, .bytes = &img,
+				       .len = sizeof(img) };
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	/* an existing one is opened whatever its size (see sem_open) */
+	err = -ENOENT;
+	if (!(flags & SHMKIT_EXCL))
+		err = shmkit_region_open(name, 0, 0, 0, &c->r);
+	if (err == -ENOENT && (flags & SHMKIT_CREATE))
+		err = shmkit__region_open_image(name, flags,
+						SHMKIT_CHAN_RING_OFF + o.capacity,
+						o.mode ? o.mode : SHMKIT_DEFAULT_MODE,
+						&image, &c->r);
+	if (err)
+		goto fail;
+	err = c->r->sync_err;
+	if (err)
+		goto fail;
+	if (*(volatile uint32_t *)&c->r->hdr->kind != SHMKIT_KIND_CHANNEL) {
+		err = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	/* validate a private copy of the immutable line; use only the copy */
+	memcpy(&img, c->r->data, 64);
+	err = chan_check(&img, c->r->size);
+	if (err)
+		goto fail;
+	c->shm = c->r->data;
+	c->ring = (unsigned char *)c->r->data + SHMKIT_CHAN_RING_OFF;
+	c->cap = img.capacity;
+	c->mask = img.capacity - 1;
+	c->max_msg = img.max_msg;
+	c->role = role;
+	shmkit__region_peer_src(c->r, &c->src);
+	shmkit_chan_set_wait(c, o.policy ? o.policy : img.policy,
+			     o.spin_ns ? o.spin_ns : img.spin_ns);
+	err = claim_role(c, role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
+	if (err)
+		goto fail;
+	/* carry on from what the last holder of the role published */
+	uint64_t tail = load_acquire(&c->shm->tail), head = load_acquire(&c->shm->head);
+	if (head > tail || tail - head > c->cap || ((tail | head) & 7)) {
+		err = -EBADMSG;
+		goto fail;
+	}
+	if (role == SHMKIT_CHAN_WRITER) {
+		c->pos = c->pub = tail;
+		c->other = head;
+		store_relaxed(&c->shm->wwait, 0);
+		/* a new stream; C7's twin, before anything we publish */
+		store_release(&c->shm->closed, 0);
+	} else {
+		c->pos = c->pub = head;
+		c->other = head;
+		store_relaxed(&c->shm->rwait, 0);
+	}
+	*out = c;
+	return 0;
+fail:
+	shmkit_region_close(c->r);
+	free(c);
+	return err;
+}
+
+int shmkit_chan_close(shmkit_chan *c)
+{
+	if (!c)
+		return 0;
+	if (c->role == SHMKIT_CHAN_WRITER) {
+		shmkit_chan_commit(c);
+		/* C7: the end after the last tail; pairs with C8 */
+		store_release(&c->shm->closed, 1);
+		atomic_thread_fence(memory_order_seq_cst);  /* C6 for closed */
+		if (load_relaxed(&c->shm->rwait))
+			shmkit__futex_wake((_Atomic uint32_t *)(void *)&c->shm->tail, 1);
+	}
+	/* a reader's peeked but unreleased messages stay for the next reader */
+	int err = shmkit_region_close(c->r);
+	free(c);
+	return err;
+}
+
+int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)
+{
+	if (!c || policy > SHMKIT_WAIT_SLEEP)
+		return -EINVAL;
+	if (policy != SHMKIT_WAIT_DEFAULT)
+		c->policy = policy;
+	else if (!c->policy)
+		c->policy = SHMKIT_WAIT_SPIN_SLEEP;
+	c->spin_ns = spin_ns ? spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	return 0;
+}
+
+size_t shmkit_chan_max_msg(const shmkit_chan *c)
+{
+	return c ? c->max_msg : 0;
+}
+
+int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive)
+{
+	if (alive)
+		*alive = 0;
+	if (!c)
+		return 0;
+	uint32_t tok = load_relaxed(c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
+								   : &c->shm->writer);
+	if (!tok || !shmkit__lockword_valid(tok))
+		return 0;
+	if (alive)
+		*alive = shmkit__token_alive(&c->src, tok);
+	return shmkit__token_pid(c->r->hdr, tok);
+}
+
+shmkit_region *shmkit_chan_region(shmkit_chan *c)
+{
+	return c ? c->r : NULL;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout_chan.h - a channel as it lies in a segment's data, byte for byte.
+ * docs/architecture.md has the same tables.
+ *
+ *   [0, 256)                       struct shmkit_chan_shm: the control block
+ *   [256, 256 + capacity)          the ring of records
+ *
+ * The first cache line is written by the creator before the segment is
+ * published and never changes; an opener validates it once and keeps its
+ * own copy.  Line 1 is the writer's, line 2 the reader's: each side writes
+ * only its own line, except the other's sleep flag, which lives on the line
+ * of the side that reads it at every publication.
+ *
+ * Positions (tail, head) count bytes since the channel was made; they only
+ * grow, and a record starts at position % capacity.  A record is an 8-byte
+ * header {u32 len, u32 kind} and len payload bytes, padded to 8.  A record
+ * never wraps: when one does not fit before the end of the ring, a PAD
+ * record fills the rest.
+ */
+#ifndef SHMKIT_LAYOUT_CHAN_H
+#define SHMKIT_LAYOUT_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
+#define SHMKIT_CHAN_VERSION   1u
+#define SHMKIT_CHAN_SPSC      1u
+#define SHMKIT_CHAN_RING_OFF  256u
+#define SHMKIT_CHAN_MIN_CAP   64u
+#define SHMKIT_CHAN_MAX_CAP   (1u << 30)
+#define SHMKIT_REC_HDR        8u
+#define SHMKIT_REC_DATA       1u
+#define SHMKIT_REC_PAD        2u
+
+struct shmkit_chan_rec {
+	uint32_t len;                 /* payload bytes */
+	uint32_t kind;                /* SHMKIT_REC_* */
+};
+
+struct shmkit_chan_shm {
+	/* --- line 0: immutable --- */
+	uint32_t magic;               /* 0 */
+	uint32_t version;             /* 4 */
+	uint32_t type;                /* 8: SHMKIT_CHAN_SPSC */
+	uint32_t max_msg;             /* 12: capacity / 4 */
+	uint64_t capacity;            /* 16: ring bytes, a power of two */
+	uint64_t ring_offset;         /* 24: SHMKIT_CHAN_RING_OFF */
+	uint32_t policy;              /* 32: default wait policy */
+	uint32_t spin_ns;             /* 36: default spin budget */
+	uint8_t pad0[24];             /* 40 */
+	/* --- line 1: the writer's --- */
+	_Atomic uint64_t tail;        /* 64: end of the published records; futex (low half) */
+	_Atomic uint64_t sent;        /* 72: messages published (statistics) */
+	_Atomic uint32_t writer;      /* 80: the writer's owner token, 0 never */
+	_Atomic uint32_t closed;      /* 84: 1: the stream ends at tail */
+	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
+	uint8_t pad1[36];             /* 92 */
+	/* --- line 2: the reader's --- */
+	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
+	_Atomic uint64_t received;    /* 136: messages released (statistics) */
+	_Atomic uint32_t reader;      /* 144: the reader's owner token, 0 never */
+	_Atomic uint32_t wwait;       /* 148: set by a writer about to sleep */
+	uint8_t pad2[40];             /* 152 */
+	uint8_t pad3[64];             /* 192: reserved */
+};
+
+_Static_assert(sizeof(struct shmkit_chan_shm) == SHMKIT_CHAN_RING_OFF, "chan size");
+_Static_assert(offsetof(struct shmkit_chan_shm, tail) == 64, "chan.tail");
+_Static_assert(offsetof(struct shmkit_chan_shm, rwait) == 88, "chan.rwait");
+_Static_assert(offsetof(struct shmkit_chan_shm, head) == 128, "chan.head");
+_Static_assert(offsetof(struct shmkit_chan_shm, wwait) == 148, "chan.wwait");
+_Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the futex on a position's low half assumes little-endian"
+#endif
+
+#endif /* SHMKIT_LAYOUT_CHAN_H */
