@@ -464,6 +464,11 @@ struct shmkit_chan_opts {
 SHMKIT_API int shmkit_chan_open(const char *name, unsigned flags, int role,
 				const struct shmkit_chan_opts *opts,
 				shmkit_chan **out);
+/* Creates the channel @name without taking a role (SHMKIT_EXCL: -EEXIST if
+ * it exists; an existing channel is left as it is).  -EPROTONOSUPPORT if
+ * @name exists and is not a channel. */
+SHMKIT_API int shmkit_chan_create(const char *name, unsigned flags,
+				  const struct shmkit_chan_opts *opts);
 /* Closes the handle.  A writer first commits what it reserved and ends the
  * stream: the reader drains it, then recv returns 0. */
 SHMKIT_API int shmkit_chan_close(shmkit_chan *c);

@@ -413,10 +413,82 @@ static int claim_role(shmkit_chan *c, _Atomic uint32_t *word)
 	return -EBUSY;
 }
 
+/* Checks @opts (may be NULL) into *o and the control block a create writes. */
+static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
+		     struct shmkit_chan_opts *o, struct shmkit_chan_shm *img)
+{
+	memset(o, 0, sizeof(*o));
+	if (opts)
+		*o = *opts;
+	if (o->capacity == 0)
+		o->capacity = 1u << 20;
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP ||
+	    (o->mode & ~0777u) || o->capacity < SHMKIT_CHAN_MIN_CAP ||
+	    o->capacity > SHMKIT_CHAN_MAX_CAP || (o->capacity & (o->capacity - 1)))
+		return -EINVAL;
+	memset(img, 0, sizeof(*img));
+	img->magic = SHMKIT_CHAN_MAGIC;
+	img->version = SHMKIT_CHAN_VERSION;
+	img->type = SHMKIT_CHAN_SPSC;
+	img->capacity = o->capacity;
+	img->max_msg = (uint32_t)(o->capacity / 4);
+	img->ring_offset = SHMKIT_CHAN_RING_OFF;
+	img->policy = o->policy ? o->policy : SHMKIT_WAIT_SPIN_SLEEP;
+	img->spin_ns = o->spin_ns ? o->spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	return 0;
+}
+
+/* Opens the channel segment @name (creating it as asked) and checks that it
+ * is one; its validated immutable line goes to *img. */
+static int chan_region(const char *name, unsigned flags, const struct shmkit_chan_opts *o,
+		       struct shmkit_chan_shm *img, shmkit_region **r)
+{
+	struct shmkit__image image = { .kind = SHMKIT_KIND_CHANNEL, .bytes = img,
+				       .len = sizeof(*img) };
+	/* an existing one is opened whatever its size (see sem_open) */
+	int err = -ENOENT;
+
+	if (!(flags & SHMKIT_EXCL))
+		err = shmkit_region_open(name, 0, 0, 0, r);
+	if (err == -ENOENT && (flags & SHMKIT_CREATE))
+		err = shmkit__region_open_image(name, flags, SHMKIT_CHAN_RING_OFF + o->capacity,
+						o->mode ? o->mode : SHMKIT_DEFAULT_MODE,
+						&image, r);
+	if (err)
+		return err;
+	err = (*r)->sync_err;
+	if (!err && *(volatile uint32_t *)&(*r)->hdr->kind != SHMKIT_KIND_CHANNEL)
+		err = -EPROTONOSUPPORT;
+	if (!err) {
+		/* validate a private copy of the immutable line; use only the copy */
+		memcpy(img, (*r)->data, 64);
+		err = chan_check(img, (*r)->size);
+	}
+	if (err) {
+		shmkit_region_close(*r);
+		*r = NULL;
+	}
+	return err;
+}
+
+int shmkit_chan_create(const char *name, unsigned flags,
+		       const struct shmkit_chan_opts *opts)
+{
+	struct shmkit_chan_opts o;
+	struct shmkit_chan_shm img;
+	shmkit_region *r;
+	int err = chan_opts(opts, flags | SHMKIT_CREATE, &o, &img);
+
+	if (err)
+		return err;
+	err = chan_region(name, flags | SHMKIT_CREATE, &o, &img, &r);
+	return err ? err : shmkit_region_close(r);
+}
+
 int shmkit_chan_open(const char *name, unsigned flags, int role,
 		     const struct shmkit_chan_opts *opts, shmkit_chan **out)
 {
-	struct shmkit_chan_opts o = { 0 };
+	struct shmkit_chan_opts o;
 	struct shmkit_chan_shm img;
 	shmkit_chan *c;
 	int err;
@@ -424,54 +496,19 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (opts)
-		o = *opts;
-	if (o.capacity == 0)
-		o.capacity = 1u << 20;
-	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) ||
-	    (role != SHMKIT_CHAN_WRITER && role != SHMKIT_CHAN_READER) ||
-	    o.policy > SHMKIT_WAIT_SLEEP || (o.mode & ~0777u) ||
-	    o.capacity < SHMKIT_CHAN_MIN_CAP || o.capacity > SHMKIT_CHAN_MAX_CAP ||
-	    (o.capacity & (o.capacity - 1)))
+	if (role != SHMKIT_CHAN_WRITER && role != SHMKIT_CHAN_READER)
 		return -EINVAL;
-	memset(&img, 0, sizeof(img));
-	img.magic = SHMKIT_CHAN_MAGIC;
-	img.version = SHMKIT_CHAN_VERSION;
-	img.type = SHMKIT_CHAN_SPSC;
-	img.capacity = o.capacity;
-	img.max_msg = (uint32_t)(o.capacity / 4);
-	img.ring_offset = SHMKIT_CHAN_RING_OFF;
-	img.policy = o.policy ? o.policy : SHMKIT_WAIT_SPIN_SLEEP;
-	img.spin_ns = o.spin_ns ? o.spin_ns : SHMKIT_SPIN_NS_DEFAULT;
-	struct shmkit__image image = { .kind = SHMKIT_KIND_CHANNEL, .bytes = &img,
-				       .len = sizeof(img) };
-
+	err = chan_opts(opts, flags, &o, &img);
+	if (err)
+		return err;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	/* an existing one is opened whatever its size (see sem_open) */
-	err = -ENOENT;
-	if (!(flags & SHMKIT_EXCL))
-		err = shmkit_region_open(name, 0, 0, 0, &c->r);
-	if (err == -ENOENT && (flags & SHMKIT_CREATE))
-		err = shmkit__region_open_image(name, flags,
-						SHMKIT_CHAN_RING_OFF + o.capacity,
-						o.mode ? o.mode : SHMKIT_DEFAULT_MODE,
-						&image, &c->r);
-	if (err)
-		goto fail;
-	err = c->r->sync_err;
-	if (err)
-		goto fail;
-	if (*(volatile uint32_t *)&c->r->hdr->kind != SHMKIT_KIND_CHANNEL) {
-		err = -EPROTONOSUPPORT;
-		goto fail;
+	err = chan_region(name, flags, &o, &img, &c->r);
+	if (err) {
+		free(c);
+		return err;
 	}
-	/* validate a private copy of the immutable line; use only the copy */
-	memcpy(&img, c->r->data, 64);
-	err = chan_check(&img, c->r->size);
-	if (err)
-		goto fail;
 	c->shm = c->r->data;
 	c->ring = (unsigned char *)c->r->data + SHMKIT_CHAN_RING_OFF;
 	c->cap = img.capacity;
