@@ -17,166 +17,14 @@
 #include <sys/mman.h>
 
 #include "layout_sync.h"
-#include "util.h"
-
-/* ---- shared by the tests of this file ---- */
-
-#define MAX_KIDS 32
-#define WAIT_MS 5000             /* bound of every wait for another process */
-#define LONG_NS ((int64_t)5000000000)  /* a generous timeout: 5 s */
-#define SHORT_NS ((int64_t)20000000)   /* a short timeout: 20 ms */
-
-/* A page shared with every child (MAP_SHARED, inherited across fork). */
-struct board {
-	_Atomic int ready[MAX_KIDS];
-	_Atomic int go[MAX_KIDS];
-	_Atomic int res[MAX_KIDS][8];
-	_Atomic int sigs;
-	_Atomic int violations;
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
-static int nkids;
-
-static void setup(void)
-{
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	nkids = 0;
-}
-
-/* Kills and reaps whatever a failed test left running, removes segments. */
-static void teardown(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-		}
-	}
-	nkids = 0;
-	ut_cleanup();
-}
+#define SYNC_MEMFD_LABEL "ut-event"
+#include "sync_util.h"
 
 TestSuite(event, .init = setup, .fini = teardown, .timeout = 60);
 
-static const char *errname(int e)
-{
-	if (e == 0)
-		return "0";
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "?";
-}
-
-static const int all_backends[] = {
-	SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE,
-	SHMKIT_BACKEND_ANON, SHMKIT_BACKEND_MEMFD,
-};
-#define N_BACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
-
-/* A fresh managed region on @backend; *name is NULL for anon and memfd. */
-static shmkit_region *make_region(int backend, size_t size, const char **name)
-{
-	shmkit_region *r = NULL;
-	const char *n = NULL;
-	int err;
-
-	switch (backend) {
-	case SHMKIT_BACKEND_ANON:
-		err = shmkit_region_anon(size, 0, &r);
-		break;
-	case SHMKIT_BACKEND_MEMFD:
-		err = shmkit_region_memfd("ut-event", size, 0, &r);
-		break;
-	default:
-		n = ut_name(backend);
-		err = shmkit_region_open(n, SHMKIT_CREATE | SHMKIT_EXCL, size, 0600, &r);
-		break;
-	}
-	cr_assert_eq(err, 0, "%s: create: %s", ut_backend_names[backend], errname(err));
-	if (name)
-		*name = n;
-	return r;
-}
-
-/* Runs fn(idx, arg) in a child (guarded by alarm) that exits with its return
- * value; returns the child's pid. */
-static pid_t spawn(int (*fn)(int, void *), int idx, void *arg)
-{
-	int slot = 0;
-	while (slot < nkids && kids[slot] > 0)
-		slot++;
-	cr_assert_lt(slot, MAX_KIDS, "too many children");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork");
-	if (pid == 0) {
-		alarm(20);  /* a hang in the library kills the child, not the suite */
-		_exit(fn(idx, arg));
-	}
-	kids[slot] = pid;
-	if (slot == nkids)
-		nkids++;
-	return pid;
-}
-
-/* Exit status of a child, 128+signal if killed; forgets it. */
-static int reap(pid_t pid)
-{
-	int status;
-	pid_t got = waitpid(pid, &status, 0);
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-	if (got != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_expect_eq(reap(pid), 128 + SIGKILL);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Polls @cond every millisecond for at most WAIT_MS; true if it held. */
-#define WAIT_FOR(cond) ({ \
-	bool ok_ = false; \
-	for (int i_ = 0; i_ < WAIT_MS; i_++) { \
-		if (cond) { ok_ = true; break; } \
-		sleep_ms(1); \
-	} \
-	ok_; })
-
-/* What a child works on. */
-struct job {
-	shmkit_region *r;        /* inherited handle */
-	const char *name;        /* when set, the child opens the region anew */
-	size_t off;              /* the event's offset in the data */
-	int count;               /* iterations */
-};
-
-/* The child's own handle: opened by name, or the one inherited. */
-static shmkit_region *child_region(struct job *j)
-{
-	shmkit_region *r = NULL;
-	if (!j->name)
-		return j->r;
-	if (shmkit_region_open(j->name, 0, 0, 0, &r) != 0)
-		_exit(90);
-	return r;
-}
-
 static shmkit_event *ev_at(shmkit_region *r, size_t off)
 {
-	return (shmkit_event *)(void *)((char *)shmkit_region_base(r) + off);
+	return data_at(r, off);
 }
 
 static struct shmkit_event_shm *eshm(shmkit_event *e)
@@ -186,7 +34,7 @@ static struct shmkit_event_shm *eshm(shmkit_event *e)
 
 static shmkit_mutex *mx_at(shmkit_region *r, size_t off)
 {
-	return (shmkit_mutex *)(void *)((char *)shmkit_region_base(r) + off);
+	return data_at(r, off);
 }
 
 /* ---- prepare, wait, wake ---- */
@@ -214,11 +62,9 @@ static int event_waiter(int idx, void *arg)
 
 Test(event, wake_one_across_processes)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_event *e = ev_at(r, 64);
 		struct job j = { .r = r, .name = name, .off = 64 };
 		uint32_t t0 = 0, t1 = 0;
@@ -250,11 +96,9 @@ Test(event, wake_one_across_processes)
 
 Test(event, wake_one_wakes_one_wake_all_wakes_all)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_event *e = ev_at(r, 0);
 		struct job j = { .r = r, .name = name, .off = 0 };
 		pid_t p[4];
@@ -300,9 +144,8 @@ static int stale_waiter(int idx, void *arg)
 
 Test(event, stale_ticket_and_timeouts)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_event *e = ev_at(r, 128);
 		uint32_t t = 77;
 
@@ -337,9 +180,8 @@ Test(event, stale_ticket_and_timeouts)
 
 Test(event, zero_memory_is_an_event)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_event *e = ev_at(r, 4080);
 		struct shmkit_prim_info pi;
 		uint32_t t = 5;
@@ -358,48 +200,19 @@ Test(event, zero_memory_is_an_event)
 
 /* ---- signals ---- */
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&bd->sigs, 1);
-}
-
-static void install_usr1(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = 0;  /* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-}
-
 static int interrupted_waiter(int idx, void *arg)
 {
 	install_usr1();
 	return event_waiter(idx, arg);
 }
 
-/* Signals @pid while it sleeps on @sleepers until it reports done in go[idx]. */
-static void poke_until_done(pid_t pid, _Atomic uint32_t *sleepers, int idx, const char *bn)
-{
-	for (int k = 0; k < 100 && !atomic_load(&bd->go[idx]); k++) {
-		cr_assert(WAIT_FOR(atomic_load(sleepers) >= 1 || atomic_load(&bd->go[idx])),
-			  "%s: asleep", bn);
-		kill(pid, SIGUSR1);
-		for (int t = 0; t < 50 && !atomic_load(&bd->go[idx]); t++)
-			sleep_ms(1);
-	}
-}
-
 Test(event, signal_interrupts_wait_with_eintr)
 {
 	const int some[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_ANON };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, some) {
 		for (int forever = 0; forever < 2; forever++) {
 			const char *name;
-			shmkit_region *r = make_region(some[b], 4096, &name);
-			const char *bn = ut_backend_names[some[b]];
+			shmkit_region *r = make_region(be, 4096, &name);
 			shmkit_event *e = ev_at(r, 0);
 			struct job j = { .r = r, .name = name, .off = 0, .count = forever };
 
@@ -560,11 +373,9 @@ static void *wm_thread(void *p)
 
 Test(event, wait_mutex_needs_the_mutex)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_mutex *m = mx_at(r, 0);
 		shmkit_event *e = ev_at(r, 64);
 		struct job j = { .r = r, .name = name };
@@ -579,9 +390,7 @@ Test(event, wait_mutex_needs_the_mutex)
 		cr_expect_eq(reap(spawn(wm_child, 0, &j)), 0);
 		cr_expect_eq(bd->res[0][0], -EPERM, "%s: other process %s", bn, errname(bd->res[0][0]));
 		struct thread_arg a = { .r = r };
-		pthread_t t;
-		cr_assert_eq(pthread_create(&t, NULL, wm_thread, &a), 0);
-		cr_assert_eq(pthread_join(t, NULL), 0);
+		in_thread(wm_thread, &a);
 		cr_expect_eq(a.err, -EPERM, "%s: other thread %s", bn, errname(a.err));
 		/* we still hold it */
 		cr_expect_eq(shmkit_mutex_trylock(r, m), -EBUSY, "%s", bn);
@@ -625,10 +434,9 @@ static int cond_waiter(int idx, void *arg)
 Test(event, wait_mutex_signal_is_a_spurious_wakeup)
 {
 	const int some[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_ANON };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, some) {
 		const char *name;
-		shmkit_region *r = make_region(some[b], 4096, &name);
-		const char *bn = ut_backend_names[some[b]];
+		shmkit_region *r = make_region(be, 4096, &name);
 		struct job j = { .r = r, .name = name, .count = 1 };
 
 		memset(bd, 0, sizeof(*bd));
@@ -644,11 +452,9 @@ Test(event, wait_mutex_signal_is_a_spurious_wakeup)
 
 Test(event, wait_mutex_wake_and_relock_across_processes)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_mutex *m = mx_at(r, 0);
 		shmkit_event *e = ev_at(r, 64);
 		struct job j = { .r = r, .name = name };
@@ -678,19 +484,14 @@ static int wake_and_die(int idx, void *arg)
 	if (shmkit_mutex_lock(r, mx_at(r, 0)))
 		return 10;
 	shmkit_event_wake_all(r, ev_at(r, 64));
-	atomic_store(&bd->ready[idx], 1);
-	for (;;)
-		pause();
-	return 0;
+	child_hang(idx);
 }
 
 Test(event, wait_mutex_relock_finds_owner_dead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		struct job j = { .r = r, .name = name };
 
 		memset(bd, 0, sizeof(*bd));
@@ -708,14 +509,28 @@ Test(event, wait_mutex_relock_finds_owner_dead)
 
 /* ---- bad input and corruption ---- */
 
+/* Every operation on @e (waits timed at @ns; wait_mutex with @m, left out
+ * when @m is NULL): all must give @want. */
+static void expect_refused(shmkit_region *r, shmkit_event *e, shmkit_mutex *m, int64_t ns,
+			   int want, const char *what)
+{
+	uint32_t t;
+
+	cr_expect_eq(shmkit_event_init(r, e), want, "%s", what);
+	cr_expect_eq(shmkit_event_prepare(r, e, &t), want, "%s", what);
+	cr_expect_eq(shmkit_event_wait(r, e, 0, ns), want, "%s", what);
+	if (m)
+		cr_expect_eq(shmkit_event_wait_mutex(r, e, m, ns), want, "%s", what);
+	cr_expect_eq(shmkit_event_wake_one(r, e), want, "%s", what);
+	cr_expect_eq(shmkit_event_wake_all(r, e), want, "%s", what);
+}
+
 Test(event, bad_pointers_and_regions)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		char *base = shmkit_region_base(r);
 		shmkit_event local;
-		uint32_t t;
 		shmkit_event *bad[] = {
 			(shmkit_event *)(void *)(base + 4),
 			(shmkit_event *)(void *)(base + 4096 - 8),
@@ -725,23 +540,14 @@ Test(event, bad_pointers_and_regions)
 			NULL,
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			cr_expect_eq(shmkit_event_init(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_event_prepare(r, bad[i], &t), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_event_wait(r, bad[i], 0, SHORT_NS), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_event_wait_mutex(r, bad[i], mx_at(r, 0), SHORT_NS), -EINVAL,
-				     "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_event_wake_one(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_event_wake_all(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
+			char what[64];
+			snprintf(what, sizeof(what), "%s #%zu", bn, i);
+			expect_refused(r, bad[i], mx_at(r, 0), SHORT_NS, -EINVAL, what);
 		}
 		shmkit_event *e = ev_at(r, 4096 - 16);
 		cr_expect_eq(shmkit_event_init(r, e), 0, "%s", bn);
 		cr_expect_eq(shmkit_event_prepare(r, e, NULL), -EINVAL, "%s: NULL ticket", bn);
-		cr_expect_eq(shmkit_event_init(NULL, e), -EINVAL);
-		cr_expect_eq(shmkit_event_prepare(NULL, e, &t), -EINVAL);
-		cr_expect_eq(shmkit_event_wait(NULL, e, 0, 0), -EINVAL);
-		cr_expect_eq(shmkit_event_wait_mutex(NULL, e, mx_at(r, 0), 0), -EINVAL);
-		cr_expect_eq(shmkit_event_wake_one(NULL, e), -EINVAL);
-		cr_expect_eq(shmkit_event_wake_all(NULL, e), -EINVAL);
+		expect_refused(NULL, e, mx_at(r, 0), 0, -EINVAL, "no region");
 		/* the mutex of wait_mutex is checked as well */
 		cr_assert_eq(shmkit_mutex_lock(r, mx_at(r, 0)), 0);
 		cr_expect_eq(shmkit_event_wait_mutex(r, e, (shmkit_mutex *)(void *)(base + 4), 0), -EINVAL,
@@ -749,30 +555,16 @@ Test(event, bad_pointers_and_regions)
 		cr_expect_eq(shmkit_mutex_unlock(r, mx_at(r, 0)), 0, "%s: still held", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *ro = NULL, *pv = NULL;
-		const char *bn = ut_backend_names[named[b]];
-		uint32_t t;
+		shmkit_region *r = make_region(be, 4096, &name), *ro = NULL, *pv = NULL;
 		cr_assert_eq(shmkit_event_init(r, ev_at(r, 0)), 0);
 		cr_assert_eq(shmkit_region_open(name, SHMKIT_RDONLY, 0, 0, &ro), 0);
-		shmkit_event *e = ev_at(ro, 0);
-		cr_expect_eq(shmkit_event_init(ro, e), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_event_prepare(ro, e, &t), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_event_wait(ro, e, 0, SHORT_NS), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_event_wait_mutex(ro, e, mx_at(ro, 64), SHORT_NS), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_event_wake_one(ro, e), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_event_wake_all(ro, e), -EROFS, "%s", bn);
+		expect_refused(ro, ev_at(ro, 0), mx_at(ro, 64), SHORT_NS, -EROFS, bn);
 		cr_expect_eq(shmkit_region_close(ro), 0);
-		if (named[b] != SHMKIT_BACKEND_SYSV) {
+		if (be != SHMKIT_BACKEND_SYSV) {
 			cr_assert_eq(shmkit_region_open(name, SHMKIT_PRIVATE, 0, 0, &pv), 0);
-			e = ev_at(pv, 0);
-			cr_expect_eq(shmkit_event_init(pv, e), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_event_prepare(pv, e, &t), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_event_wait(pv, e, 0, SHORT_NS), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_event_wake_one(pv, e), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_event_wake_all(pv, e), -EOPNOTSUPP, "%s", bn);
+			expect_refused(pv, ev_at(pv, 0), NULL, SHORT_NS, -EOPNOTSUPP, bn);
 			cr_expect_eq(shmkit_region_close(pv), 0);
 		}
 		cr_expect_eq(shmkit_region_close(r), 0);
@@ -788,9 +580,8 @@ Test(event, bad_pointers_and_regions)
 
 Test(event, another_type_and_garbage)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_event *e = ev_at(r, 0);
 		uint32_t t = 0;
 
@@ -825,11 +616,9 @@ Test(event, another_type_and_garbage)
 
 Test(event, prims_show_sequence_and_waiters)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_event *e = ev_at(r, 256);
 		struct job j = { .r = r, .name = name, .off = 256 };
 		struct shmkit_prim_info pi[2];
@@ -840,10 +629,8 @@ Test(event, prims_show_sequence_and_waiters)
 			cr_assert_eq(shmkit_event_wake_all(r, e), 0);
 		pid_t pid = spawn(event_waiter, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) >= 1), "%s: asleep", bn);
-		for (int pass = 0; pass < 2; pass++) {
-			if (pass && !name)
-				break;
-			int n = pass ? shmkit_prims(name, pi, 2) : shmkit_region_prims(r, pi, 2);
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 2);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].type, SHMKIT_PRIM_EVENT, "%s", bn);
 			cr_expect_eq(pi[0].offset, 256, "%s", bn);

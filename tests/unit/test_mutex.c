@@ -19,150 +19,10 @@
 #include <sys/mman.h>
 
 #include "layout_sync.h"
-#include "util.h"
-
-/* ---- shared by the tests of this file ---- */
-
-#define MAX_KIDS 32
-#define WAIT_MS 5000             /* bound of every wait for another process */
-#define LONG_NS ((int64_t)5000000000)  /* a generous timeout: 5 s */
-#define SHORT_NS ((int64_t)20000000)   /* a short timeout: 20 ms */
-
-/* A page shared with every child (MAP_SHARED, inherited across fork). */
-struct board {
-	_Atomic int ready[MAX_KIDS];
-	_Atomic int go[MAX_KIDS];
-	_Atomic int res[MAX_KIDS][8];
-	_Atomic int sigs;
-	_Atomic int violations;
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
-static int nkids;
-
-static void setup(void)
-{
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	nkids = 0;
-}
-
-/* Kills and reaps whatever a failed test left running, removes segments. */
-static void teardown(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-		}
-	}
-	nkids = 0;
-	ut_cleanup();
-}
+#define SYNC_MEMFD_LABEL "ut-mutex"
+#include "sync_util.h"
 
 TestSuite(mutex, .init = setup, .fini = teardown, .timeout = 60);
-
-static const char *errname(int e)
-{
-	if (e == 0)
-		return "0";
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "?";
-}
-
-static const int all_backends[] = {
-	SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE,
-	SHMKIT_BACKEND_ANON, SHMKIT_BACKEND_MEMFD,
-};
-#define N_BACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
-
-/* A fresh managed region on @backend; *name is NULL for anon and memfd. */
-static shmkit_region *make_region(int backend, size_t size, const char **name)
-{
-	shmkit_region *r = NULL;
-	const char *n = NULL;
-	int err;
-
-	switch (backend) {
-	case SHMKIT_BACKEND_ANON:
-		err = shmkit_region_anon(size, 0, &r);
-		break;
-	case SHMKIT_BACKEND_MEMFD:
-		err = shmkit_region_memfd("ut-mutex", size, 0, &r);
-		break;
-	default:
-		n = ut_name(backend);
-		err = shmkit_region_open(n, SHMKIT_CREATE | SHMKIT_EXCL, size, 0600, &r);
-		break;
-	}
-	cr_assert_eq(err, 0, "%s: create: %s", ut_backend_names[backend], errname(err));
-	if (name)
-		*name = n;
-	return r;
-}
-
-/* Runs fn(idx, arg) in a child (guarded by alarm) that exits with its return
- * value; returns the child's pid. */
-static pid_t spawn(int (*fn)(int, void *), int idx, void *arg)
-{
-	int slot = 0;
-	while (slot < nkids && kids[slot] > 0)
-		slot++;
-	cr_assert_lt(slot, MAX_KIDS, "too many children");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork");
-	if (pid == 0) {
-		alarm(20);  /* a hang in the library kills the child, not the suite */
-		_exit(fn(idx, arg));
-	}
-	kids[slot] = pid;
-	if (slot == nkids)
-		nkids++;
-	return pid;
-}
-
-/* Exit status of a child, 128+signal if killed; forgets it. */
-static int reap(pid_t pid)
-{
-	int status;
-	pid_t got = waitpid(pid, &status, 0);
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-	if (got != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_expect_eq(reap(pid), 128 + SIGKILL);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Polls @cond every millisecond for at most WAIT_MS; true if it held. */
-#define WAIT_FOR(cond) ({ \
-	bool ok_ = false; \
-	for (int i_ = 0; i_ < WAIT_MS; i_++) { \
-		if (cond) { ok_ = true; break; } \
-		sleep_ms(1); \
-	} \
-	ok_; })
-
-/* In a child: waits (bounded by its alarm) for the parent's go. */
-static void child_wait_go(int idx)
-{
-	while (!atomic_load(&bd->go[idx]))
-		sleep_ms(1);
-}
 
 static struct shmkit_mutex_shm *mshm(shmkit_mutex *m)
 {
@@ -182,28 +42,9 @@ static struct shmkit_hdr *hdr_of(shmkit_region *r)
 	return (struct shmkit_hdr *)(void *)((char *)shmkit_region_base(r) - header_size());
 }
 
-/* What a child works on. */
-struct job {
-	shmkit_region *r;        /* inherited handle */
-	const char *name;        /* when set, the child opens the region anew */
-	size_t off;              /* the mutex's offset in the data */
-	int count;               /* iterations */
-};
-
-/* The child's own handle: opened by name, or the one inherited. */
-static shmkit_region *child_region(struct job *j)
-{
-	shmkit_region *r = NULL;
-	if (!j->name)
-		return j->r;
-	if (shmkit_region_open(j->name, 0, 0, 0, &r) != 0)
-		_exit(90);
-	return r;
-}
-
 static shmkit_mutex *mutex_at(shmkit_region *r, size_t off)
 {
-	return (shmkit_mutex *)(void *)((char *)shmkit_region_base(r) + off);
+	return data_at(r, off);
 }
 
 /* ---- mutual exclusion under load ---- */
@@ -307,8 +148,7 @@ static int busy_child(int idx, void *arg)
 
 Test(mutex, busy_and_timeout_from_another_process)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
 		shmkit_mutex *m = mutex_at(r, 128);
@@ -318,7 +158,6 @@ Test(mutex, busy_and_timeout_from_another_process)
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
 		cr_expect_eq(reap(spawn(busy_child, 0, &j)), 0);
-		const char *bn = ut_backend_names[be];
 		cr_expect_eq(bd->res[0][0], -EBUSY, "%s trylock: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], -ETIMEDOUT, "%s timedlock: %s", bn, errname(bd->res[0][1]));
 		cr_expect_eq(bd->res[0][2], -ETIMEDOUT, "%s timedlock(0): %s", bn,
@@ -336,10 +175,9 @@ Test(mutex, busy_and_timeout_from_another_process)
 
 Test(mutex, relock_by_same_thread_is_edeadlk)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_mutex *m = mutex_at(r, 0);
-		const char *bn = ut_backend_names[all_backends[b]];
 
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
@@ -374,15 +212,12 @@ static void *other_thread(void *p)
 
 Test(mutex, unlock_by_another_thread_is_eperm)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		struct thread_arg a = { .r = r, .m = mutex_at(r, 64) };
-		const char *bn = ut_backend_names[all_backends[b]];
-		pthread_t t;
 
 		cr_assert_eq(shmkit_mutex_lock(r, a.m), 0);
-		cr_assert_eq(pthread_create(&t, NULL, other_thread, &a), 0);
-		cr_assert_eq(pthread_join(t, NULL), 0);
+		in_thread(other_thread, &a);
 		cr_expect_eq(a.unlock, -EPERM, "%s: %s", bn, errname(a.unlock));
 		cr_expect_eq(a.consistent, -EPERM, "%s: %s", bn, errname(a.consistent));
 		/* the same attach, another thread: busy, not a deadlock */
@@ -395,28 +230,49 @@ Test(mutex, unlock_by_another_thread_is_eperm)
 
 /* ---- owner death ---- */
 
+/* In a child: its handle, and the mutex at j->off locked, the result in
+ * res[idx][0]. */
+static shmkit_region *child_lock(int idx, struct job *j)
+{
+	shmkit_region *r = child_region(j);
+
+	atomic_store(&bd->res[idx][0], shmkit_mutex_lock(r, mutex_at(r, j->off)));
+	return r;
+}
+
 /* Locks, reports, then waits to be killed. */
 static int hold_child(int idx, void *arg)
 {
-	struct job *j = arg;
-	shmkit_region *r = child_region(j);
-	int err = shmkit_mutex_lock(r, mutex_at(r, j->off));
+	child_lock(idx, arg);
+	child_hang(idx);
+}
 
-	atomic_store(&bd->res[idx][0], err);
-	atomic_store(&bd->ready[idx], 1);
-	for (;;)
-		pause();
-	return 0;
+/* A child that holds the lock; returns its pid once it does. */
+static pid_t start_holder(struct job *j, int idx)
+{
+	pid_t pid = spawn(hold_child, idx, j);
+	cr_assert(WAIT_FOR(atomic_load(&bd->ready[idx])), "holder ready");
+	cr_assert_eq(bd->res[idx][0], 0, "holder locked: %s", errname(bd->res[idx][0]));
+	return pid;
 }
 
 /* A child that locks and is SIGKILLed; returns its pid (reaped). */
 static pid_t kill_a_holder(struct job *j, int idx)
 {
-	pid_t pid = spawn(hold_child, idx, j);
-	cr_assert(WAIT_FOR(atomic_load(&bd->ready[idx])), "holder ready");
-	cr_assert_eq(bd->res[idx][0], 0, "holder locked: %s", errname(bd->res[idx][0]));
+	pid_t pid = start_holder(j, idx);
 	kill_reap(pid);
 	return pid;
+}
+
+/* In a child, after a lock of @m that gave @err: reports it in res[idx][0],
+ * after -EOWNERDEAD consistent in [1], and unlock in [2]. */
+static void report_repair_unlock(int idx, shmkit_region *r, shmkit_mutex *m, int err)
+{
+	atomic_store(&bd->res[idx][0], err);
+	if (err == -EOWNERDEAD)
+		atomic_store(&bd->res[idx][1], shmkit_mutex_consistent(r, m));
+	if (err == 0 || err == -EOWNERDEAD)
+		atomic_store(&bd->res[idx][2], shmkit_mutex_unlock(r, m));
 }
 
 /* lock (no timeout), then consistent and unlock */
@@ -425,13 +281,8 @@ static int recovering_locker(int idx, void *arg)
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_mutex *m = mutex_at(r, j->off);
-	int err = shmkit_mutex_lock(r, m);
 
-	atomic_store(&bd->res[idx][0], err);
-	if (err == -EOWNERDEAD)
-		atomic_store(&bd->res[idx][1], shmkit_mutex_consistent(r, m));
-	if (err == 0 || err == -EOWNERDEAD)
-		atomic_store(&bd->res[idx][2], shmkit_mutex_unlock(r, m));
+	report_repair_unlock(idx, r, m, shmkit_mutex_lock(r, m));
 	return 0;
 }
 
@@ -485,13 +336,11 @@ Test(mutex, owner_death_then_consistent)
 
 Test(mutex, unlock_without_consistent_is_notrecoverable)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
 		shmkit_mutex *m = mutex_at(r, 8);
 		struct job j = { .r = r, .name = name, .off = 8 };
-		const char *bn = ut_backend_names[be];
 
 		memset(bd, 0, sizeof(*bd));
 		kill_a_holder(&j, 0);  /* on a zero mutex, never initialised */
@@ -522,30 +371,21 @@ static int waiter_child(int idx, void *arg)
 	shmkit_mutex *m = mutex_at(r, j->off);
 
 	atomic_store(&bd->ready[idx], 1);
-	int err = shmkit_mutex_timedlock(r, m, LONG_NS);
-	atomic_store(&bd->res[idx][0], err);
-	if (err == -EOWNERDEAD)
-		atomic_store(&bd->res[idx][1], shmkit_mutex_consistent(r, m));
-	if (err == 0 || err == -EOWNERDEAD)
-		atomic_store(&bd->res[idx][2], shmkit_mutex_unlock(r, m));
+	report_repair_unlock(idx, r, m, shmkit_mutex_timedlock(r, m, LONG_NS));
 	return 0;
 }
 
 Test(mutex, sleeping_waiter_gets_ownerdead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
 		shmkit_mutex *m = mutex_at(r, 512);
 		struct job j = { .r = r, .name = name, .off = 512 };
-		const char *bn = ut_backend_names[be];
 
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
-		pid_t holder = spawn(hold_child, 0, &j);
-		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
-		cr_assert_eq(bd->res[0][0], 0);
+		pid_t holder = start_holder(&j, 0);
 		pid_t w1 = spawn(waiter_child, 1, &j);
 		pid_t w2 = spawn(waiter_child, 2, &j);
 		/* both asleep in the kernel before the owner dies */
@@ -570,10 +410,8 @@ Test(mutex, sleeping_waiter_gets_ownerdead)
 static int close_holder(int idx, void *arg)
 {
 	struct job *j = arg;
-	shmkit_region *r = child_region(j);
-	int err = shmkit_mutex_lock(r, mutex_at(r, j->off));
+	shmkit_region *r = child_lock(idx, j);
 
-	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->res[idx][1], shmkit_region_close(r));
 	if (j->name)  /* the inherited handle as well: no attach left */
 		shmkit_region_close(j->r);
@@ -584,13 +422,11 @@ static int close_holder(int idx, void *arg)
 
 Test(mutex, owner_closing_region_counts_as_dead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
 		shmkit_mutex *m = mutex_at(r, 1024);
 		struct job j = { .r = r, .name = name, .off = 1024 };
-		const char *bn = ut_backend_names[be];
 
 		memset(bd, 0, sizeof(*bd));
 		pid_t pid = spawn(close_holder, 0, &j);
@@ -612,11 +448,9 @@ Test(mutex, owner_closing_region_counts_as_dead)
 
 Test(mutex, close_while_holding_in_same_process)
 {
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *h = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name), *h = NULL;
 
 		cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
 		cr_assert_eq(shmkit_mutex_lock(h, mutex_at(h, 0)), 0);
@@ -651,14 +485,12 @@ static int zero_child(int idx, void *arg)
 
 Test(mutex, zero_memory_is_an_unlocked_mutex)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 65536, &name);
 		const size_t off = 40000;
 		shmkit_mutex *m = mutex_at(r, off);
 		struct job j = { .r = r, .name = name, .off = off, .count = 5000 };
-		const char *bn = ut_backend_names[be];
 		struct shmkit_prim_info pi[4];
 
 		cr_expect_eq(shmkit_region_prims(r, pi, 4), 0, "%s: nothing listed yet", bn);
@@ -686,23 +518,12 @@ Test(mutex, zero_memory_is_an_unlocked_mutex)
 	cr_expect_eq(shmkit_region_close(r), 0);
 }
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&bd->sigs, 1);
-}
-
 static int signalled_locker(int idx, void *arg)
 {
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
-	struct sigaction sa;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = 0;  /* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	install_usr1();
 	atomic_store(&bd->ready[idx], 1);
 	int err = shmkit_mutex_lock(r, mutex_at(r, j->off));
 	atomic_store(&bd->res[idx][0], err);
@@ -714,24 +535,18 @@ static int signalled_locker(int idx, void *arg)
 Test(mutex, signal_does_not_interrupt_lock)
 {
 	const int some[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_ANON };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, some) {
 		const char *name;
-		shmkit_region *r = make_region(some[b], 4096, &name);
+		shmkit_region *r = make_region(be, 4096, &name);
 		shmkit_mutex *m = mutex_at(r, 0);
 		struct job j = { .r = r, .name = name, .off = 0 };
-		const char *bn = ut_backend_names[some[b]];
 
 		memset(bd, 0, sizeof(*bd));
 		atomic_store(&bd->res[0][0], 12345);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
 		pid_t pid = spawn(signalled_locker, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
-		for (int k = 0; k < 5; k++) {
-			cr_assert(WAIT_FOR(atomic_load(&mshm(m)->sleepers) >= 1), "%s: asleep", bn);
-			kill(pid, SIGUSR1);
-			cr_assert(WAIT_FOR(atomic_load(&bd->sigs) > k), "%s: handler ran", bn);
-		}
-		sleep_ms(20);  /* it would have returned -EINTR by now */
+		poke_sleeper(pid, &mshm(m)->sleepers, bn);  /* it would have returned -EINTR */
 		cr_expect_eq(atomic_load(&bd->res[0][0]), 12345, "%s: still waiting", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0);
 		cr_expect_eq(reap(pid), 0);
@@ -745,11 +560,22 @@ Test(mutex, signal_does_not_interrupt_lock)
 
 /* ---- bad input and corruption ---- */
 
+/* Every operation on @m (a timed lock of @ns): all must give @want. */
+static void expect_refused(shmkit_region *r, shmkit_mutex *m, int64_t ns, int want,
+			   const char *what)
+{
+	cr_expect_eq(shmkit_mutex_init(r, m), want, "%s", what);
+	cr_expect_eq(shmkit_mutex_lock(r, m), want, "%s", what);
+	cr_expect_eq(shmkit_mutex_trylock(r, m), want, "%s", what);
+	cr_expect_eq(shmkit_mutex_timedlock(r, m, ns), want, "%s", what);
+	cr_expect_eq(shmkit_mutex_unlock(r, m), want, "%s", what);
+	cr_expect_eq(shmkit_mutex_consistent(r, m), want, "%s", what);
+}
+
 Test(mutex, bad_pointers)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		char *base = shmkit_region_base(r);
 		shmkit_mutex local;
 		shmkit_mutex *bad[] = {
@@ -763,23 +589,15 @@ Test(mutex, bad_pointers)
 			NULL,
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			cr_expect_eq(shmkit_mutex_init(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_mutex_lock(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_mutex_trylock(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_mutex_timedlock(r, bad[i], SHORT_NS), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_mutex_unlock(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_mutex_consistent(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
+			char what[64];
+			snprintf(what, sizeof(what), "%s #%zu", bn, i);
+			expect_refused(r, bad[i], SHORT_NS, -EINVAL, what);
 		}
 		shmkit_mutex *ok = mutex_at(r, 4096 - 32);  /* the last place that fits */
 		cr_expect_eq(shmkit_mutex_init(r, ok), 0, "%s", bn);
 		cr_expect_eq(shmkit_mutex_lock(r, ok), 0, "%s", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, ok), 0, "%s", bn);
-		cr_expect_eq(shmkit_mutex_init(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_mutex_lock(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_mutex_trylock(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_mutex_timedlock(NULL, ok, 0), -EINVAL);
-		cr_expect_eq(shmkit_mutex_unlock(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_mutex_consistent(NULL, ok), -EINVAL);
+		expect_refused(NULL, ok, 0, -EINVAL, "no region");
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
 	/* a pointer into another region's data */
@@ -792,34 +610,20 @@ Test(mutex, bad_pointers)
 
 Test(mutex, readonly_raw_private_regions)
 {
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *ro = NULL, *pv = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name), *ro = NULL, *pv = NULL;
 
 		cr_assert_eq(shmkit_mutex_init(r, mutex_at(r, 0)), 0);
 		cr_assert_eq(shmkit_region_open(name, SHMKIT_RDONLY, 0, 0, &ro), 0, "%s", bn);
-		shmkit_mutex *m = mutex_at(ro, 0), *z = mutex_at(ro, 64);
-		cr_expect_eq(shmkit_mutex_init(ro, m), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_mutex_lock(ro, m), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_mutex_trylock(ro, m), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_mutex_timedlock(ro, m, SHORT_NS), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_mutex_unlock(ro, m), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_mutex_consistent(ro, m), -EROFS, "%s", bn);
+		expect_refused(ro, mutex_at(ro, 0), SHORT_NS, -EROFS, bn);
 		/* a zero one is not stamped through a read-only mapping (no crash) */
-		cr_expect_eq(shmkit_mutex_trylock(ro, z), -EROFS, "%s", bn);
+		cr_expect_eq(shmkit_mutex_trylock(ro, mutex_at(ro, 64)), -EROFS, "%s", bn);
 		cr_expect_eq(mshm(mutex_at(r, 64))->tag, 0, "%s", bn);
 		cr_expect_eq(shmkit_region_close(ro), 0);
-		if (named[b] != SHMKIT_BACKEND_SYSV) {
+		if (be != SHMKIT_BACKEND_SYSV) {
 			cr_assert_eq(shmkit_region_open(name, SHMKIT_PRIVATE, 0, 0, &pv), 0, "%s", bn);
-			m = mutex_at(pv, 0);
-			cr_expect_eq(shmkit_mutex_init(pv, m), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_mutex_lock(pv, m), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_mutex_trylock(pv, m), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_mutex_timedlock(pv, m, SHORT_NS), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_mutex_unlock(pv, m), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_mutex_consistent(pv, m), -EOPNOTSUPP, "%s", bn);
+			expect_refused(pv, mutex_at(pv, 0), SHORT_NS, -EOPNOTSUPP, bn);
 			cr_expect_eq(shmkit_region_close(pv), 0);
 		}
 		cr_expect_eq(shmkit_region_close(r), 0);
@@ -831,24 +635,19 @@ Test(mutex, readonly_raw_private_regions)
 	cr_assert_eq(shmkit_region_memfd("raw", 4096, SHMKIT_RAW, &raw[1]), 0);
 	cr_assert_eq(shmkit_region_open(pn, SHMKIT_CREATE | SHMKIT_RAW, 4096, 0600, &raw[2]), 0);
 	for (int i = 0; i < 3; i++) {
-		shmkit_mutex *m = mutex_at(raw[i], 0);
-		cr_expect_eq(shmkit_mutex_init(raw[i], m), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_mutex_lock(raw[i], m), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_mutex_trylock(raw[i], m), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_mutex_timedlock(raw[i], m, 0), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_mutex_unlock(raw[i], m), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_mutex_consistent(raw[i], m), -EOPNOTSUPP, "raw #%d", i);
+		char what[16];
+		snprintf(what, sizeof(what), "raw #%d", i);
+		expect_refused(raw[i], mutex_at(raw[i], 0), 0, -EOPNOTSUPP, what);
 		struct shmkit_prim_info pi;
-		cr_expect_eq(shmkit_region_prims(raw[i], &pi, 1), -EPROTO, "raw #%d", i);
+		cr_expect_eq(shmkit_region_prims(raw[i], &pi, 1), -EPROTO, "%s", what);
 		cr_expect_eq(shmkit_region_close(raw[i]), 0);
 	}
 }
 
 Test(mutex, another_type_is_einval)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_mutex *m = mutex_at(r, 0);
 
 		cr_assert_eq(shmkit_sem_init(r, (shmkit_sem *)(void *)m, 1), 0);
@@ -907,9 +706,8 @@ static void expect_lock(shmkit_region *r, size_t off, int want, const char *what
 
 Test(mutex, garbage_words_are_ebadmsg)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_mutex *m = mutex_at(r, 0);
 		struct shmkit_mutex_shm *s = mshm(m);
 		struct { const char *what; uint32_t word, tag, state; } cases[] = {
@@ -967,11 +765,9 @@ static const struct shmkit_prim_info *find_off(const struct shmkit_prim_info *pi
 
 Test(mutex, prims_list_every_type)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 65536, &name);
-		const char *bn = ut_backend_names[be];
 		char *base = shmkit_region_base(r);
 		struct shmkit_prim_info pi[8];
 
@@ -990,14 +786,8 @@ Test(mutex, prims_list_every_type)
 			{ 1024, SHMKIT_PRIM_RWLOCK, 0 }, { 4096, SHMKIT_PRIM_EVENT, 0 },
 			{ 8192, SHMKIT_PRIM_SEM, 1 }, { 8208, SHMKIT_PRIM_EVENT, 1 },
 		};
-		for (int pass = 0; pass < 2; pass++) {
-			int n;
-			if (pass == 0)
-				n = shmkit_region_prims(r, pi, 8);
-			else if (name)
-				n = shmkit_prims(name, pi, 8);
-			else
-				break;
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 8);
 			const char *how = pass ? "by name" : "region";
 			cr_assert_eq(n, 6, "%s %s: %d listed", bn, how, n);
 			for (size_t k = 0; k < 6; k++) {
@@ -1044,24 +834,18 @@ Test(mutex, prims_directory_holds_40)
 
 Test(mutex, prims_show_owner_alive_and_dead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_mutex *m = mutex_at(r, 2048);
 		struct job j = { .r = r, .name = name, .off = 2048 };
 		struct shmkit_prim_info pi[4];
 
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
-		pid_t pid = spawn(hold_child, 0, &j);
-		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
-		cr_assert_eq(bd->res[0][0], 0);
-		for (int pass = 0; pass < 2; pass++) {
-			int n = pass ? (name ? shmkit_prims(name, pi, 4) : -1) : shmkit_region_prims(r, pi, 4);
-			if (pass && !name)
-				break;
+		pid_t pid = start_holder(&j, 0);
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 4);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].type, SHMKIT_PRIM_MUTEX);
 			cr_expect_eq(pi[0].offset, 2048);
@@ -1073,10 +857,8 @@ Test(mutex, prims_show_owner_alive_and_dead)
 			cr_expect_eq(pi[0].state, 0);
 		}
 		kill_reap(pid);
-		for (int pass = 0; pass < 2; pass++) {
-			int n = pass ? (name ? shmkit_prims(name, pi, 4) : -1) : shmkit_region_prims(r, pi, 4);
-			if (pass && !name)
-				break;
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 4);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].locked, 1, "%s pass %d: still held by the dead", bn, pass);
 			cr_expect_eq(pi[0].owner_alive, 0, "%s pass %d: owner_alive %d", bn, pass,
@@ -1118,12 +900,10 @@ Test(mutex, prims_waiters_counted)
 
 Test(mutex, prims_corrupt_directory)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		const size_t size = 8192;
 		shmkit_region *r = make_region(be, size, &name);
-		const char *bn = ut_backend_names[be];
 		char *base = shmkit_region_base(r);
 		struct shmkit_hdr *h = hdr_of(r);
 		struct shmkit_prim_info pi[48];
@@ -1159,10 +939,8 @@ Test(mutex, prims_corrupt_directory)
 		for (size_t i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++)
 			atomic_store(&h->sync_dir[first + i], bogus[i]);
 		const int total = first + (int)(sizeof(bogus) / sizeof(bogus[0]));
-		for (int pass = 0; pass < 2; pass++) {
-			int n = pass ? (name ? shmkit_prims(name, pi, 48) : -1) : shmkit_region_prims(r, pi, 48);
-			if (pass && !name)
-				break;
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 48);
 			cr_assert_eq(n, total, "%s pass %d: %d", bn, pass, n);
 			for (int i = 0; i < n; i++) {
 				if (i == 0) {

@@ -18,173 +18,14 @@
 #include <sys/mman.h>
 
 #include "layout_sync.h"
-#include "util.h"
-
-/* ---- shared by the tests of this file ---- */
-
-#define MAX_KIDS 32
-#define WAIT_MS 5000             /* bound of every wait for another process */
-#define LONG_NS ((int64_t)5000000000)  /* a generous timeout: 5 s */
-#define SHORT_NS ((int64_t)20000000)   /* a short timeout: 20 ms */
-
-/* A page shared with every child (MAP_SHARED, inherited across fork). */
-struct board {
-	_Atomic int ready[MAX_KIDS];
-	_Atomic int go[MAX_KIDS];
-	_Atomic int res[MAX_KIDS][8];
-	_Atomic int sigs;
-	_Atomic int violations;
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
-static int nkids;
-
-static void setup(void)
-{
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	nkids = 0;
-}
-
-/* Kills and reaps whatever a failed test left running, removes segments. */
-static void teardown(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-		}
-	}
-	nkids = 0;
-	ut_cleanup();
-}
+#define SYNC_MEMFD_LABEL "ut-rwlock"
+#include "sync_util.h"
 
 TestSuite(rwlock, .init = setup, .fini = teardown, .timeout = 60);
 
-static const char *errname(int e)
-{
-	if (e == 0)
-		return "0";
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "?";
-}
-
-static const int all_backends[] = {
-	SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE,
-	SHMKIT_BACKEND_ANON, SHMKIT_BACKEND_MEMFD,
-};
-#define N_BACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
-
-/* A fresh managed region on @backend; *name is NULL for anon and memfd. */
-static shmkit_region *make_region(int backend, size_t size, const char **name)
-{
-	shmkit_region *r = NULL;
-	const char *n = NULL;
-	int err;
-
-	switch (backend) {
-	case SHMKIT_BACKEND_ANON:
-		err = shmkit_region_anon(size, 0, &r);
-		break;
-	case SHMKIT_BACKEND_MEMFD:
-		err = shmkit_region_memfd("ut-rwlock", size, 0, &r);
-		break;
-	default:
-		n = ut_name(backend);
-		err = shmkit_region_open(n, SHMKIT_CREATE | SHMKIT_EXCL, size, 0600, &r);
-		break;
-	}
-	cr_assert_eq(err, 0, "%s: create: %s", ut_backend_names[backend], errname(err));
-	if (name)
-		*name = n;
-	return r;
-}
-
-/* Runs fn(idx, arg) in a child (guarded by alarm) that exits with its return
- * value; returns the child's pid. */
-static pid_t spawn(int (*fn)(int, void *), int idx, void *arg)
-{
-	int slot = 0;
-	while (slot < nkids && kids[slot] > 0)
-		slot++;
-	cr_assert_lt(slot, MAX_KIDS, "too many children");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork");
-	if (pid == 0) {
-		alarm(20);  /* a hang in the library kills the child, not the suite */
-		_exit(fn(idx, arg));
-	}
-	kids[slot] = pid;
-	if (slot == nkids)
-		nkids++;
-	return pid;
-}
-
-/* Exit status of a child, 128+signal if killed; forgets it. */
-static int reap(pid_t pid)
-{
-	int status;
-	pid_t got = waitpid(pid, &status, 0);
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-	if (got != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_expect_eq(reap(pid), 128 + SIGKILL);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Polls @cond every millisecond for at most WAIT_MS; true if it held. */
-#define WAIT_FOR(cond) ({ \
-	bool ok_ = false; \
-	for (int i_ = 0; i_ < WAIT_MS; i_++) { \
-		if (cond) { ok_ = true; break; } \
-		sleep_ms(1); \
-	} \
-	ok_; })
-
-/* In a child: waits (bounded by its alarm) for the parent's go. */
-static void child_wait_go(int idx)
-{
-	while (!atomic_load(&bd->go[idx]))
-		sleep_ms(1);
-}
-
-/* What a child works on. */
-struct job {
-	shmkit_region *r;        /* inherited handle */
-	const char *name;        /* when set, the child opens the region anew */
-	size_t off;              /* the rwlock's offset in the data */
-	int count;               /* iterations */
-};
-
-/* The child's own handle: opened by name, or the one inherited. */
-static shmkit_region *child_region(struct job *j)
-{
-	shmkit_region *r = NULL;
-	if (!j->name)
-		return j->r;
-	if (shmkit_region_open(j->name, 0, 0, 0, &r) != 0)
-		_exit(90);
-	return r;
-}
-
 static shmkit_rwlock *rw_at(shmkit_region *r, size_t off)
 {
-	return (shmkit_rwlock *)(void *)((char *)shmkit_region_base(r) + off);
+	return data_at(r, off);
 }
 
 static struct shmkit_rwlock_shm *lshm(shmkit_rwlock *l)
@@ -194,19 +35,35 @@ static struct shmkit_rwlock_shm *lshm(shmkit_rwlock *l)
 
 enum { RD = 0, WR = 1 };
 
+/* rdlock or wrlock, by @mode */
+static int lock_as(int mode, shmkit_region *r, shmkit_rwlock *l)
+{
+	return mode == WR ? shmkit_rwlock_wrlock(r, l) : shmkit_rwlock_rdlock(r, l);
+}
+
+static int timedlock_as(int mode, shmkit_region *r, shmkit_rwlock *l, int64_t ns)
+{
+	return mode == WR ? shmkit_rwlock_timedwrlock(r, l, ns) : shmkit_rwlock_timedrdlock(r, l, ns);
+}
+
+static int trylock_as(int mode, shmkit_region *r, shmkit_rwlock *l)
+{
+	return mode == WR ? shmkit_rwlock_trywrlock(r, l) : shmkit_rwlock_tryrdlock(r, l);
+}
+
+static int unlock_as(int mode, shmkit_region *r, shmkit_rwlock *l)
+{
+	return mode == WR ? shmkit_rwlock_wrunlock(r, l) : shmkit_rwlock_rdunlock(r, l);
+}
+
 /* Takes the lock (j->count: RD or WR), reports, and waits to be killed. */
 static int hold_child(int idx, void *arg)
 {
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
-	shmkit_rwlock *l = rw_at(r, j->off);
-	int err = j->count == WR ? shmkit_rwlock_wrlock(r, l) : shmkit_rwlock_rdlock(r, l);
 
-	atomic_store(&bd->res[idx][0], err);
-	atomic_store(&bd->ready[idx], 1);
-	for (;;)
-		pause();
-	return 0;
+	atomic_store(&bd->res[idx][0], lock_as(j->count, r, rw_at(r, j->off)));
+	child_hang(idx);
 }
 
 /* Takes the lock, reports, waits for go, unlocks. */
@@ -215,14 +72,13 @@ static int hold_release_child(int idx, void *arg)
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_rwlock *l = rw_at(r, j->off);
-	int err = j->count == WR ? shmkit_rwlock_timedwrlock(r, l, LONG_NS)
-				 : shmkit_rwlock_timedrdlock(r, l, LONG_NS);
+	int err = timedlock_as(j->count, r, l, LONG_NS);
 
 	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->ready[idx], 1);
 	child_wait_go(idx);
 	if (err == 0 || err == -EOWNERDEAD)
-		err = j->count == WR ? shmkit_rwlock_wrunlock(r, l) : shmkit_rwlock_rdunlock(r, l);
+		err = unlock_as(j->count, r, l);
 	atomic_store(&bd->res[idx][1], err);
 	return 0;
 }
@@ -257,41 +113,73 @@ struct shared {
 	shmkit_rwlock l;          /* at offset 64 */
 };
 
-static int load_reader(int idx, void *arg)
+/* The i-th lock (by @mode) of a load child: plain, timed, or tried until it
+ * gets in. */
+static int load_lock(int mode, shmkit_region *r, shmkit_rwlock *l, int i)
 {
-	struct job *j = arg;
+	int err;
+
+	switch (i % 3) {
+	case 0:
+		return lock_as(mode, r, l);
+	case 1:
+		return timedlock_as(mode, r, l, LONG_NS);
+	default:
+		while ((err = trylock_as(mode, r, l)) == -EBUSY)
+			sched_yield();
+		return err;
+	}
+}
+
+/* A reader's i-th turn inside: no writer in, and a and b equal. */
+static void reader_inside(struct shared *sh, int i)
+{
+	int n = atomic_fetch_add(&sh->readers_inside, 1) + 1;
+	int m = atomic_load(&sh->max_readers);
+	while (n > m && !atomic_compare_exchange_weak(&sh->max_readers, &m, n))
+		;
+	if (atomic_load(&sh->writers_inside) != 0)
+		atomic_fetch_add(&bd->violations, 1);
+	uint64_t a = sh->a;
+	if ((i & 15) == 0)
+		sched_yield();
+	if (sh->b != a)
+		atomic_fetch_add(&bd->violations, 1);
+	atomic_fetch_sub(&sh->readers_inside, 1);
+}
+
+/* A writer's i-th turn inside: alone, it bumps a and b. */
+static void writer_inside(struct shared *sh, int i)
+{
+	if (atomic_fetch_add(&sh->writers_inside, 1) != 0)
+		atomic_fetch_add(&bd->violations, 1);
+	if (atomic_load(&sh->readers_inside) != 0)
+		atomic_fetch_add(&bd->violations, 1);
+	sh->a = sh->a + 1;
+	if ((i & 7) == 0)
+		sched_yield();
+	sh->b = sh->b + 1;
+	if (atomic_load(&sh->readers_inside) != 0)
+		atomic_fetch_add(&bd->violations, 1);
+	atomic_fetch_sub(&sh->writers_inside, 1);
+}
+
+/* After go[0]: j->count turns of @inside, each under the lock by @mode. */
+static int load_child(int idx, struct job *j, int mode, void (*inside)(struct shared *, int))
+{
 	shmkit_region *r = child_region(j);
 	struct shared *sh = shmkit_region_base(r);
 
 	atomic_store(&bd->ready[idx], 1);
 	child_wait_go(0);
 	for (int i = 0; i < j->count; i++) {
-		int err;
-		switch (i % 3) {
-		case 0: err = shmkit_rwlock_rdlock(r, &sh->l); break;
-		case 1: err = shmkit_rwlock_timedrdlock(r, &sh->l, LONG_NS); break;
-		default:
-			while ((err = shmkit_rwlock_tryrdlock(r, &sh->l)) == -EBUSY)
-				sched_yield();
-			break;
-		}
+		int err = load_lock(mode, r, &sh->l, i);
 		if (err) {
 			atomic_store(&bd->res[idx][0], err);
 			return 10;
 		}
-		int n = atomic_fetch_add(&sh->readers_inside, 1) + 1;
-		int m = atomic_load(&sh->max_readers);
-		while (n > m && !atomic_compare_exchange_weak(&sh->max_readers, &m, n))
-			;
-		if (atomic_load(&sh->writers_inside) != 0)
-			atomic_fetch_add(&bd->violations, 1);
-		uint64_t a = sh->a;
-		if ((i & 15) == 0)
-			sched_yield();
-		if (sh->b != a)
-			atomic_fetch_add(&bd->violations, 1);
-		atomic_fetch_sub(&sh->readers_inside, 1);
-		err = shmkit_rwlock_rdunlock(r, &sh->l);
+		inside(sh, i);
+		err = unlock_as(mode, r, &sh->l);
 		if (err) {
 			atomic_store(&bd->res[idx][1], err);
 			return 11;
@@ -300,46 +188,14 @@ static int load_reader(int idx, void *arg)
 	return 0;
 }
 
+static int load_reader(int idx, void *arg)
+{
+	return load_child(idx, arg, RD, reader_inside);
+}
+
 static int load_writer(int idx, void *arg)
 {
-	struct job *j = arg;
-	shmkit_region *r = child_region(j);
-	struct shared *sh = shmkit_region_base(r);
-
-	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(0);
-	for (int i = 0; i < j->count; i++) {
-		int err;
-		switch (i % 3) {
-		case 0: err = shmkit_rwlock_wrlock(r, &sh->l); break;
-		case 1: err = shmkit_rwlock_timedwrlock(r, &sh->l, LONG_NS); break;
-		default:
-			while ((err = shmkit_rwlock_trywrlock(r, &sh->l)) == -EBUSY)
-				sched_yield();
-			break;
-		}
-		if (err) {
-			atomic_store(&bd->res[idx][0], err);
-			return 10;
-		}
-		if (atomic_fetch_add(&sh->writers_inside, 1) != 0)
-			atomic_fetch_add(&bd->violations, 1);
-		if (atomic_load(&sh->readers_inside) != 0)
-			atomic_fetch_add(&bd->violations, 1);
-		sh->a = sh->a + 1;
-		if ((i & 7) == 0)
-			sched_yield();
-		sh->b = sh->b + 1;
-		if (atomic_load(&sh->readers_inside) != 0)
-			atomic_fetch_add(&bd->violations, 1);
-		atomic_fetch_sub(&sh->writers_inside, 1);
-		err = shmkit_rwlock_wrunlock(r, &sh->l);
-		if (err) {
-			atomic_store(&bd->res[idx][1], err);
-			return 11;
-		}
-	}
-	return 0;
+	return load_child(idx, arg, WR, writer_inside);
 }
 
 static void run_load(int backend, bool by_name, int readers, int writers, int rd_iter,
@@ -395,13 +251,19 @@ Test(rwlock, invariant_other_backends)
 
 /* ---- busy, timeouts, deadlock, ownership ---- */
 
+/* A @mode lock of @l, held elsewhere: busy to a try, timed out when timed. */
+static void expect_busy(int mode, shmkit_region *r, shmkit_rwlock *l, const char *bn)
+{
+	cr_expect_eq(trylock_as(mode, r, l), -EBUSY, "%s", bn);
+	cr_expect_eq(timedlock_as(mode, r, l, SHORT_NS), -ETIMEDOUT, "%s", bn);
+	cr_expect_eq(timedlock_as(mode, r, l, 0), -ETIMEDOUT, "%s", bn);
+}
+
 Test(rwlock, busy_against_another_process)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 1024);
 		struct job j = { .r = r, .name = name, .off = 1024 };
 
@@ -409,12 +271,8 @@ Test(rwlock, busy_against_another_process)
 		cr_assert_eq(shmkit_rwlock_init(r, l), 0);
 		/* write-locked by a child */
 		pid_t pid = start_holder(hold_release_child, 0, &j, WR);
-		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), -EBUSY, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, SHORT_NS), -ETIMEDOUT, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, 0), -ETIMEDOUT, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), -EBUSY, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, SHORT_NS), -ETIMEDOUT, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, 0), -ETIMEDOUT, "%s", bn);
+		expect_busy(RD, r, l, bn);
+		expect_busy(WR, r, l, bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), -EPERM, "%s: not the writer", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), -EPERM, "%s: no read hold", bn);
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), -EPERM, "%s", bn);
@@ -426,9 +284,7 @@ Test(rwlock, busy_against_another_process)
 
 		/* read-locked by a child */
 		pid = start_holder(hold_release_child, 1, &j, RD);
-		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), -EBUSY, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, SHORT_NS), -ETIMEDOUT, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, 0), -ETIMEDOUT, "%s", bn);
+		expect_busy(WR, r, l, bn);
 		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), 0, "%s: readers share", bn);
 		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, SHORT_NS), 0, "%s: readers share", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0, "%s", bn);
@@ -446,9 +302,8 @@ Test(rwlock, busy_against_another_process)
 
 Test(rwlock, same_thread_edeadlk_and_eperm)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_rwlock *l = rw_at(r, 0);
 
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), -EPERM, "%s: rdunlock, not held", bn);
@@ -499,15 +354,12 @@ static void *other_thread(void *p)
 
 Test(rwlock, wrunlock_by_another_thread_is_eperm)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		struct thread_arg a = { .r = r, .l = rw_at(r, 2048) };
-		pthread_t t;
 
 		cr_assert_eq(shmkit_rwlock_wrlock(r, a.l), 0);
-		cr_assert_eq(pthread_create(&t, NULL, other_thread, &a), 0);
-		cr_assert_eq(pthread_join(t, NULL), 0);
+		in_thread(other_thread, &a);
 		cr_expect_eq(a.wrunlock, -EPERM, "%s: %s", bn, errname(a.wrunlock));
 		cr_expect_eq(a.rdunlock, -EPERM, "%s: %s", bn, errname(a.rdunlock));
 		cr_expect_eq(a.trywr, -EBUSY, "%s: %s", bn, errname(a.trywr));
@@ -532,11 +384,9 @@ static int try_reader(int idx, void *arg)
 
 Test(rwlock, waiting_writer_blocks_new_readers)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct shmkit_rwlock_shm *s = lshm(l);
 		struct job jw = { .r = r, .name = name, .off = 0, .count = WR };
@@ -580,11 +430,9 @@ Test(rwlock, waiting_writer_blocks_new_readers)
 
 Test(rwlock, dead_reader_holds_are_dropped)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 64);
 		struct job j = { .r = r, .name = name, .off = 64 };
 
@@ -619,17 +467,35 @@ Test(rwlock, dead_reader_holds_are_dropped)
 	}
 }
 
+/* Another attach of this process read-locks at offset 0 and closes. */
+static void rdlock_and_close(const char *name)
+{
+	shmkit_region *h = NULL;
+
+	cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
+	cr_assert_eq(shmkit_rwlock_rdlock(h, rw_at(h, 0)), 0);
+	cr_assert_eq(shmkit_region_close(h), 0);
+}
+
+/* trywrlock, then a wrlock timed at 200 ms, each let go if it got in; what
+ * they returned in err[0] and err[1]. */
+static void try_then_timed_wrlock(shmkit_region *r, shmkit_rwlock *l, int err[2])
+{
+	err[0] = shmkit_rwlock_trywrlock(r, l);
+	if (err[0] == 0)
+		shmkit_rwlock_wrunlock(r, l);
+	err[1] = shmkit_rwlock_timedwrlock(r, l, 200000000);
+	if (err[1] == 0)
+		shmkit_rwlock_wrunlock(r, l);
+}
+
 Test(rwlock, reader_closing_region_drops_its_holds)
 {
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *h = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name);
 
-		cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
-		cr_assert_eq(shmkit_rwlock_rdlock(h, rw_at(h, 0)), 0);
-		cr_assert_eq(shmkit_region_close(h), 0);
+		rdlock_and_close(name);
 		int err = shmkit_rwlock_timedwrlock(r, rw_at(r, 0), LONG_NS);
 		cr_expect_eq(err, 0, "%s: %s", bn, errname(err));
 		if (!err)
@@ -644,16 +510,11 @@ static int late_writer(int idx, void *arg)
 {
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
-	shmkit_rwlock *l = rw_at(r, j->off);
-	int err = shmkit_rwlock_trywrlock(r, l);
+	int err[2];
 
-	atomic_store(&bd->res[idx][0], err);
-	if (err == 0)
-		shmkit_rwlock_wrunlock(r, l);
-	err = shmkit_rwlock_timedwrlock(r, l, 200000000);
-	atomic_store(&bd->res[idx][1], err);
-	if (err == 0)
-		shmkit_rwlock_wrunlock(r, l);
+	try_then_timed_wrlock(r, rw_at(r, j->off), err);
+	atomic_store(&bd->res[idx][0], err[0]);
+	atomic_store(&bd->res[idx][1], err[1]);
 	return 0;
 }
 
@@ -661,10 +522,8 @@ Test(rwlock, dead_reader_in_a_reused_slot_is_dropped)
 {
 	/* the dead reader's peer slot is taken by the next attach, which then
 	 * write-locks: the old holds are a dead attach's, not its own */
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		shmkit_region *r = make_region(be, 4096, NULL);
-		const char *bn = ut_backend_names[be];
 		struct job j = { .r = r, .off = 0 };
 
 		memset(bd, 0, sizeof(*bd));
@@ -682,24 +541,16 @@ Test(rwlock, reader_closing_then_reopening_can_write)
 {
 	/* the same in one process: hold, close (the holds are dropped), reopen
 	 * (the same free slot comes back), write-lock */
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *h = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name), *h = NULL;
+		int err[2];
 
+		rdlock_and_close(name);
 		cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
-		cr_assert_eq(shmkit_rwlock_rdlock(h, rw_at(h, 0)), 0);
-		cr_assert_eq(shmkit_region_close(h), 0);
-		cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
-		int err = shmkit_rwlock_trywrlock(h, rw_at(h, 0));
-		cr_expect_eq(err, 0, "%s: trywrlock: %s", bn, errname(err));
-		if (!err)
-			shmkit_rwlock_wrunlock(h, rw_at(h, 0));
-		err = shmkit_rwlock_timedwrlock(h, rw_at(h, 0), 200000000);
-		cr_expect_eq(err, 0, "%s: timedwrlock: %s", bn, errname(err));
-		if (!err)
-			shmkit_rwlock_wrunlock(h, rw_at(h, 0));
+		try_then_timed_wrlock(h, rw_at(h, 0), err);
+		cr_expect_eq(err[0], 0, "%s: trywrlock: %s", bn, errname(err[0]));
+		cr_expect_eq(err[1], 0, "%s: timedwrlock: %s", bn, errname(err[1]));
 		cr_expect_eq(shmkit_region_close(h), 0);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
@@ -707,9 +558,8 @@ Test(rwlock, reader_closing_then_reopening_can_write)
 
 Test(rwlock, garbage_holds_of_free_slots_are_dropped)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct shmkit_rwlock_shm *s = lshm(l);
 
@@ -742,11 +592,9 @@ static int other_reader(int idx, void *arg)
 
 Test(rwlock, dead_writer_next_writer_ownerdead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 128);
 		struct job j = { .r = r, .name = name, .off = 128 };
 
@@ -775,11 +623,9 @@ Test(rwlock, dead_writer_next_writer_ownerdead)
 
 Test(rwlock, dead_writer_readers_ownerdead_until_consistent)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct job j = { .r = r, .name = name, .off = 0 };
 
@@ -830,11 +676,9 @@ static int sleeping_reader(int idx, void *arg)
 
 Test(rwlock, sleeping_reader_gets_ownerdead)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct job j = { .r = r, .name = name, .off = 0 };
 
@@ -859,11 +703,9 @@ Test(rwlock, sleeping_reader_gets_ownerdead)
 
 Test(rwlock, wrunlock_without_consistent_is_notrecoverable)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct job j = { .r = r, .name = name, .off = 0 };
 
@@ -898,60 +740,42 @@ Test(rwlock, wrunlock_without_consistent_is_notrecoverable)
 
 /* ---- signals ---- */
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&bd->sigs, 1);
-}
-
 static int signalled_locker(int idx, void *arg)
 {
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_rwlock *l = rw_at(r, j->off);
-	struct sigaction sa;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = 0;  /* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	install_usr1();
 	atomic_store(&bd->ready[idx], 1);
-	int err = j->count == WR ? shmkit_rwlock_wrlock(r, l) : shmkit_rwlock_rdlock(r, l);
+	int err = lock_as(j->count, r, l);
 	atomic_store(&bd->res[idx][0], err);
 	if (!err)
-		atomic_store(&bd->res[idx][1], j->count == WR ? shmkit_rwlock_wrunlock(r, l)
-							      : shmkit_rwlock_rdunlock(r, l));
+		atomic_store(&bd->res[idx][1], unlock_as(j->count, r, l));
 	return 0;
 }
 
 Test(rwlock, signal_does_not_interrupt_wait)
 {
 	const int some[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_ANON };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, some) {
 		for (int mode = RD; mode <= WR; mode++) {
 			const char *name;
-			shmkit_region *r = make_region(some[b], 4096, &name);
-			const char *bn = ut_backend_names[some[b]];
+			shmkit_region *r = make_region(be, 4096, &name);
 			shmkit_rwlock *l = rw_at(r, 0);
 			struct shmkit_rwlock_shm *s = lshm(l);
 			struct job j = { .r = r, .name = name, .off = 0, .count = mode };
+			/* a reader waits for our write lock; a writer for our read lock */
+			const int ours = mode == RD ? WR : RD;
 
 			memset(bd, 0, sizeof(*bd));
 			atomic_store(&bd->res[0][0], 12345);
-			/* a reader waits for our write lock; a writer for our read lock */
-			cr_assert_eq(mode == RD ? shmkit_rwlock_wrlock(r, l) : shmkit_rwlock_rdlock(r, l), 0);
+			cr_assert_eq(lock_as(ours, r, l), 0);
 			pid_t pid = spawn(signalled_locker, 0, &j);
 			cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
-			for (int k = 0; k < 5; k++) {
-				cr_assert(WAIT_FOR(atomic_load(mode == RD ? &s->rsleepers : &s->dsleepers) >= 1),
-					  "%s: asleep", bn);
-				kill(pid, SIGUSR1);
-				cr_assert(WAIT_FOR(atomic_load(&bd->sigs) > k), "%s: handler ran", bn);
-			}
-			sleep_ms(20);
+			poke_sleeper(pid, mode == RD ? &s->rsleepers : &s->dsleepers, bn);
 			cr_expect_eq(atomic_load(&bd->res[0][0]), 12345, "%s mode %d: still waiting", bn, mode);
-			cr_expect_eq(mode == RD ? shmkit_rwlock_wrunlock(r, l) : shmkit_rwlock_rdunlock(r, l), 0);
+			cr_expect_eq(unlock_as(ours, r, l), 0);
 			cr_expect_eq(reap(pid), 0);
 			cr_expect_eq(bd->res[0][0], 0, "%s mode %d: %s", bn, mode, errname(bd->res[0][0]));
 			cr_expect_eq(bd->res[0][1], 0, "%s", bn);
@@ -964,9 +788,8 @@ Test(rwlock, signal_does_not_interrupt_wait)
 
 Test(rwlock, bad_pointers_and_regions)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		char *base = shmkit_region_base(r);
 		shmkit_rwlock *bad[] = {
 			(shmkit_rwlock *)(void *)(base + 4),
@@ -1004,11 +827,9 @@ Test(rwlock, bad_pointers_and_regions)
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, other), -EINVAL, "%s: a mutex", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *ro = NULL, *pv = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name), *ro = NULL, *pv = NULL;
 		cr_assert_eq(shmkit_region_open(name, SHMKIT_RDONLY, 0, 0, &ro), 0);
 		shmkit_rwlock *l = rw_at(ro, 0);
 		cr_expect_eq(shmkit_rwlock_init(ro, l), -EROFS, "%s", bn);
@@ -1019,7 +840,7 @@ Test(rwlock, bad_pointers_and_regions)
 		cr_expect_eq(shmkit_rwlock_wrunlock(ro, l), -EROFS, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_consistent(ro, l), -EROFS, "%s", bn);
 		cr_expect_eq(shmkit_region_close(ro), 0);
-		if (named[b] != SHMKIT_BACKEND_SYSV) {
+		if (be != SHMKIT_BACKEND_SYSV) {
 			cr_assert_eq(shmkit_region_open(name, SHMKIT_PRIVATE, 0, 0, &pv), 0);
 			l = rw_at(pv, 0);
 			cr_expect_eq(shmkit_rwlock_init(pv, l), -EOPNOTSUPP, "%s", bn);
@@ -1039,9 +860,8 @@ Test(rwlock, bad_pointers_and_regions)
 
 Test(rwlock, garbage_words_are_ebadmsg)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_rwlock *l = rw_at(r, 0);
 		struct shmkit_rwlock_shm *s = lshm(l);
 		struct { const char *what; uint32_t word, tag, state; } cases[] = {
@@ -1086,9 +906,8 @@ Test(rwlock, garbage_words_are_ebadmsg)
 
 Test(rwlock, zero_memory_is_an_unlocked_rwlock)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 8192, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 8192, NULL);
 		shmkit_rwlock *l = rw_at(r, 4096);
 		struct shmkit_prim_info pi;
 
@@ -1107,11 +926,9 @@ Test(rwlock, zero_memory_is_an_unlocked_rwlock)
 
 Test(rwlock, prims_show_writer_and_read_holds)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_rwlock *l = rw_at(r, 2048);
 		struct job j = { .r = r, .name = name, .off = 2048 };
 		struct shmkit_prim_info pi[2];
@@ -1119,10 +936,8 @@ Test(rwlock, prims_show_writer_and_read_holds)
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_rwlock_init(r, l), 0);
 		pid_t w = start_holder(hold_child, 0, &j, WR);
-		for (int pass = 0; pass < 2; pass++) {
-			if (pass && !name)
-				break;
-			int n = pass ? shmkit_prims(name, pi, 2) : shmkit_region_prims(r, pi, 2);
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 2);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].type, SHMKIT_PRIM_RWLOCK);
 			cr_expect_eq(pi[0].offset, 2048);
@@ -1142,10 +957,8 @@ Test(rwlock, prims_show_writer_and_read_holds)
 		pid_t r2 = start_holder(hold_child, 2, &j, RD);
 		cr_assert_eq(shmkit_rwlock_rdlock(r, l), 0);
 		cr_assert_eq(shmkit_rwlock_rdlock(r, l), 0);
-		for (int pass = 0; pass < 2; pass++) {
-			if (pass && !name)
-				break;
-			int n = pass ? shmkit_prims(name, pi, 2) : shmkit_region_prims(r, pi, 2);
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 2);
 			cr_assert_eq(n, 1);
 			cr_expect_eq(pi[0].locked, 0, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].value, 4, "%s pass %d: read holds %u", bn, pass, pi[0].value);

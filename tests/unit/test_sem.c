@@ -19,174 +19,14 @@
 #include <sys/mman.h>
 
 #include "layout_sync.h"
-#include "util.h"
-
-/* ---- shared by the tests of this file ---- */
-
-#define MAX_KIDS 32
-#define WAIT_MS 5000             /* bound of every wait for another process */
-#define LONG_NS ((int64_t)5000000000)  /* a generous timeout: 5 s */
-#define SHORT_NS ((int64_t)20000000)   /* a short timeout: 20 ms */
-
-/* A page shared with every child (MAP_SHARED, inherited across fork). */
-struct board {
-	_Atomic int ready[MAX_KIDS];
-	_Atomic int go[MAX_KIDS];
-	_Atomic int res[MAX_KIDS][8];
-	_Atomic int sigs;
-	_Atomic int violations;
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
-static int nkids;
-
-static void setup(void)
-{
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	nkids = 0;
-}
-
-/* Kills and reaps whatever a failed test left running, removes segments. */
-static void teardown(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-		}
-	}
-	nkids = 0;
-	ut_cleanup();
-}
+#define SYNC_MEMFD_LABEL "ut-sem"
+#include "sync_util.h"
 
 TestSuite(sem, .init = setup, .fini = teardown, .timeout = 60);
 
-static const char *errname(int e)
-{
-	if (e == 0)
-		return "0";
-	const char *s = strerrorname_np(e < 0 ? -e : e);
-	return s ? s : "?";
-}
-
-static const int all_backends[] = {
-	SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE,
-	SHMKIT_BACKEND_ANON, SHMKIT_BACKEND_MEMFD,
-};
-#define N_BACKENDS (sizeof(all_backends) / sizeof(all_backends[0]))
-
-/* A fresh managed region on @backend; *name is NULL for anon and memfd. */
-static shmkit_region *make_region(int backend, size_t size, const char **name)
-{
-	shmkit_region *r = NULL;
-	const char *n = NULL;
-	int err;
-
-	switch (backend) {
-	case SHMKIT_BACKEND_ANON:
-		err = shmkit_region_anon(size, 0, &r);
-		break;
-	case SHMKIT_BACKEND_MEMFD:
-		err = shmkit_region_memfd("ut-sem", size, 0, &r);
-		break;
-	default:
-		n = ut_name(backend);
-		err = shmkit_region_open(n, SHMKIT_CREATE | SHMKIT_EXCL, size, 0600, &r);
-		break;
-	}
-	cr_assert_eq(err, 0, "%s: create: %s", ut_backend_names[backend], errname(err));
-	if (name)
-		*name = n;
-	return r;
-}
-
-/* Runs fn(idx, arg) in a child (guarded by alarm) that exits with its return
- * value; returns the child's pid. */
-static pid_t spawn(int (*fn)(int, void *), int idx, void *arg)
-{
-	int slot = 0;
-	while (slot < nkids && kids[slot] > 0)
-		slot++;
-	cr_assert_lt(slot, MAX_KIDS, "too many children");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork");
-	if (pid == 0) {
-		alarm(20);  /* a hang in the library kills the child, not the suite */
-		_exit(fn(idx, arg));
-	}
-	kids[slot] = pid;
-	if (slot == nkids)
-		nkids++;
-	return pid;
-}
-
-/* Exit status of a child, 128+signal if killed; forgets it. */
-static int reap(pid_t pid)
-{
-	int status;
-	pid_t got = waitpid(pid, &status, 0);
-	for (int i = 0; i < nkids; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-	if (got != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_expect_eq(reap(pid), 128 + SIGKILL);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Polls @cond every millisecond for at most WAIT_MS; true if it held. */
-#define WAIT_FOR(cond) ({ \
-	bool ok_ = false; \
-	for (int i_ = 0; i_ < WAIT_MS; i_++) { \
-		if (cond) { ok_ = true; break; } \
-		sleep_ms(1); \
-	} \
-	ok_; })
-
-/* In a child: waits (bounded by its alarm) for the parent's go. */
-static void child_wait_go(int idx)
-{
-	while (!atomic_load(&bd->go[idx]))
-		sleep_ms(1);
-}
-
-/* What a child works on. */
-struct job {
-	shmkit_region *r;        /* inherited handle */
-	const char *name;        /* when set, the child opens the region anew */
-	size_t off;              /* the semaphore's offset in the data */
-	int count;               /* iterations */
-	int total;               /* units the producers post in all */
-};
-
-/* The child's own handle: opened by name, or the one inherited. */
-static shmkit_region *child_region(struct job *j)
-{
-	shmkit_region *r = NULL;
-	if (!j->name)
-		return j->r;
-	if (shmkit_region_open(j->name, 0, 0, 0, &r) != 0)
-		_exit(90);
-	return r;
-}
-
 static shmkit_sem *sem_at(shmkit_region *r, size_t off)
 {
-	return (shmkit_sem *)(void *)((char *)shmkit_region_base(r) + off);
+	return data_at(r, off);
 }
 
 static struct shmkit_sem_shm *sshm(shmkit_sem *s)
@@ -198,9 +38,8 @@ static struct shmkit_sem_shm *sshm(shmkit_sem *s)
 
 Test(sem, counts_trywait_timedwait_value)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_sem *s = sem_at(r, 16);
 
 		cr_assert_eq(shmkit_sem_init(r, s, 5), 0, "%s", bn);
@@ -235,9 +74,8 @@ Test(sem, counts_trywait_timedwait_value)
 
 Test(sem, zero_memory_is_a_sem_of_value_0)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_sem *s = sem_at(r, 4080);
 		struct shmkit_prim_info pi;
 
@@ -256,9 +94,8 @@ Test(sem, zero_memory_is_a_sem_of_value_0)
 
 Test(sem, overflow_at_value_max)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_sem *s = sem_at(r, 0);
 
 		cr_assert_eq(shmkit_sem_init(r, s, SHMKIT_SEM_VALUE_MAX), 0);
@@ -292,11 +129,9 @@ static int waiting_child(int idx, void *arg)
 
 Test(sem, post_wakes_waiter_in_another_process)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_sem *s = sem_at(r, 256);
 		struct job j = { .r = r, .name = name, .off = 256 };
 
@@ -325,24 +160,13 @@ Test(sem, post_wakes_waiter_in_another_process)
 	}
 }
 
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&bd->sigs, 1);
-}
-
 static int interrupted_child(int idx, void *arg)
 {
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_sem *s = sem_at(r, j->off);
-	struct sigaction sa;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = 0;  /* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
+	install_usr1();
 	atomic_store(&bd->ready[idx], 1);
 	int err = j->count ? shmkit_sem_timedwait(r, s, LONG_NS) : shmkit_sem_wait(r, s);
 	atomic_store(&bd->res[idx][0], err);
@@ -355,11 +179,10 @@ Test(sem, signal_interrupts_wait_with_eintr)
 {
 	const int some[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_ANON,
 			     SHMKIT_BACKEND_MEMFD };
-	for (size_t b = 0; b < 4; b++) {
+	FOR_BACKENDS(be, bn, some) {
 		for (int timed = 0; timed < 2; timed++) {
 			const char *name;
-			shmkit_region *r = make_region(some[b], 4096, &name);
-			const char *bn = ut_backend_names[some[b]];
+			shmkit_region *r = make_region(be, 4096, &name);
 			shmkit_sem *s = sem_at(r, 0);
 			struct job j = { .r = r, .name = name, .off = 0, .count = timed };
 
@@ -368,13 +191,7 @@ Test(sem, signal_interrupts_wait_with_eintr)
 			pid_t pid = spawn(interrupted_child, 0, &j);
 			cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 			/* signal it while it sleeps, again if one fell before the sleep */
-			for (int k = 0; k < 100 && !atomic_load(&bd->go[0]); k++) {
-				cr_assert(WAIT_FOR(atomic_load(&sshm(s)->sleepers) >= 1 ||
-						   atomic_load(&bd->go[0])), "%s: asleep", bn);
-				kill(pid, SIGUSR1);
-				for (int t = 0; t < 50 && !atomic_load(&bd->go[0]); t++)
-					sleep_ms(1);
-			}
+			poke_until_done(pid, &sshm(s)->sleepers, 0, bn);
 			cr_expect_eq(reap(pid), 0);
 			cr_expect_eq(bd->res[0][0], -EINTR, "%s %s: %s", bn, timed ? "timedwait" : "wait",
 				     errname(bd->res[0][0]));
@@ -481,11 +298,22 @@ Test(sem, producer_consumer_across_processes)
 
 /* ---- bad input and corruption ---- */
 
+/* Every operation on @s (a wait timed at @ns): all must give @want. */
+static void expect_refused(shmkit_region *r, shmkit_sem *s, int64_t ns, int want,
+			   const char *what)
+{
+	cr_expect_eq(shmkit_sem_init(r, s, 1), want, "%s", what);
+	cr_expect_eq(shmkit_sem_wait(r, s), want, "%s", what);
+	cr_expect_eq(shmkit_sem_trywait(r, s), want, "%s", what);
+	cr_expect_eq(shmkit_sem_timedwait(r, s, ns), want, "%s", what);
+	cr_expect_eq(shmkit_sem_post(r, s), want, "%s", what);
+	cr_expect_eq(shmkit_sem_value(r, s), want, "%s", what);
+}
+
 Test(sem, bad_pointers)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		char *base = shmkit_region_base(r);
 		shmkit_sem local;
 		shmkit_sem *bad[] = {
@@ -498,21 +326,13 @@ Test(sem, bad_pointers)
 			NULL,
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			cr_expect_eq(shmkit_sem_init(r, bad[i], 1), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_sem_wait(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_sem_trywait(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_sem_timedwait(r, bad[i], SHORT_NS), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_sem_post(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
-			cr_expect_eq(shmkit_sem_value(r, bad[i]), -EINVAL, "%s #%zu", bn, i);
+			char what[64];
+			snprintf(what, sizeof(what), "%s #%zu", bn, i);
+			expect_refused(r, bad[i], SHORT_NS, -EINVAL, what);
 		}
 		shmkit_sem *ok = sem_at(r, 4096 - 16);
 		cr_expect_eq(shmkit_sem_init(r, ok, 1), 0, "%s", bn);
-		cr_expect_eq(shmkit_sem_init(NULL, ok, 1), -EINVAL);
-		cr_expect_eq(shmkit_sem_wait(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_sem_trywait(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_sem_timedwait(NULL, ok, 0), -EINVAL);
-		cr_expect_eq(shmkit_sem_post(NULL, ok), -EINVAL);
-		cr_expect_eq(shmkit_sem_value(NULL, ok), -EINVAL);
+		expect_refused(NULL, ok, 0, -EINVAL, "no region");
 		cr_expect_eq(shmkit_sem_value(r, ok), 1, "%s", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
@@ -520,32 +340,18 @@ Test(sem, bad_pointers)
 
 Test(sem, readonly_raw_private_regions)
 {
-	const int named[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
-	for (size_t b = 0; b < 3; b++) {
+	FOR_BACKENDS(be, bn, named_backends) {
 		const char *name;
-		shmkit_region *r = make_region(named[b], 4096, &name), *ro = NULL, *pv = NULL;
-		const char *bn = ut_backend_names[named[b]];
+		shmkit_region *r = make_region(be, 4096, &name), *ro = NULL, *pv = NULL;
 
 		cr_assert_eq(shmkit_sem_init(r, sem_at(r, 0), 4), 0);
 		cr_assert_eq(shmkit_region_open(name, SHMKIT_RDONLY, 0, 0, &ro), 0, "%s", bn);
-		shmkit_sem *s = sem_at(ro, 0);
-		cr_expect_eq(shmkit_sem_init(ro, s, 1), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_sem_wait(ro, s), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_sem_trywait(ro, s), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_sem_timedwait(ro, s, SHORT_NS), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_sem_post(ro, s), -EROFS, "%s", bn);
-		cr_expect_eq(shmkit_sem_value(ro, s), -EROFS, "%s", bn);
+		expect_refused(ro, sem_at(ro, 0), SHORT_NS, -EROFS, bn);
 		cr_expect_eq(shmkit_sem_post(ro, sem_at(ro, 64)), -EROFS, "%s: a zero one", bn);
 		cr_expect_eq(shmkit_region_close(ro), 0);
-		if (named[b] != SHMKIT_BACKEND_SYSV) {
+		if (be != SHMKIT_BACKEND_SYSV) {
 			cr_assert_eq(shmkit_region_open(name, SHMKIT_PRIVATE, 0, 0, &pv), 0, "%s", bn);
-			s = sem_at(pv, 0);
-			cr_expect_eq(shmkit_sem_init(pv, s, 1), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_sem_wait(pv, s), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_sem_trywait(pv, s), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_sem_timedwait(pv, s, SHORT_NS), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_sem_post(pv, s), -EOPNOTSUPP, "%s", bn);
-			cr_expect_eq(shmkit_sem_value(pv, s), -EOPNOTSUPP, "%s", bn);
+			expect_refused(pv, sem_at(pv, 0), SHORT_NS, -EOPNOTSUPP, bn);
 			cr_expect_eq(shmkit_region_close(pv), 0);
 		}
 		cr_expect_eq(shmkit_sem_value(r, sem_at(r, 0)), 4, "%s: untouched", bn);
@@ -555,13 +361,9 @@ Test(sem, readonly_raw_private_regions)
 	cr_assert_eq(shmkit_region_anon(4096, SHMKIT_RAW, &raw[0]), 0);
 	cr_assert_eq(shmkit_region_memfd("raw", 4096, SHMKIT_RAW, &raw[1]), 0);
 	for (int i = 0; i < 2; i++) {
-		shmkit_sem *s = sem_at(raw[i], 0);
-		cr_expect_eq(shmkit_sem_init(raw[i], s, 1), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_sem_wait(raw[i], s), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_sem_trywait(raw[i], s), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_sem_timedwait(raw[i], s, 0), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_sem_post(raw[i], s), -EOPNOTSUPP, "raw #%d", i);
-		cr_expect_eq(shmkit_sem_value(raw[i], s), -EOPNOTSUPP, "raw #%d", i);
+		char what[16];
+		snprintf(what, sizeof(what), "raw #%d", i);
+		expect_refused(raw[i], sem_at(raw[i], 0), 0, -EOPNOTSUPP, what);
 		cr_expect_eq(shmkit_region_close(raw[i]), 0);
 	}
 }
@@ -575,9 +377,8 @@ static int wait_child(int idx, void *arg)
 
 Test(sem, another_type_and_garbage)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		shmkit_region *r = make_region(all_backends[b], 4096, NULL);
-		const char *bn = ut_backend_names[all_backends[b]];
+	FOR_BACKENDS(be, bn, all_backends) {
+		shmkit_region *r = make_region(be, 4096, NULL);
 		shmkit_sem *s = sem_at(r, 0);
 		struct shmkit_sem_shm *p = sshm(s);
 
@@ -632,11 +433,9 @@ Test(sem, another_type_and_garbage)
 
 Test(sem, prims_show_value_and_waiters)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_sem *s = sem_at(r, 512);
 		struct job j = { .r = r, .name = name, .off = 512 };
 		struct shmkit_prim_info pi[2];
@@ -644,10 +443,8 @@ Test(sem, prims_show_value_and_waiters)
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_sem_init(r, s, 7), 0);
 		cr_assert_eq(shmkit_sem_trywait(r, s), 0);
-		for (int pass = 0; pass < 2; pass++) {
-			if (pass && !name)
-				break;
-			int n = pass ? shmkit_prims(name, pi, 2) : shmkit_region_prims(r, pi, 2);
+		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
+			int n = prims_pass(r, name, pass, pi, 2);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].type, SHMKIT_PRIM_SEM, "%s", bn);
 			cr_expect_eq(pi[0].offset, 512, "%s", bn);
@@ -676,9 +473,6 @@ Test(sem, prims_show_value_and_waiters)
 
 /* ---- named semaphores ---- */
 
-static const int named_backends[] = { SHMKIT_BACKEND_POSIX, SHMKIT_BACKEND_SYSV,
-				      SHMKIT_BACKEND_FILE };
-
 static int named_child(int idx, void *arg)
 {
 	const char *name = arg;
@@ -701,9 +495,8 @@ static int named_child(int idx, void *arg)
 
 Test(sem, named_create_open_wake_remove)
 {
-	for (size_t b = 0; b < 3; b++) {
-		const char *name = ut_name(named_backends[b]);
-		const char *bn = ut_backend_names[named_backends[b]];
+	FOR_BACKENDS(be, bn, named_backends) {
+		const char *name = ut_name(be);
 		shmkit_region *r = NULL, *r2 = NULL;
 		shmkit_sem *s = NULL, *s2 = NULL;
 		struct shmkit_prim_info pi[2];
@@ -758,11 +551,10 @@ Test(sem, named_create_open_wake_remove)
 
 Test(sem, named_on_a_plain_region_is_eprotonosupport)
 {
-	for (size_t b = 0; b < 3; b++) {
-		const char *bn = ut_backend_names[named_backends[b]];
+	FOR_BACKENDS(be, bn, named_backends) {
 		const size_t sizes[] = { 4096, 64 };
 		for (size_t k = 0; k < 2; k++) {
-			const char *name = ut_name(named_backends[b]);
+			const char *name = ut_name(be);
 			shmkit_region *plain = NULL, *r = NULL;
 			shmkit_sem *s = NULL;
 			cr_assert_eq(shmkit_region_open(name, SHMKIT_CREATE, sizes[k], 0600, &plain), 0);
@@ -780,9 +572,8 @@ Test(sem, named_on_a_plain_region_is_eprotonosupport)
 Test(sem, named_on_a_small_plain_region_is_eprotonosupport)
 {
 	/* a plain region smaller than a named semaphore's 64 bytes of data */
-	for (size_t b = 0; b < 3; b++) {
-		const char *bn = ut_backend_names[named_backends[b]];
-		const char *name = ut_name(named_backends[b]);
+	FOR_BACKENDS(be, bn, named_backends) {
+		const char *name = ut_name(be);
 		shmkit_region *plain = NULL, *r = NULL;
 		shmkit_sem *s = NULL;
 		cr_assert_eq(shmkit_region_open(name, SHMKIT_CREATE, 16, 0600, &plain), 0);
@@ -838,10 +629,9 @@ static int racing_opener(int idx, void *arg)
 
 Test(sem, named_concurrent_create_initialises_once)
 {
-	for (size_t b = 0; b < 3; b++) {
-		const char *bn = ut_backend_names[named_backends[b]];
+	FOR_BACKENDS(be, bn, named_backends) {
 		for (int excl = 0; excl < 2; excl++) {
-			const char *name = ut_name(named_backends[b]);
+			const char *name = ut_name(be);
 			const int n = 4, base = excl ? 8 : 0;
 			pid_t pids[4];
 
@@ -886,19 +676,14 @@ static int take_and_hang(int idx, void *arg)
 	shmkit_region *r = child_region(j);
 
 	atomic_store(&bd->res[idx][0], shmkit_sem_trywait(r, sem_at(r, j->off)));
-	atomic_store(&bd->ready[idx], 1);
-	for (;;)
-		pause();
-	return 0;
+	child_hang(idx);
 }
 
 Test(sem, dead_holder_keeps_its_unit)
 {
-	for (size_t b = 0; b < N_BACKENDS; b++) {
-		int be = all_backends[b];
+	FOR_BACKENDS(be, bn, all_backends) {
 		const char *name;
 		shmkit_region *r = make_region(be, 4096, &name);
-		const char *bn = ut_backend_names[be];
 		shmkit_sem *s = sem_at(r, 8);
 		struct job j = { .r = r, .name = name, .off = 8 };
 
