@@ -10,7 +10,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 EX=$B/examples
-for x in hello_writer hello_reader mmap_poll anon_fork msync_demo fd_pass; do
+for x in hello_writer hello_reader mmap_poll anon_fork msync_demo fd_pass \
+	writer reader chan_stream; do
 	if [ ! -x "$EX/$x" ]; then
 		fail "$EX/$x is not built"
 		finish
@@ -258,9 +259,15 @@ for want in "== POSIX shared memory: shm_open + ftruncate + mmap ==" \
 	"hello from a mapped file" "Hello World" "anonymous after child: 42" \
 	"file contains: hello from msync_demo" \
 	"fetch: received a region of 4096 bytes: hello through a memfd" \
+	"read from shm : hello" "read from shm : shared memory" \
 	"left in /dev/shm by this demo: 0"; do
 	grep -qxF -e "$want" "$T/demo.out" || fail "demo output lacks the line '$want'"
 done
+# chan_stream's verdict, and the demo's narration of it
+grep -Eq '^channel: [0-9.]+ M msg/s, pipe: [0-9.]+ M msg/s: [0-9.]+x$' "$T/demo.out" ||
+	fail "demo output lacks chan_stream's ratio line"
+grep -Eq '^The channel carried [0-9.]+x the messages per second of the pipe' "$T/demo.out" ||
+	fail "demo output lacks the narration of chan_stream's ratio"
 grep -q '^NAME ' "$T/demo.out" || fail "demo output lacks the header line of shmkit ls"
 left=$(leftovers "/dev/shm/$demo")
 [ -z "$left" ] || fail "demo left in /dev/shm: $left"
