@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmkit.c - the shmkit command-line tool: create, inspect, read, write and
- * clean up shared-memory regions.
+ * clean up shared-memory regions; send and receive through channels.
  *
  *   shmkit create NAME --size BYTES [--raw] [--excl] [--mode MODE]
+ *   shmkit create NAME --channel spsc --capacity BYTES [--excl] [--mode MODE]
+ *                 [--policy spin|spin-sleep|sleep]
  *   shmkit write NAME [--offset N] [--raw]
  *   shmkit read NAME [--offset N] [--length N] [--raw]
+ *   shmkit send NAME [--create] [--capacity BYTES] [--null] [--timeout MS]
+ *   shmkit recv NAME [--create] [--capacity BYTES] [--count N] [--timeout MS] [--null]
  *   shmkit ls [--json]
  *   shmkit stat NAME [--json]
  *   shmkit rm NAME...
@@ -456,6 +460,9 @@ static const char *fmt_time(int64_t ns, const char *none, char *buf, size_t len)
 /* ---------------------------------------------------------------------- */
 /* create                                                                 */
 
+static int create_channel(const struct command *c, const char *name,
+			  struct option_spec *opts, unsigned flags);
+
 static int cmd_create(const struct command *c, int argc, char **argv)
 {
 	struct option_spec opts[] = {
@@ -463,19 +470,29 @@ static int cmd_create(const struct command *c, int argc, char **argv)
 		{ .name = "--raw" },
 		{ .name = "--excl" },
 		{ .name = "--mode", .has_value = true },
+		{ .name = "--channel", .has_value = true },
+		{ .name = "--capacity", .has_value = true },
+		{ .name = "--policy", .has_value = true },
 	};
 	uint64_t size = 0;
 	unsigned mode = SHMKIT_DEFAULT_MODE, flags = SHMKIT_CREATE;
 	shmkit_region *r;
 	int n, ret;
 
-	ret = parse_args(c, argc, argv, opts, 4, &n);
+	ret = parse_args(c, argc, argv, opts, 7, &n);
 	if (ret)
 		return ret;
 	if (n != 1)
 		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
 	if ((ret = check_name(c->name, argv[0])) != 0)
 		return ret;
+	if (opts[2].seen)
+		flags |= SHMKIT_EXCL;
+	if (opts[4].seen)
+		return create_channel(c, argv[0], opts, flags);
+	for (int i = 5; i < 7; i++)
+		if (opts[i].seen)
+			return usage_err(c->name, NULL, "%s needs --channel", opts[i].name);
 	if (!opts[0].seen)
 		return usage_err(c->name, NULL, "missing --size");
 	if ((ret = opt_bytes(c, &opts[0], &size)) != 0 ||
@@ -486,8 +503,6 @@ static int cmd_create(const struct command *c, int argc, char **argv)
 				 opts[0].value);
 	if (opts[1].seen)
 		flags |= SHMKIT_RAW;
-	if (opts[2].seen)
-		flags |= SHMKIT_EXCL;
 
 	ret = shmkit_region_open(argv[0], flags, (size_t)size, mode, &r);
 	if (ret == -EINVAL && !(flags & SHMKIT_EXCL)) {
@@ -697,6 +712,538 @@ static int cmd_read(const struct command *c, int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Channels: create --channel, send, recv                                 */
+
+/* Parses --capacity: a power of two from 64 bytes to 1 GiB. */
+static int opt_capacity(const struct command *c, const struct option_spec *o,
+			size_t *out)
+{
+	uint64_t v = 0;
+	int ret = opt_bytes(c, o, &v);
+
+	if (ret || !o->seen)
+		return ret;
+	if (v < 64 || v > ((uint64_t)1 << 30) || (v & (v - 1)))
+		return usage_err(c->name, NULL,
+				 "invalid %s '%s': a channel's capacity is a power of two "
+				 "from 64 to 1G", o->name, o->value);
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Parses a count of at least 1 (a byte count's syntax). */
+static int opt_count(const struct command *c, const struct option_spec *o,
+		     uint64_t *out)
+{
+	int ret = opt_bytes(c, o, out);
+
+	if (ret || !o->seen)
+		return ret;
+	if (*out == 0)
+		return usage_err(c->name, NULL, "invalid %s '0': must be at least 1", o->name);
+	return 0;
+}
+
+/* Parses milliseconds, plain decimal, into nanoseconds (@out stays -1, no
+ * limit, when the option is not given). */
+static int opt_ms(const struct command *c, const struct option_spec *o, int64_t *out)
+{
+	int64_t v = 0;
+	const char *p = o->value;
+
+	if (!o->seen)
+		return 0;
+	if (*p == '\0')
+		return usage_err(c->name, NULL, "invalid %s '': empty value", o->name);
+	if (*p == '-')
+		return usage_err(c->name, NULL, "invalid %s '%s': must not be negative",
+				 o->name, o->value);
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return usage_err(c->name, NULL,
+					 "invalid %s '%s': milliseconds, digits only",
+					 o->name, o->value);
+		v = v * 10 + (*p - '0');
+		if (v > INT64_MAX / 1000000 / 10)
+			return usage_err(c->name, NULL, "invalid %s '%s': too large",
+					 o->name, o->value);
+	}
+	*out = v * 1000000;
+	return 0;
+}
+
+static const char *const policy_names[] = {
+	[SHMKIT_WAIT_SPIN] = "spin",
+	[SHMKIT_WAIT_SPIN_SLEEP] = "spin-sleep",
+	[SHMKIT_WAIT_SLEEP] = "sleep",
+};
+
+/* Parses --policy: spin, spin-sleep or sleep. */
+static int opt_policy(const struct command *c, const struct option_spec *o,
+		      unsigned *out)
+{
+	if (!o->seen)
+		return 0;
+	for (unsigned i = SHMKIT_WAIT_SPIN; i <= SHMKIT_WAIT_SLEEP; i++) {
+		if (!strcmp(o->value, policy_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return usage_err(c->name, NULL,
+			 "invalid %s '%s': expected spin, spin-sleep or sleep",
+			 o->name, o->value);
+}
+
+/* Reports an error of a channel function on @name. */
+static void chan_err(const char *what, const char *name, int role, int err)
+{
+	struct shmkit_chan_info ci;
+
+	switch (-err) {
+	case EPROTONOSUPPORT:
+		err_msg(what, name, "not a channel (or one this shmkit does not support)");
+		break;
+	case EPROTO:
+		err_msg(what, name, "not a shmkit segment, so not a channel");
+		break;
+	case EBADMSG:
+		err_msg(what, name, "corrupt channel");
+		break;
+	case EBUSY: {
+		const char *who = role == SHMKIT_CHAN_WRITER ? "writer" : "reader";
+		int32_t pid = 0;
+		if (shmkit_chan_stat(name, &ci) == 0)
+			pid = role == SHMKIT_CHAN_WRITER ? ci.writer_pid : ci.reader_pid;
+		if (pid > 0)
+			err_msg(what, name, "the channel has a %s already (pid %" PRId32 ")",
+				who, pid);
+		else
+			err_msg(what, name, "the channel has a %s already", who);
+		break;
+	}
+	default:
+		lib_err(what, name, err);
+	}
+}
+
+static int create_channel(const struct command *c, const char *name,
+			  struct option_spec *opts, unsigned flags)
+{
+	struct shmkit_chan_opts co = { .mode = SHMKIT_DEFAULT_MODE };
+	struct shmkit_chan_info ci;
+	const char *type = opts[4].value;
+	int ret;
+
+	if (opts[0].seen)
+		return usage_err(c->name, NULL,
+				 "--channel and --size do not go together "
+				 "(a channel is as large as its --capacity)");
+	if (opts[1].seen)
+		return usage_err(c->name, NULL,
+				 "--channel and --raw do not go together "
+				 "(a channel lives in a shmkit segment)");
+	if (!strcmp(type, "mpsc") || !strcmp(type, "broadcast"))
+		return usage_err(c->name, NULL,
+				 "invalid --channel '%s': mpsc and broadcast are not "
+				 "implemented yet", type);
+	if (strcmp(type, "spsc"))
+		return usage_err(c->name, NULL,
+				 "invalid --channel '%s': expected spsc, mpsc or broadcast",
+				 type);
+	if (!opts[5].seen)
+		return usage_err(c->name, NULL, "missing --capacity");
+	if ((ret = opt_capacity(c, &opts[5], &co.capacity)) != 0 ||
+	    (ret = opt_mode(c, &opts[3], &co.mode)) != 0 ||
+	    (ret = opt_policy(c, &opts[6], &co.policy)) != 0)
+		return ret;
+
+	ret = shmkit_chan_create(name, flags, &co);
+	if (ret) {
+		chan_err(c->name, name, 0, ret);
+		return EXIT_RUNTIME;
+	}
+	/* an existing channel is left as it is: it must be the one asked for */
+	ret = shmkit_chan_stat(name, &ci);
+	if (ret) {
+		chan_err(c->name, name, 0, ret);
+		return EXIT_RUNTIME;
+	}
+	if (ci.capacity != co.capacity) {
+		err_msg(c->name, name, "exists with a capacity of %" PRIu64
+			" bytes, not the %zu asked for", ci.capacity, co.capacity);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Options that send and recv share. */
+struct chan_args {
+	const char *name;
+	unsigned flags;             /* SHMKIT_CREATE with --create */
+	struct shmkit_chan_opts co;
+	int64_t timeout_ns;         /* -1: wait for ever */
+	const char *timeout_ms;     /* as given, for messages */
+	char term;                  /* '\n', or '\0' with --null */
+};
+
+/* Checks the options common to send and recv: --create [0], --capacity [1],
+ * --null [2], --timeout [3]. */
+static int chan_args(const struct command *c, char **argv, int n,
+		     const struct option_spec *opts, struct chan_args *a)
+{
+	int ret;
+
+	if (n != 1)
+		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
+	if ((ret = check_name(c->name, argv[0])) != 0)
+		return ret;
+	memset(a, 0, sizeof(*a));
+	a->name = argv[0];
+	a->timeout_ns = -1;
+	a->timeout_ms = opts[3].value;
+	a->term = opts[2].seen ? '\0' : '\n';
+	if (opts[1].seen && !opts[0].seen)
+		return usage_err(c->name, NULL,
+				 "--capacity needs --create (an existing channel keeps its own)");
+	if ((ret = opt_capacity(c, &opts[1], &a->co.capacity)) != 0 ||
+	    (ret = opt_ms(c, &opts[3], &a->timeout_ns)) != 0)
+		return ret;
+	if (opts[0].seen)
+		a->flags = SHMKIT_CREATE;
+	return 0;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * A writer that stops on an error leaves the stream unended, so a reader
+ * tells "the writer died" rather than taking a cut stream for a whole one:
+ * its handle is never closed (the process exits), and stays reachable here.
+ */
+static shmkit_chan *abandoned;
+
+/* The writer's state while it sends stdin. */
+struct sender {
+	const struct command *c;
+	const struct chan_args *a;
+	shmkit_chan *ch;
+	unsigned batch;             /* messages reserved since the last commit */
+};
+
+/* Commit every this many messages, and before reading stdin again. */
+#define SEND_BATCH 256
+
+/* Reserves room for one message of @len bytes and copies @p in; 0 or
+ * EXIT_RUNTIME after reporting. */
+static int send_msg(struct sender *s, const char *p, size_t len)
+{
+	void *dst;
+	int ret = shmkit_chan_reserve(s->ch, len, &dst, 0);
+
+	if (ret == -EAGAIN && s->a->timeout_ns != 0) {
+		/* the ring is full: wait for room, --timeout at most */
+		int64_t deadline = s->a->timeout_ns < 0 ? -1 : mono_ns() + s->a->timeout_ns;
+		do {
+			int64_t left = -1;
+			if (deadline >= 0 && (left = deadline - mono_ns()) < 0)
+				left = 0;
+			ret = shmkit_chan_reserve(s->ch, len, &dst, left);
+		} while (ret == -EINTR);
+	}
+	if (ret == -EPIPE) {
+		err_msg(s->c->name, s->a->name, "the reader is gone");
+		return EXIT_RUNTIME;
+	}
+	if (ret == -ETIMEDOUT || ret == -EAGAIN) {
+		err_msg(s->c->name, s->a->name,
+			"no room for a message within %s ms (the reader does not keep up, "
+			"or there is none)", s->a->timeout_ms);
+		return EXIT_RUNTIME;
+	}
+	if (ret) {
+		chan_err(s->c->name, s->a->name, SHMKIT_CHAN_WRITER, ret);
+		return EXIT_RUNTIME;
+	}
+	memcpy(dst, p, len);
+	if (++s->batch >= SEND_BATCH) {
+		shmkit_chan_commit(s->ch);
+		s->batch = 0;
+	}
+	return 0;
+}
+
+/* Sends one message per line (record with --null) of stdin; 0 at its end,
+ * or EXIT_RUNTIME after reporting. */
+static int send_stdin(struct sender *s)
+{
+	const char *what = s->c->name, *name = s->a->name;
+	const char *unit = s->a->term == '\n' ? "line" : "record";
+	char term = s->a->term;
+	size_t max = shmkit_chan_max_msg(s->ch), cap = (size_t)1 << 20, have = 0, scanned = 0;
+	uint64_t line = 0;
+	char *buf = malloc(cap);
+	int status = 0;
+
+	if (!buf) {
+		err_msg(what, name, "%s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	for (;;) {
+		/* the reader sees everything before we may block on stdin */
+		shmkit_chan_commit(s->ch);
+		s->batch = 0;
+		if (have == cap) {
+			/* one unfinished line fills the buffer: it may still fit */
+			size_t grow = cap > max / 2 ? max + 1 : cap * 2;
+			char *nb = realloc(buf, grow);
+			if (!nb) {
+				err_msg(what, name, "%s", strerror(ENOMEM));
+				status = EXIT_RUNTIME;
+				break;
+			}
+			buf = nb;
+			cap = grow;
+		}
+		ssize_t got = read(STDIN_FILENO, buf + have, cap - have);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			err_msg(what, name, "reading stdin: %s", strerror(errno));
+			status = EXIT_RUNTIME;
+			break;
+		}
+		have += (size_t)got;
+		char *start = buf, *end = buf + have, *p = buf + scanned, *t;
+		while ((t = memchr(p, term, (size_t)(end - p))) != NULL) {
+			size_t len = (size_t)(t + 1 - start);
+			line++;
+			if (len > max)
+				goto too_long;
+			if ((status = send_msg(s, start, len)) != 0)
+				goto out;
+			start = p = t + 1;
+		}
+		size_t rest = (size_t)(end - start);
+		if (rest > max) {
+			line++;
+			goto too_long;
+		}
+		if (got == 0) {
+			/* the end: a last line without its terminator is one too */
+			if (rest && (status = send_msg(s, start, rest)) != 0)
+				goto out;
+			break;
+		}
+		memmove(buf, start, rest);
+		have = scanned = rest;
+	}
+	goto out;
+too_long:
+	err_msg(what, name, "%s %" PRIu64 " is longer than the largest message (%zu bytes)",
+		unit, line, max);
+	status = EXIT_RUNTIME;
+out:
+	/* what was read before an error still goes */
+	shmkit_chan_commit(s->ch);
+	free(buf);
+	return status;
+}
+
+static int cmd_send(const struct command *c, int argc, char **argv)
+{
+	struct option_spec opts[] = {
+		{ .name = "--create" },
+		{ .name = "--capacity", .has_value = true },
+		{ .name = "--null" },
+		{ .name = "--timeout", .has_value = true },
+	};
+	struct chan_args a;
+	struct sender s = { .c = c, .a = &a };
+	int n, ret;
+
+	ret = parse_args(c, argc, argv, opts, 4, &n);
+	if (ret)
+		return ret;
+	if ((ret = chan_args(c, argv, n, opts, &a)) != 0)
+		return ret;
+
+	ret = shmkit_chan_open(a.name, a.flags, SHMKIT_CHAN_WRITER, &a.co, &s.ch);
+	if (ret) {
+		chan_err(c->name, a.name, SHMKIT_CHAN_WRITER, ret);
+		return EXIT_RUNTIME;
+	}
+	ret = send_stdin(&s);
+	if (ret) {
+		abandoned = s.ch;  /* the stream stays unended: see abandoned */
+		return ret;
+	}
+	/* the end of stdin ends the stream */
+	ret = shmkit_chan_close(s.ch);
+	if (ret) {
+		lib_err(c->name, a.name, ret);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* The reader's state: messages peeked and copied to out, not yet released. */
+struct receiver {
+	const struct command *c;
+	const struct chan_args *a;
+	shmkit_chan *ch;
+	char *out;
+	size_t used, size;          /* bytes in out; its size */
+	size_t flush_at;            /* write out and release from this many bytes */
+	bool sep;                   /* the last message lacked its terminator */
+};
+
+/* Writes @len bytes at @p to stdout; 0, or EXIT_RUNTIME after reporting
+ * (nothing for a closed pipe). */
+static int recv_write(struct receiver *r, const void *p, size_t len)
+{
+	int ret = write_all(STDOUT_FILENO, p, len);
+
+	if (ret) {
+		if (ret != EPIPE)
+			err_msg(r->c->name, r->a->name, "writing stdout: %s", strerror(ret));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Writes out what was copied, then hands every peeked message back: a
+ * message is released only once stdout has it.  Call it only when every
+ * peeked message is copied or written. */
+static int recv_flush(struct receiver *r)
+{
+	int ret = recv_write(r, r->out, r->used);
+
+	r->used = 0;
+	if (ret)
+		return ret;
+	shmkit_chan_release(r->ch);
+	return 0;
+}
+
+/* Takes the message of @len bytes just peeked at @p.  A terminator goes
+ * between it and the one before when that one lacked its own. */
+static int recv_msg(struct receiver *r, const char *p, size_t len)
+{
+	size_t need = len + (r->sep ? 1 : 0);
+	int ret;
+
+	if (need > r->size - r->used) {
+		/* write out, but release nothing: this message is not copied yet */
+		ret = recv_write(r, r->out, r->used);
+		r->used = 0;
+		if (ret)
+			return ret;
+	}
+	if (r->sep)
+		r->out[r->used++] = r->a->term;
+	r->sep = p[len - 1] != r->a->term;
+	if (len > r->size - r->used) {
+		/* larger than the buffer: straight from the ring */
+		ret = recv_write(r, r->out, r->used);
+		r->used = 0;
+		if (ret || (ret = recv_write(r, p, len)) != 0)
+			return ret;
+		shmkit_chan_release(r->ch);
+		return 0;
+	}
+	memcpy(r->out + r->used, p, len);
+	r->used += len;
+	return r->used >= r->flush_at ? recv_flush(r) : 0;
+}
+
+static int cmd_recv(const struct command *c, int argc, char **argv)
+{
+	struct option_spec opts[] = {
+		{ .name = "--create" },
+		{ .name = "--capacity", .has_value = true },
+		{ .name = "--null" },
+		{ .name = "--timeout", .has_value = true },
+		{ .name = "--count", .has_value = true },
+	};
+	struct chan_args a;
+	struct receiver r = { .c = c, .a = &a };
+	uint64_t count = 0, got = 0;
+	int n, ret, status = 0;
+
+	ret = parse_args(c, argc, argv, opts, 5, &n);
+	if (ret)
+		return ret;
+	if ((ret = chan_args(c, argv, n, opts, &a)) != 0 ||
+	    (ret = opt_count(c, &opts[4], &count)) != 0)
+		return ret;
+
+	r.size = (size_t)256 << 10;
+	r.out = malloc(r.size);
+	if (!r.out) {
+		err_msg(c->name, a.name, "%s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	ret = shmkit_chan_open(a.name, a.flags, SHMKIT_CHAN_READER, &a.co, &r.ch);
+	if (ret) {
+		chan_err(c->name, a.name, SHMKIT_CHAN_READER, ret);
+		free(r.out);
+		return EXIT_RUNTIME;
+	}
+	/* hand room back to the writer in steps well below the capacity */
+	r.flush_at = shmkit_chan_max_msg(r.ch) / 2;
+	if (r.flush_at > ((size_t)64 << 10))
+		r.flush_at = (size_t)64 << 10;
+	while (!count || got < count) {
+		const void *p;
+		long len = shmkit_chan_peek(r.ch, &p, 0);
+		if (len == -EAGAIN) {
+			/* nothing now: show what we have before we wait */
+			if ((status = recv_flush(&r)) != 0)
+				break;
+			do
+				len = shmkit_chan_peek(r.ch, &p, a.timeout_ns);
+			while (len == -EINTR);
+		}
+		if (len > 0) {
+			got++;
+			if ((status = recv_msg(&r, p, (size_t)len)) != 0)
+				break;
+			continue;
+		}
+		if (len == 0)
+			break;  /* the end of the stream */
+		/* what came before the error goes out first */
+		if ((status = recv_flush(&r)) != 0)
+			break;
+		status = EXIT_RUNTIME;
+		if (len == -ETIMEDOUT || len == -EAGAIN)
+			err_msg(c->name, a.name, "no message within %s ms", a.timeout_ms);
+		else if (len == -EPIPE)
+			err_msg(c->name, a.name, "the writer died");
+		else
+			chan_err(c->name, a.name, SHMKIT_CHAN_READER, (int)len);
+		break;
+	}
+	if (!status)
+		status = recv_flush(&r);
+	/* messages peeked and not written stay for the next reader */
+	ret = shmkit_chan_close(r.ch);
+	if (ret && !status) {
+		lib_err(c->name, a.name, ret);
+		status = EXIT_RUNTIME;
+	}
+	free(r.out);
+	return status;
+}
+
+/* ---------------------------------------------------------------------- */
 /* stat                                                                   */
 
 /* The peers of @name in a malloc'd array; *count how many, or an error. */
@@ -763,6 +1310,9 @@ struct stat_view {
 	int npeers, perr;                 /* perr: shmkit_peers()'s error */
 	struct shmkit_prim_info prims[64];
 	int nprims, prerr;                /* prerr: shmkit_prims()'s error */
+	struct shmkit_chan_info chan;
+	int cherr;                        /* shmkit_chan_stat()'s error; -EPROTONOSUPPORT:
+					   * not a channel */
 };
 
 static const char *prim_name(int type)
@@ -853,6 +1403,66 @@ static void prims_print_json(const struct stat_view *v)
 	printf("%s]\n", shown ? "\n  " : "");
 }
 
+/* "pid N (alive)", or "none" when the role was never taken. */
+static const char *chan_role(int32_t pid, int alive, char *buf, size_t len)
+{
+	if (pid <= 0)
+		return "none";
+	snprintf(buf, len, "pid %" PRId32 " (%s)", pid, alive_word(alive));
+	return buf;
+}
+
+static void chan_print_human(const struct stat_view *v)
+{
+	const struct shmkit_chan_info *ci = &v->chan;
+	char buf[64];
+
+	if (v->cherr == -EPROTONOSUPPORT || v->cherr == -EPROTO)
+		return;  /* not a channel */
+	if (v->cherr) {
+		printf("%-10s n/a (%s)\n", "channel:", shmkit_strerror(v->cherr));
+		return;
+	}
+	printf("%-10s %s\n", "channel:", ci->type == 1 ? "spsc" : "unknown");
+	printf("  %-12s %" PRIu64 "\n", "capacity:", ci->capacity);
+	printf("  %-12s %" PRIu64 "\n", "max msg:", ci->max_msg);
+	printf("  %-12s %" PRIu64 "\n", "used:", ci->used);
+	printf("  %-12s %" PRIu64 "\n", "in flight:", ci->in_flight);
+	printf("  %-12s %" PRIu64 "\n", "sent:", ci->sent);
+	printf("  %-12s %" PRIu64 "\n", "received:", ci->received);
+	printf("  %-12s %s\n", "closed:", ci->closed ? "yes" : "no");
+	printf("  %-12s %s\n", "writer:",
+	       chan_role(ci->writer_pid, ci->writer_alive, buf, sizeof(buf)));
+	printf("  %-12s %s\n", "reader:",
+	       chan_role(ci->reader_pid, ci->reader_alive, buf, sizeof(buf)));
+}
+
+static void chan_print_json(const struct stat_view *v)
+{
+	const struct shmkit_chan_info *ci = &v->chan;
+
+	if (v->cherr) {
+		printf("  \"channel\": null,\n");
+		return;
+	}
+	printf("  \"channel\": {\"type\": \"%s\", \"capacity\": %" PRIu64
+	       ", \"max_msg\": %" PRIu64 ", \"used\": %" PRIu64 ", \"in_flight\": %" PRIu64
+	       ", \"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"closed\": %s",
+	       ci->type == 1 ? "spsc" : "unknown", ci->capacity, ci->max_msg, ci->used,
+	       ci->in_flight, ci->sent, ci->received, ci->closed ? "true" : "false");
+	for (int i = 0; i < 2; i++) {
+		const char *role = i ? "reader" : "writer";
+		int32_t pid = i ? ci->reader_pid : ci->writer_pid;
+		int alive = i ? ci->reader_alive : ci->writer_alive;
+		if (pid > 0)
+			printf(", \"%s_pid\": %" PRId32 ", \"%s_alive\": %s", role, pid, role,
+			       alive > 0 ? "true" : alive == 0 ? "false" : "null");
+		else
+			printf(", \"%s_pid\": null, \"%s_alive\": null", role, role);
+	}
+	printf("},\n");
+}
+
 static void stat_print_human(const char *name, const struct stat_view *v)
 {
 	const struct shmkit_stat *st = &v->st;
@@ -903,6 +1513,7 @@ static void stat_print_human(const char *name, const struct stat_view *v)
 		       fmt_time(p->attach_ns, "unknown", tbuf, sizeof(tbuf)),
 		       p->other_pidns ? " (other pid ns)" : "");
 	}
+	chan_print_human(v);
 	prims_print_human(v);
 }
 
@@ -939,6 +1550,7 @@ static void stat_print_json(const char *name, const struct stat_view *v)
 	       st->atime_ns, st->dtime_ns, st->ctime_ns);
 	if (perr) {
 		printf("  \"peers\": null,\n");
+		chan_print_json(v);
 		prims_print_json(v);
 		printf("}\n");
 		return;
@@ -955,6 +1567,7 @@ static void stat_print_json(const char *name, const struct stat_view *v)
 		printf(", \"attach_ns\": %" PRId64 "}", p->attach_ns);
 	}
 	printf("%s],\n", npeers ? "\n  " : "");
+	chan_print_json(v);
 	prims_print_json(v);
 	printf("}\n");
 }
@@ -989,6 +1602,7 @@ static int cmd_stat(const struct command *c, int argc, char **argv)
 	v->perr = v->st.managed ? get_peers(argv[0], &v->peers, &v->npeers) : -EPROTO;
 	v->nprims = v->st.managed ? shmkit_prims(argv[0], v->prims, 64) : -EPROTO;
 	v->prerr = v->nprims < 0 ? v->nprims : 0;
+	v->cherr = v->st.managed ? shmkit_chan_stat(argv[0], &v->chan) : -EPROTO;
 	if (opts[0].seen)
 		stat_print_json(argv[0], v);
 	else
@@ -1279,11 +1893,20 @@ static int cmd_help(const struct command *c, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "create", cmd_create,
-	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]",
+	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]\n"
+	  "create NAME --channel spsc --capacity BYTES [--excl] [--mode MODE] [--policy POLICY]",
 	  "Creates a region of BYTES data bytes, or opens an existing one that is\n"
 	  "at least that large.  --raw: no shmkit header, foreign programs see the\n"
 	  "data at offset 0.  --excl: fail if it exists.  --mode: octal permission\n"
-	  "bits, default 0600.\n" },
+	  "bits, default 0600.\n"
+	  "\n"
+	  "With --channel, creates a channel that carries messages from one writer\n"
+	  "to one reader (see send and recv), without taking either role.  Its\n"
+	  "ring holds --capacity bytes, a power of two from 64 to 1G; the largest\n"
+	  "message is a quarter of that.  An existing channel of that capacity is\n"
+	  "left as it is.  --policy: how its sides wait by default: spin (lowest\n"
+	  "latency, a busy CPU), spin-sleep (spin briefly, then sleep; the default)\n"
+	  "or sleep.  Only spsc (single producer, single consumer) exists so far.\n" },
 	{ "write", cmd_write,
 	  "write NAME [--offset N] [--raw]",
 	  "Copies stdin into the region's data at offset N (default 0).  Input that\n"
@@ -1292,6 +1915,29 @@ static const struct command commands[] = {
 	  "read NAME [--offset N] [--length N] [--raw]",
 	  "Copies the region's data from offset N, N bytes long (default: to the\n"
 	  "end), to stdout.\n" },
+	{ "send", cmd_send,
+	  "send NAME [--create] [--capacity BYTES] [--null] [--timeout MS]",
+	  "Sends stdin to channel NAME as its writer, one message per line; the\n"
+	  "end of stdin ends the stream.  Each message is the line with its\n"
+	  "newline (a last line without one is sent without one), so recv writes\n"
+	  "out exactly what send read, empty lines and binary bytes included.  A\n"
+	  "line (with its newline) longer than the largest message, a quarter of\n"
+	  "the capacity, is an error: nothing is ever cut.  --null: records end\n"
+	  "with NUL instead of newline.  --create: create the channel if it does\n"
+	  "not exist, with --capacity BYTES (default 1M).  --timeout: give up when\n"
+	  "there is no room for a message within MS milliseconds (default: wait).\n"
+	  "Fails when the reader dies; on any error the stream is left unended,\n"
+	  "so the reader reports that the writer died.\n" },
+	{ "recv", cmd_recv,
+	  "recv NAME [--create] [--capacity BYTES] [--count N] [--timeout MS] [--null]",
+	  "Receives the messages of channel NAME as its reader and writes them to\n"
+	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
+	  "with --null) goes between a message that lacks one and the next, so\n"
+	  "messages from any writer come out one per line.  --count: stop after N\n"
+	  "messages; the rest stay for the next reader.  --timeout: fail when no\n"
+	  "message comes within MS milliseconds (exit 1).  --create and --capacity\n"
+	  "as for send.  A message leaves the channel only once stdout has it.\n"
+	  "Fails, after writing every message it sent, when the writer died.\n" },
 	{ "ls", cmd_ls,
 	  "ls [--json]",
 	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"
@@ -1322,12 +1968,28 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* Prints a synopsis, one line per form: @first before the first, @more
+ * before the others. */
+static void print_synopsis(const char *syn, const char *first, const char *more)
+{
+	const char *lead = first;
+
+	for (;;) {
+		size_t len = strcspn(syn, "\n");
+		printf("%sshmkit %.*s\n", lead, (int)len, syn);
+		lead = more;
+		if (syn[len] == '\0')
+			break;
+		syn += len + 1;
+	}
+}
+
 static void print_usage(void)
 {
 	fputs("Usage:\n", stdout);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (commands[i].run != cmd_help)
-			printf("  shmkit %s\n", commands[i].synopsis);
+			print_synopsis(commands[i].synopsis, "  ", "  ");
 	fputs("  shmkit --help | --version\n"
 	      "  shmkit COMMAND --help\n"
 	      "\n"
@@ -1343,7 +2005,8 @@ static void print_usage(void)
 
 static void print_command_help(const struct command *c)
 {
-	printf("Usage: shmkit %s\n\n%s", c->synopsis, c->help);
+	print_synopsis(c->synopsis, "Usage: ", "       ");
+	printf("\n%s", c->help);
 }
 
 static int cmd_help(const struct command *c, int argc, char **argv)

@@ -98,8 +98,8 @@ usage "$SHMKIT" help nosuchcommand
 
 # --- unknown commands and options ------------------------------------------------------
 usage "$SHMKIT" frobnicate && expect_stderr_contains "shmkit: frobnicate: unknown command"
-usage "$SHMKIT" send "$X"
-usage "$SHMKIT" recv "$X"
+usage "$SHMKIT" send "$X" --frob && expect_stderr_contains "shmkit: send: unknown option '--frob'"
+usage "$SHMKIT" recv "$X" --count 0
 usage "$SHMKIT" bench extra && expect_stderr_contains "shmkit: bench: unexpected argument 'extra'"
 usage "$SHMKIT" --frob && expect_stderr_contains "unknown option"
 usage "$SHMKIT" -x

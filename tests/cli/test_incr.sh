@@ -190,7 +190,9 @@ if command -v pgrep >/dev/null; then
 		rc=$RC
 		if grep -q 'killed by signal 9' "$T/kill.err"; then
 			expect_eq "$rc" 1 "incr_mutex exit status after its child was killed"
-			expect_eq "$(grep -c '^parent: ' "$T/kill.out")" 1000000 "incr_mutex parent lines after the kill"
+			# a child killed inside a write that spans two pages leaves
+			# half a line, which the next parent line then follows
+			expect_eq "$(grep -o 'parent: [0-9]*' "$T/kill.out" | wc -l)" 1000000 "incr_mutex parent lines after the kill"
 			dups=$(sed 's/^[a-z]*: //' "$T/kill.out" | sort -n | uniq -d | head -n 3)
 			[ -z "$dups" ] || fail "incr_mutex printed values twice after the kill: $dups"
 			grep -v -e 'killed by signal 9' -e 'the previous holder of the mutex died' "$T/kill.err" >"$T/kill.other"

@@ -48,7 +48,7 @@ expect_eq "$(json_get 'd["removed"]')" false "json removed"
 expect_eq "$(json_get 'd["peers"]')" '[]' "json peers"
 expect_eq "$(json_get 'd["ctime_ns"] > 10**18 and d["cpid"] > 0')" true "json ctime_ns, cpid"
 expect_eq "$(json_get 'sorted(d)')" \
-	'["atime_ns", "backend", "cpid", "ctime_ns", "dtime_ns", "gid", "lpid", "managed", "mode", "name", "nattch", "peers", "removed", "shmid", "size", "sync", "total_size", "uid", "version"]' \
+	'["atime_ns", "backend", "channel", "cpid", "ctime_ns", "dtime_ns", "gid", "lpid", "managed", "mode", "name", "nattch", "peers", "removed", "shmid", "size", "sync", "total_size", "uid", "version"]' \
 	"json keys"
 
 # --- a live peer, then the same peer crashed ---------------------------------
