@@ -383,11 +383,11 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 	out->closed = load_relaxed(&s->closed) != 0;
 	uint32_t w = load_relaxed(&s->writer), r = load_relaxed(&s->reader);
 	if (w && shmkit__lockword_valid(w)) {
-		out->writer_pid = shmkit__token_pid(src->hdr, w);
+		out->writer_pid = load_relaxed(&s->writer_pid);
 		out->writer_alive = shmkit__token_alive(src, w);
 	}
 	if (r && shmkit__lockword_valid(r)) {
-		out->reader_pid = shmkit__token_pid(src->hdr, r);
+		out->reader_pid = load_relaxed(&s->reader_pid);
 		out->reader_alive = shmkit__token_alive(src, r);
 	}
 	return 0;
@@ -521,6 +521,9 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	err = claim_role(c, role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
 	if (err)
 		goto fail;
+	/* for stat, after this attach is gone; relaxed: informational */
+	store_relaxed(role == SHMKIT_CHAN_WRITER ? &c->shm->writer_pid : &c->shm->reader_pid,
+		      (int32_t)c->r->owner);
 	/* carry on from what the last holder of the role published */
 	uint64_t tail = load_acquire(&c->shm->tail), head = load_acquire(&c->shm->head);
 	if (head > tail || tail - head > c->cap || ((tail | head) & 7)) {

@@ -56,13 +56,15 @@ struct shmkit_chan_shm {
 	_Atomic uint32_t writer;      /* 80: the writer's owner token, 0 never */
 	_Atomic uint32_t closed;      /* 84: 1: the stream ends at tail */
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
-	uint8_t pad1[36];             /* 92 */
+	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
+	uint8_t pad1[32];             /* 96 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
 	_Atomic uint32_t reader;      /* 144: the reader's owner token, 0 never */
 	_Atomic uint32_t wwait;       /* 148: set by a writer about to sleep */
-	uint8_t pad2[40];             /* 152 */
+	_Atomic int32_t reader_pid;   /* 152: PID of the last reader (informational) */
+	uint8_t pad2[36];             /* 156 */
 	uint8_t pad3[64];             /* 192: reserved */
 };
 
@@ -71,6 +73,8 @@ _Static_assert(offsetof(struct shmkit_chan_shm, tail) == 64, "chan.tail");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwait) == 88, "chan.rwait");
 _Static_assert(offsetof(struct shmkit_chan_shm, head) == 128, "chan.head");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwait) == 148, "chan.wwait");
+_Static_assert(offsetof(struct shmkit_chan_shm, writer_pid) == 92, "chan.writer_pid");
+_Static_assert(offsetof(struct shmkit_chan_shm, reader_pid) == 152, "chan.reader_pid");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"

@@ -266,6 +266,11 @@ int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
 
 	if (slot >= SHMKIT_PEER_SLOTS)
 		return 0;
+	/* the slot may be another attach's by now: then the token has no PID */
+	uint64_t claim = load_relaxed(&((struct shmkit_hdr *)h)->peers[slot].claim);
+	uint32_t gen = (token >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
+	if (claim == 0 || ((uint32_t)(claim >> 32) & SHMKIT_TOK_GEN_MASK) != gen)
+		return 0;
 	struct slot_view v;
 	slot_read(&h->peers[slot], &v);
 	return v.pid;
