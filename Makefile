@@ -120,7 +120,7 @@ test:
 demo: all
 	$(Q)B=$(B) examples/demo.sh
 
-# The default run takes under a minute; BENCH_ARGS="--quick --json out.json"
+# The default run takes about a minute; BENCH_ARGS="--quick --json out.json"
 bench: $(B)/shmkit
 	$(Q)$(B)/shmkit bench $(BENCH_ARGS)
 

@@ -28,12 +28,13 @@ enum {
 /* Every module's entries, in the order the report lists them. */
 static const struct bench_suite *const suites[] = {
 	&bench_sync_suite,
+	&bench_chan_suite,
 };
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))
 /* Upper bound on the methods of all suites together. */
 #define METHODS_MAX 64
 
-/* A default run stays under a minute; a quick one takes a few seconds. */
+/* A default run takes about a minute; a quick one a few seconds. */
 #define TRIALS_DEFAULT 7
 #define TRIAL_SECONDS_DEFAULT 0.5
 #define TRIALS_QUICK 3

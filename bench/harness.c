@@ -7,7 +7,11 @@
  * A latency trial forks a fresh side B, so each trial starts from fresh
  * shared state and fresh processes; side A (the caller) times each round
  * trip with one clock read, so a sample includes one clock_gettime (the
- * machine description reports what that costs).
+ * machine description reports what that costs).  A throughput trial runs
+ * the same way with rounds of STREAM_CHUNK messages sent one way instead of
+ * round trips: side A sends, side B receives and reads the clock when its
+ * warm-up ends and when its last round does, so the rate is the one at
+ * which messages arrived, whatever the buffer between the two held.
  *
  * Trials are bounded by time, not by a count sized from a calibration run:
  * a method can have two regimes (a spin-then-sleep wait is ~100x faster
@@ -40,6 +44,9 @@
 #define WARM_MIN 100u          /* warm-up rounds (or chunks), at least */
 #define WARM_SHARE 0.1         /* of a trial's time budget */
 #define COST_MIN 10000u        /* operations per cost trial, at least */
+#define STREAM_CHUNK 256u      /* messages per round of a throughput trial */
+#define STREAM_MIN 20000u      /* messages measured per throughput trial, at least */
+#define STREAM_MAX 4000000000u /* ... and at most */
 #define CHUNK_NS 1000000.0     /* a cost trial reads the clock this often */
 #define CHUNK_PROBE 1000u      /* operations timed to size the chunks */
 #define CHUNK_MAX 10000000u
@@ -55,13 +62,23 @@ struct control {
 	_Atomic uint64_t last;      /* A's last round of all; 0: not yet known */
 	_Atomic int finished;       /* B answered every round: its exit is expected */
 	int err;                    /* B failed with this (it said why itself) */
-	struct bench_cpu cpu;       /* B's CPU time per measured round trip */
+	struct bench_cpu cpu;       /* B's CPU time per measured round (message) */
+	int64_t ns;                 /* B's clock over its measured rounds */
+};
+
+/* The rounds of a two-process trial, as both sides count them. */
+struct rounds {
+	uint64_t chunk;             /* messages per round (throughput), else 1 */
+	uint64_t fixed;             /* rounds to measure, 0: by time */
+	uint64_t warm_fixed;        /* warm-up rounds with a fixed count */
+	uint64_t min, max;          /* rounds to measure by time: bounds */
 };
 
 /* What one trial measured. */
 struct trial {
 	double p50, p99, p999, mean;
-	double n;                   /* rounds (operations) measured */
+	double rate;                /* throughput: messages per second */
+	double n;                   /* rounds (operations, messages) measured */
 	struct bench_cpu cpu[BENCH_SIDES];
 };
 
@@ -212,12 +229,48 @@ static _Noreturn void side_b_fail(const struct bench_method *m, struct control *
 	_exit(1);
 }
 
+/* Counts the rounds of @m's trials under @plan. */
+static void plan_rounds(const struct bench_plan *plan, const struct bench_method *m,
+			struct rounds *rd)
+{
+	uint64_t n = plan->iterations;
+
+	if (m->kind == BENCH_THROUGHPUT) {
+		/* a test's few messages still make whole rounds */
+		rd->chunk = n && n < STREAM_CHUNK ? n : STREAM_CHUNK;
+		rd->fixed = n ? (n + rd->chunk - 1) / rd->chunk : 0;
+		rd->min = STREAM_MIN / rd->chunk;
+		rd->max = STREAM_MAX / rd->chunk;
+	} else {
+		rd->chunk = 1;
+		rd->fixed = n > LATENCY_MAX ? LATENCY_MAX : n;
+		rd->min = LATENCY_MIN;
+		rd->max = LATENCY_MAX;
+	}
+	rd->warm_fixed = n ? rd->fixed / 10 + 1 : 0;
+}
+
+/* One round of side A: a round trip, or rd->chunk messages sent. */
+static int step_a(const struct bench_method *m, struct bench_side *s,
+		  const struct rounds *rd)
+{
+	return m->kind == BENCH_THROUGHPUT ? m->send_a(s, rd->chunk) : m->round_a(s);
+}
+
+static int step_b(const struct bench_method *m, struct bench_side *s,
+		  const struct rounds *rd)
+{
+	return m->kind == BENCH_THROUGHPUT ? m->recv_b(s, rd->chunk) : m->round_b(s);
+}
+
 static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_method *m,
 			     void *ctx, struct control *ctl, pid_t parent)
 {
 	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
 	struct rusage r0, r1;
+	struct rounds rd;
 	uint64_t warm = 0, last;
+	int64_t t0 = 0, t1;
 	int err;
 
 	/* no orphan spinning on a CPU if side A is killed */
@@ -232,20 +285,24 @@ static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_m
 	if (m->start_b && (err = m->start_b(&s)))
 		side_b_fail(m, ctl, "start", err);
 	atomic_store(&ctl->ready, 1);
+	plan_rounds(plan, m, &rd);
 	memset(&r0, 0, sizeof(r0));
 	for (uint64_t j = 1;; j++) {
-		if ((err = m->round_b(&s)))
+		if ((err = step_b(m, &s, &rd)))
 			side_b_fail(m, ctl, "round", err);
 		if (j == atomic_load(&ctl->warm_last)) {
 			warm = j;
 			getrusage(RUSAGE_SELF, &r0);
+			t0 = bench_now_ns();
 		}
 		last = atomic_load(&ctl->last);
 		if (last && j >= last)  /* ==, for a method that keeps step */
 			break;
 	}
+	t1 = bench_now_ns();
 	getrusage(RUSAGE_SELF, &r1);
-	ctl->cpu = cpu_per_op(&r0, &r1, last - warm);
+	ctl->ns = t1 - t0;
+	ctl->cpu = cpu_per_op(&r0, &r1, (last - warm) * rd.chunk);
 	atomic_store(&ctl->finished, 1);
 	_exit(0);
 }
@@ -264,18 +321,18 @@ static bool phase_over(uint64_t done, uint64_t fixed, uint64_t min, uint64_t max
 
 /* Side A's warm-up: rounds the clock does not keep; announces its end. */
 static int side_a_warm(const struct bench_plan *plan, const struct bench_method *m,
-		       struct bench_side *s, struct control *ctl, uint64_t *rounds)
+		       struct bench_side *s, struct control *ctl, const struct rounds *rd,
+		       uint64_t *rounds)
 {
-	uint64_t fixed = plan->iterations ? plan->iterations / 10 + 1 : 0;
 	double budget = WARM_SHARE * plan->trial_seconds * 1e9;
 	int64_t start = bench_now_ns(), now = start;
 	int err;
 
 	for (uint64_t i = 1;; i++) {
-		bool over = phase_over(i, fixed, WARM_MIN, LATENCY_MAX, start, now, budget);
+		bool over = phase_over(i, rd->warm_fixed, WARM_MIN, rd->max, start, now, budget);
 		if (over)
 			atomic_store(&ctl->warm_last, i);
-		if ((err = m->round_a(s)))
+		if ((err = step_a(m, s, rd)))
 			return err;
 		if (over) {
 			*rounds = i;
@@ -292,20 +349,20 @@ static int side_a(const struct bench_plan *plan, const struct bench_method *m,
 		  struct trial *t)
 {
 	double budget = plan->trial_seconds * 1e9;
-	uint64_t fixed = plan->iterations > LATENCY_MAX ? LATENCY_MAX : plan->iterations;
 	struct rusage r0, r1;
+	struct rounds rd;
 	uint64_t warm, n = 0;
 	int err;
 
+	plan_rounds(plan, m, &rd);
 	if (m->start_a && (err = m->start_a(s)))
 		return err;
-	if ((err = side_a_warm(plan, m, s, ctl, &warm)))
+	if ((err = side_a_warm(plan, m, s, ctl, &rd, &warm)))
 		return err;
 	getrusage(RUSAGE_SELF, &r0);
 	int64_t start = bench_now_ns(), t0 = start;
 	for (bool over = false; !over;) {
-		over = phase_over(n + 1, fixed, LATENCY_MIN, LATENCY_MAX,
-				  start, t0, budget);
+		over = phase_over(n + 1, rd.fixed, rd.min, rd.max, start, t0, budget);
 		if (over)
 			atomic_store(&ctl->last, warm + n + 1);
 		if ((err = m->round_a(s)))
@@ -322,6 +379,42 @@ static int side_a(const struct bench_plan *plan, const struct bench_method *m,
 	t->p50 = percentile(samples, n, 0.50);
 	t->p99 = percentile(samples, n, 0.99);
 	t->p999 = percentile(samples, n, 0.999);
+	t->rate = NAN;
+	return 0;
+}
+
+/* Side A's part of a throughput trial: warm-up, then rounds of messages
+ * until the time budget (or the fixed count) is spent.  The rate is side
+ * B's to measure; A keeps its own CPU time per message. */
+static int side_a_stream(const struct bench_plan *plan, const struct bench_method *m,
+			 struct bench_side *s, struct control *ctl, struct trial *t)
+{
+	double budget = plan->trial_seconds * 1e9;
+	struct rusage r0, r1;
+	struct rounds rd;
+	uint64_t warm, n = 0;
+	int err;
+
+	plan_rounds(plan, m, &rd);
+	if (m->start_a && (err = m->start_a(s)))
+		return err;
+	if ((err = side_a_warm(plan, m, s, ctl, &rd, &warm)))
+		return err;
+	getrusage(RUSAGE_SELF, &r0);
+	int64_t start = bench_now_ns(), now = start;
+	for (bool over = false; !over;) {
+		over = phase_over(n + 1, rd.fixed, rd.min, rd.max, start, now, budget);
+		if (over)
+			atomic_store(&ctl->last, warm + n + 1);
+		if ((err = m->send_a(s, rd.chunk)))
+			return err;
+		n++;
+		now = bench_now_ns();
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	t->n = (double)(n * rd.chunk);
+	t->cpu[0] = cpu_per_op(&r0, &r1, n * rd.chunk);
+	t->p50 = t->p99 = t->p999 = NAN;
 	return 0;
 }
 
@@ -330,8 +423,9 @@ static unsigned watchdog_seconds(const struct bench_plan *plan)
 	return WATCHDOG_BASE_S + (unsigned)(10 * plan->trial_seconds);
 }
 
-static int latency_trial(const struct bench_plan *plan, const struct bench_method *m,
-			 int64_t *samples, struct trial *t, struct bench_error *why)
+/* A latency or throughput trial: side B forked, side A here. */
+static int pair_trial(const struct bench_plan *plan, const struct bench_method *m,
+		      int64_t *samples, struct trial *t, struct bench_error *why)
 {
 	void *ctx = NULL;
 	int err = m->setup(&ctx);
@@ -375,7 +469,10 @@ static int latency_trial(const struct bench_plan *plan, const struct bench_metho
 		sched_yield();  /* B pins itself; A must not hold its CPU */
 
 	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
-	err = side_a(plan, m, &s, ctl, samples, t);
+	if (m->kind == BENCH_THROUGHPUT)
+		err = side_a_stream(plan, m, &s, ctl, t);
+	else
+		err = side_a(plan, m, &s, ctl, samples, t);
 	if (err) {
 		why->where = "side A";
 		watch.pid = 0;
@@ -387,6 +484,12 @@ static int latency_trial(const struct bench_plan *plan, const struct bench_metho
 	watch.pid = 0;
 	if (!err)
 		t->cpu[1] = ctl->cpu;
+	if (!err && m->kind == BENCH_THROUGHPUT) {
+		/* B's clock: at least one tick, so a tiny test run stays finite */
+		double ns = ctl->ns > 0 ? (double)ctl->ns : 1;
+		t->mean = ns / t->n;
+		t->rate = t->n * 1e9 / ns;
+	}
 out:
 	watch_stop();
 	munmap(ctl, sizeof(*ctl));
@@ -465,7 +568,7 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 	t->n = (double)n;
 	t->mean = (double)ns / (double)n;
 	t->p50 = t->mean;
-	t->p99 = t->p999 = NAN;
+	t->p99 = t->p999 = t->rate = NAN;
 	t->cpu[0] = cpu_per_op(&r0, &r1, n);
 	return 0;
 }
@@ -473,13 +576,22 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 static int trial(const struct bench_plan *plan, const struct bench_method *m,
 		 int64_t *samples, struct trial *t, struct bench_error *why)
 {
-	if (m->kind == BENCH_LATENCY)
-		return latency_trial(plan, m, samples, t, why);
-	return cost_trial(plan, m, t, why);
+	if (m->kind == BENCH_COST)
+		return cost_trial(plan, m, t, why);
+	return pair_trial(plan, m, samples, t, why);
 }
 
 /* ---------------------------------------------------------------------- */
 /* A method: trials and medians                                           */
+
+/* The double at byte offset @off of trial @t. */
+static double field_of(const struct trial *t, size_t off)
+{
+	double v;
+
+	memcpy(&v, (const char *)t + off, sizeof(v));
+	return v;
+}
 
 /* Median over @trials trials of the double at byte offset @off of a trial. */
 static double median_of(const struct trial *t, unsigned trials, size_t off)
@@ -487,7 +599,7 @@ static double median_of(const struct trial *t, unsigned trials, size_t off)
 	double v[BENCH_TRIALS_MAX];
 
 	for (unsigned i = 0; i < trials; i++)
-		memcpy(&v[i], (const char *)&t[i] + off, sizeof(v[i]));
+		v[i] = field_of(&t[i], off);
 	return median(v, trials);
 }
 
@@ -506,10 +618,22 @@ static void summarize(const struct trial *t, unsigned trials, struct bench_resul
 		out->cpu[side].sys_ns = median_of(t, trials,
 						  cpu + offsetof(struct bench_cpu, sys_ns));
 	}
-	out->spread_min_ns = out->spread_max_ns = t[0].p50;
+	/* the spread of what the trials are compared by */
+	size_t by = out->method->kind == BENCH_THROUGHPUT ? offsetof(struct trial, mean)
+							   : offsetof(struct trial, p50);
+	out->spread_min_ns = out->spread_max_ns = field_of(&t[0], by);
 	for (unsigned i = 1; i < trials; i++) {
-		out->spread_min_ns = fmin(out->spread_min_ns, t[i].p50);
-		out->spread_max_ns = fmax(out->spread_max_ns, t[i].p50);
+		out->spread_min_ns = fmin(out->spread_min_ns, field_of(&t[i], by));
+		out->spread_max_ns = fmax(out->spread_max_ns, field_of(&t[i], by));
+	}
+	out->msgs_per_s = out->rate_min = out->rate_max = NAN;
+	if (out->method->kind == BENCH_THROUGHPUT) {
+		out->msgs_per_s = median_of(t, trials, offsetof(struct trial, rate));
+		out->rate_min = out->rate_max = t[0].rate;
+		for (unsigned i = 1; i < trials; i++) {
+			out->rate_min = fmin(out->rate_min, t[i].rate);
+			out->rate_max = fmax(out->rate_max, t[i].rate);
+		}
 	}
 }
 
@@ -524,7 +648,7 @@ int bench_run(const struct bench_plan *plan, const struct bench_method *m,
 		return -EINVAL;
 	}
 	out->method = m;
-	out->sides = m->kind == BENCH_LATENCY ? 2 : 1;
+	out->sides = m->kind == BENCH_COST ? 1 : 2;
 	why->where = "pinning side A";
 	if ((err = bench_pin(plan->cpu_a)))
 		return err;

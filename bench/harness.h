@@ -4,11 +4,16 @@
  * method, the plan a run follows (trials, iterations, CPUs), and the result
  * of one method: medians over trials, their spread, CPU time per operation.
  *
- * Two kinds of entries:
- *   latency  two processes, each pinned to its own CPU when there are two;
- *            side A times every round trip with CLOCK_MONOTONIC, side B
- *            answers.  A trial gives p50/p99/p99.9 of its round trips.
- *   cost     one process: n operations timed as a whole, ns per operation.
+ * Three kinds of entries:
+ *   latency     two processes, each pinned to its own CPU when there are
+ *               two; side A times every round trip with CLOCK_MONOTONIC,
+ *               side B answers.  A trial gives p50/p99/p99.9 of its round
+ *               trips.
+ *   cost        one process: n operations timed as a whole, ns per operation.
+ *   throughput  two processes pinned as for latency: side A sends messages
+ *               one way in rounds of a fixed count, side B receives them and
+ *               times its measured rounds as a whole.  A trial gives
+ *               messages per second, as the receiver saw them arrive.
  * Every trial starts with a warm-up the clock does not see, and runs for a
  * time budget (or, for tests, a fixed count).
  */
@@ -24,6 +29,7 @@
 enum bench_kind {
 	BENCH_LATENCY,
 	BENCH_COST,
+	BENCH_THROUGHPUT,
 };
 
 /* One side of a run, as the method's functions see it. */
@@ -36,24 +42,32 @@ struct bench_side {
 
 /*
  * A benchmark entry.  Functions return 0 or a negative errno.  setup() runs
- * before each trial (before the fork, for latency entries), so every trial
- * starts from fresh shared state; teardown() after it, in the parent.
+ * before each trial (before the fork, for latency and throughput entries),
+ * so every trial starts from fresh shared state; teardown() after it, in
+ * the parent, whether the trial succeeded or not.
  */
 struct bench_method {
 	const char *name;       /* as --methods spells it */
 	const char *what;       /* one line for the table */
 	enum bench_kind kind;
 	const char *baseline;   /* the method its ratio is quoted against */
+	const char *versus;     /* a second method to quote a ratio against, or NULL */
+	const char *policy;     /* a channel's wait policy ("spin" ...), or NULL */
+	size_t size;            /* bytes per message, 0: no messages */
 	int (*setup)(void **ctx);
 	void (*teardown)(void *ctx);
-	/* latency: optional start of each side (after fork and pinning, before
-	 * side A's first round), then one round trip (A) / one answer (B) */
+	/* latency and throughput: optional start of each side (after fork and
+	 * pinning, before side A's first round; side B's comes first) */
 	int (*start_a)(struct bench_side *s);
 	int (*start_b)(struct bench_side *s);
+	/* latency: one round trip (A) / one answer (B) */
 	int (*round_a)(struct bench_side *s);
 	int (*round_b)(struct bench_side *s);
 	/* cost: @n operations in a row */
 	int (*cost)(struct bench_side *s, uint64_t n);
+	/* throughput: side A sends @n messages, side B receives @n */
+	int (*send_a)(struct bench_side *s, uint64_t n);
+	int (*recv_b)(struct bench_side *s, uint64_t n);
 };
 
 /* The methods a module offers, in the order the report lists them. */
@@ -68,14 +82,15 @@ struct bench_suite {
 struct bench_plan {
 	unsigned trials;
 	double trial_seconds;  /* time budget of one trial (its warm-up: 10% more) */
-	uint64_t iterations;   /* fixed count per trial (tests); 0: by time */
+	uint64_t iterations;   /* fixed count per trial (tests): round trips,
+				* operations or messages; 0: by time */
 	int cpu_a, cpu_b;      /* side A (and cost entries), side B; -1 unpinned */
 	bool same_cpu;         /* both sides on one CPU: spinning must yield */
 };
 
 #define BENCH_SIDES 2
 
-/* CPU time one side spent per operation, from getrusage. */
+/* CPU time one side spent per operation (message), from getrusage. */
 struct bench_cpu {
 	double user_ns, sys_ns;
 };
@@ -83,12 +98,19 @@ struct bench_cpu {
 struct bench_result {
 	const struct bench_method *method;
 	unsigned trials;
-	uint64_t iterations;   /* measured per trial (median) */
+	uint64_t iterations;   /* measured per trial (median); messages for
+				* throughput entries */
 	/* medians over trials; NAN where not measured (cost entries have
-	 * p50_ns = mean_ns, the cost per operation) */
+	 * p50_ns = mean_ns, the cost per operation; throughput entries have
+	 * only mean_ns, the receiver's time per message) */
 	double p50_ns, p99_ns, p999_ns, mean_ns;
-	double spread_min_ns, spread_max_ns;  /* fastest, slowest trial's p50 */
-	struct bench_cpu cpu[BENCH_SIDES];    /* cost entries: cpu[0] only */
+	/* fastest, slowest trial's p50 (throughput: mean_ns) */
+	double spread_min_ns, spread_max_ns;
+	/* throughput: median messages per second, slowest and fastest trial's;
+	 * NAN for the other kinds */
+	double msgs_per_s, rate_min, rate_max;
+	struct bench_cpu cpu[BENCH_SIDES];    /* cost entries: cpu[0] only;
+					       * throughput: per message */
 	int sides;
 };
 

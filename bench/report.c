@@ -3,9 +3,12 @@
  * report.c - the table and the JSON document of a run.
  *
  * Ratios are quoted against each entry's baseline (the cache-line floor for
- * round trips, pthread_mutex for lock costs) when that baseline ran too:
- * absolute nanoseconds say little across machines, ratios measured in the
- * same run say more.
+ * round trips, pthread_mutex for lock costs, pipe_stream for throughput)
+ * when that baseline ran too, and a channel's round trip against a pipe's
+ * as well: absolute nanoseconds say little across machines, ratios measured
+ * in the same run say more.  Latency and cost ratios are time over the
+ * baseline's time (above 1: slower); throughput ratios are messages per
+ * second over the baseline's (above 1: faster).
  */
 #include <math.h>
 #include <string.h>
@@ -23,14 +26,37 @@ static const struct bench_result *find_result(const struct bench_report *rep,
 	return NULL;
 }
 
-/* p50 (or cost) over the baseline's; NAN without a baseline. */
+static bool is_throughput(const struct bench_result *r)
+{
+	return r->method->kind == BENCH_THROUGHPUT;
+}
+
+/* What the ratios compare: p50 (or cost), or messages per second. */
+static double figure(const struct bench_result *r)
+{
+	return is_throughput(r) ? r->msgs_per_s : r->p50_ns;
+}
+
+static const char *figure_name(const struct bench_result *r)
+{
+	return is_throughput(r) ? "msgs_per_s" : "p50_ns";
+}
+
+/* @r's figure over the one of method @name; NAN if that did not run (or
+ * @name is NULL). */
+static double ratio_to(const struct bench_report *rep, const struct bench_result *r,
+		       const char *name)
+{
+	const struct bench_result *base = name ? find_result(rep, name) : NULL;
+
+	if (!base || !(figure(base) > 0))
+		return NAN;
+	return figure(r) / figure(base);
+}
+
 static double ratio(const struct bench_report *rep, const struct bench_result *r)
 {
-	const struct bench_result *base = find_result(rep, r->method->baseline);
-
-	if (!base || !(base->p50_ns > 0))
-		return NAN;
-	return r->p50_ns / base->p50_ns;
+	return ratio_to(rep, r, r->method->baseline);
 }
 
 static double cpu_total(const struct bench_cpu *c)
@@ -83,49 +109,135 @@ static void table_header(FILE *f, const struct bench_report *rep)
 			mc->cpu_a, mc->cpu_b, placement(mc));
 	else
 		fprintf(f, "CPUs:    %s\n", placement(mc));
-	fputc('\n', f);
-	fprintf(f, "%-15s %-32s %9s %9s %9s  %-17s %-20s %-17s %4s\n", "method", "what",
-		"p50 ns", "p99 ns", "p99.9 ns", "spread of p50", "ratio",
-		"CPU ns/op (A+B)", "sys");
 }
 
-static void table_row(FILE *f, const struct bench_report *rep, const struct bench_result *r)
+/* Messages per second, short: "14.2M", "812k". */
+static const char *fmt_rate(double v, char *buf, size_t len)
 {
-	char p50[32], p99[32], p999[32], lo[32], hi[32], spread[72], rat[64], cpu[72];
-	double q = ratio(rep, r), total = 0, sys = 0;
-
-	snprintf(spread, sizeof(spread), "%s..%s", fmt_ns(r->spread_min_ns, lo, sizeof(lo)),
-		 fmt_ns(r->spread_max_ns, hi, sizeof(hi)));
-	if (isnan(q))
-		snprintf(rat, sizeof(rat), "-");
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (v >= 1e9)
+		snprintf(buf, len, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.1fk", v / 1e3);
 	else
-		snprintf(rat, sizeof(rat), "%.2fx %s", q, r->method->baseline);
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
+/* A ratio: two decimals, two significant digits below 0.1 (0.012x). */
+static int fmt_ratio(char *buf, size_t len, const char *sep, double q, const char *to)
+{
+	return snprintf(buf, len, q < 0.1 ? "%s%.2gx %s" : "%s%.2fx %s", sep, q, to);
+}
+
+/* The ratio column: to the baseline, and to the method compared with. */
+static void fmt_ratios(const struct bench_report *rep, const struct bench_result *r,
+		       char *buf, size_t len)
+{
+	double q = ratio(rep, r), v = ratio_to(rep, r, r->method->versus);
+	int n = 0;
+
+	if (!isnan(q))
+		n = fmt_ratio(buf, len, "", q, r->method->baseline);
+	if (!isnan(v) && n >= 0 && (size_t)n < len)
+		fmt_ratio(buf + n, len - (size_t)n, n ? ", " : "", v, r->method->versus);
+	else if (n == 0)
+		snprintf(buf, len, "-");
+}
+
+/* "A + B" CPU time per operation; *sys_share the system part, percent. */
+static void fmt_cpu(const struct bench_result *r, char *buf, size_t len, double *sys_share)
+{
+	char a[32], b[32];
+	double total = 0, sys = 0;
+
 	for (int s = 0; s < r->sides; s++) {
 		total += cpu_total(&r->cpu[s]);
 		sys += r->cpu[s].sys_ns;
 	}
+	*sys_share = total > 0 ? 100 * sys / total : 0;
 	if (r->sides == 2)
-		snprintf(cpu, sizeof(cpu), "%s + %s", fmt_ns(cpu_total(&r->cpu[0]), lo, sizeof(lo)),
-			 fmt_ns(cpu_total(&r->cpu[1]), hi, sizeof(hi)));
+		snprintf(buf, len, "%s + %s", fmt_ns(cpu_total(&r->cpu[0]), a, sizeof(a)),
+			 fmt_ns(cpu_total(&r->cpu[1]), b, sizeof(b)));
 	else
-		snprintf(cpu, sizeof(cpu), "%s", fmt_ns(cpu_total(&r->cpu[0]), lo, sizeof(lo)));
-	fprintf(f, "%-15s %-32s %9s %9s %9s  %-17s %-20s %-17s %3.0f%%\n", r->method->name,
+		snprintf(buf, len, "%s", fmt_ns(cpu_total(&r->cpu[0]), a, sizeof(a)));
+}
+
+static void table_row(FILE *f, const struct bench_report *rep, const struct bench_result *r)
+{
+	char p50[32], p99[32], p999[32], lo[32], hi[32], spread[72], rat[96], cpu[72];
+	double sys;
+
+	snprintf(spread, sizeof(spread), "%s..%s", fmt_ns(r->spread_min_ns, lo, sizeof(lo)),
+		 fmt_ns(r->spread_max_ns, hi, sizeof(hi)));
+	fmt_ratios(rep, r, rat, sizeof(rat));
+	fmt_cpu(r, cpu, sizeof(cpu), &sys);
+	fprintf(f, "%-15s %-32s %9s %9s %9s  %-17s %-25s %-17s %3.0f%%\n", r->method->name,
 		r->method->what, fmt_ns(r->p50_ns, p50, sizeof(p50)),
 		fmt_ns(r->p99_ns, p99, sizeof(p99)), fmt_ns(r->p999_ns, p999, sizeof(p999)),
-		spread, rat, cpu, total > 0 ? 100 * sys / total : 0);
+		spread, rat, cpu, sys);
+}
+
+static void stream_row(FILE *f, const struct bench_report *rep, const struct bench_result *r)
+{
+	char rate[32], lo[32], hi[32], mb[32], spread[72], rat[96], cpu[72];
+	double sys;
+
+	snprintf(spread, sizeof(spread), "%s..%s", fmt_rate(r->rate_min, lo, sizeof(lo)),
+		 fmt_rate(r->rate_max, hi, sizeof(hi)));
+	snprintf(mb, sizeof(mb), "%.0f", r->msgs_per_s * (double)r->method->size / 1e6);
+	fmt_ratios(rep, r, rat, sizeof(rat));
+	fmt_cpu(r, cpu, sizeof(cpu), &sys);
+	fprintf(f, "%-15s %-32s %9s %9s  %-17s %-25s %-17s %3.0f%%\n", r->method->name,
+		r->method->what, fmt_rate(r->msgs_per_s, rate, sizeof(rate)), mb, spread,
+		rat, cpu, sys);
+}
+
+/* The rows of one table: latency and cost entries, or throughput ones. */
+static void table_rows(FILE *f, const struct bench_report *rep, bool throughput)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < rep->count; i++)
+		any |= is_throughput(&rep->results[i]) == throughput;
+	if (!any)
+		return;
+	fputc('\n', f);
+	if (throughput)
+		fprintf(f, "%-15s %-32s %9s %9s  %-17s %-25s %-17s %4s\n", "method", "what",
+			"msgs/s", "MB/s", "spread of msgs/s", "ratio",
+			"CPU ns/msg (A+B)", "sys");
+	else
+		fprintf(f, "%-15s %-32s %9s %9s %9s  %-17s %-25s %-17s %4s\n", "method",
+			"what", "p50 ns", "p99 ns", "p99.9 ns", "spread of p50", "ratio",
+			"CPU ns/op (A+B)", "sys");
+	for (size_t i = 0; i < rep->count; i++) {
+		const struct bench_result *r = &rep->results[i];
+		if (is_throughput(r) != throughput)
+			continue;
+		if (throughput)
+			stream_row(f, rep, r);
+		else
+			table_row(f, rep, r);
+	}
 }
 
 static void table_note(FILE *f, const struct bench_report *rep)
 {
 	const struct bench_machine *mc = rep->machine;
-	bool latency = false, cost = false;
+	bool latency = false, cost = false, throughput = false;
 
 	for (size_t i = 0; i < rep->count; i++) {
 		latency |= rep->results[i].method->kind == BENCH_LATENCY;
 		cost |= rep->results[i].method->kind == BENCH_COST;
+		throughput |= rep->results[i].method->kind == BENCH_THROUGHPUT;
 	}
 	fprintf(f, "\nFigures are medians of %u trials, each after a warm-up; spread: the\n"
-		"fastest and the slowest trial's p50.\n", rep->plan->trials);
+		"fastest and the slowest trial's p50%s.\n", rep->plan->trials,
+		throughput ? " (throughput: messages per second)" : "");
 	if (latency && mc->cpu_a >= 0 && mc->cpu_a == mc->cpu_b)
 		fprintf(f, "Round trips: two processes, both pinned to CPU %d; every round\n"
 			"trip timed, p50/p99/p99.9 within a trial.\n", mc->cpu_a);
@@ -140,16 +252,21 @@ static void table_note(FILE *f, const struct bench_report *rep)
 			"trial, shown as p50.\n", mc->cpu_a);
 	else if (cost)
 		fputs("Costs: one process; the mean per operation over a trial, shown as p50.\n", f);
-	fputs("Ratios are to the baseline measured in this same run.  CPU ns/op:\n"
-	      "user+system time per operation from getrusage, for each side; sys: the\n"
-	      "system share of it.\n", f);
+	if (throughput)
+		fputs("Throughput: side A writes, side B reads, pinned as the round trips;\n"
+		      "messages per second as side B received them over a trial; MB/s of\n"
+		      "payload, 10^6 bytes.\n", f);
+	fputs("Ratios are to the baseline measured in this same run: times over its\n"
+	      "time (above 1: slower), messages per second over its (above 1: faster).\n"
+	      "CPU ns/op (/msg): user+system time per operation (message) from\n"
+	      "getrusage, for each side; sys: the system share of it.\n", f);
 }
 
 void bench_report_table(FILE *f, const struct bench_report *rep)
 {
 	table_header(f, rep);
-	for (size_t i = 0; i < rep->count; i++)
-		table_row(f, rep, &rep->results[i]);
+	table_rows(f, rep, false);
+	table_rows(f, rep, true);
 	table_note(f, rep);
 }
 
@@ -236,9 +353,49 @@ static void json_sides(FILE *f, const struct bench_result *r)
 	fputc(']', f);
 }
 
+/* {"to": NAME, "of": FIGURE, "value": X}, or null when @name did not run. */
+static void json_ratio(FILE *f, const struct bench_report *rep, const struct bench_result *r,
+		       const char *name)
+{
+	double q = ratio_to(rep, r, name);
+
+	if (isnan(q)) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"to\": ", f);
+	json_str(f, name);
+	fprintf(f, ", \"of\": \"%s\", \"value\": ", figure_name(r));
+	json_num(f, q);
+	fputc('}', f);
+}
+
+static const char *kind_name(enum bench_kind k)
+{
+	return k == BENCH_LATENCY ? "latency" : k == BENCH_COST ? "cost" : "throughput";
+}
+
+/* A throughput entry's own fields. */
+static void json_throughput(FILE *f, const struct bench_result *r, double cpu_ns)
+{
+	fputs(",\n     \"msgs_per_s\": ", f);
+	json_num(f, r->msgs_per_s);
+	fputs(", \"bytes_per_s\": ", f);
+	json_num(f, r->msgs_per_s * (double)r->method->size);
+	fputs(", \"ns_per_msg\": ", f);
+	json_num(f, r->mean_ns);
+	fputs(", \"cpu_ns_per_msg\": ", f);
+	json_num(f, cpu_ns);
+	fputs(",\n     \"spread\": {\"of\": \"msgs_per_s\", \"min\": ", f);
+	json_num(f, r->rate_min);
+	fputs(", \"max\": ", f);
+	json_num(f, r->rate_max);
+	fputc('}', f);
+}
+
 static void json_result(FILE *f, const struct bench_report *rep, const struct bench_result *r)
 {
-	double q = ratio(rep, r), total = 0;
+	double total = 0;
 
 	for (int s = 0; s < r->sides; s++)
 		total += cpu_total(&r->cpu[s]);
@@ -246,8 +403,16 @@ static void json_result(FILE *f, const struct bench_report *rep, const struct be
 	json_str(f, r->method->name);
 	fputs(", \"what\": ", f);
 	json_str(f, r->method->what);
-	fprintf(f, ", \"policy\": null, \"size\": null, \"kind\": \"%s\",\n",
-		r->method->kind == BENCH_LATENCY ? "latency" : "cost");
+	fputs(", \"policy\": ", f);
+	if (r->method->policy)
+		json_str(f, r->method->policy);
+	else
+		fputs("null", f);
+	if (r->method->size)
+		fprintf(f, ", \"size\": %zu", r->method->size);
+	else
+		fputs(", \"size\": null", f);
+	fprintf(f, ", \"kind\": \"%s\",\n", kind_name(r->method->kind));
 	fprintf(f, "     \"trials\": %u, \"iterations\": %llu, \"p50_ns\": ", r->trials,
 		(unsigned long long)r->iterations);
 	json_num(f, r->p50_ns);
@@ -257,19 +422,20 @@ static void json_result(FILE *f, const struct bench_report *rep, const struct be
 	json_num(f, r->p999_ns);
 	fputs(", \"mean_ns\": ", f);
 	json_num(f, r->mean_ns);
-	fputs(",\n     \"spread\": {\"of\": \"p50_ns\", \"min_ns\": ", f);
-	json_num(f, r->spread_min_ns);
-	fputs(", \"max_ns\": ", f);
-	json_num(f, r->spread_max_ns);
-	fputs("}, \"ratio\": ", f);
-	if (isnan(q)) {
-		fputs("null", f);
+	if (is_throughput(r)) {
+		json_throughput(f, r, total);
 	} else {
-		fputs("{\"to\": ", f);
-		json_str(f, r->method->baseline);
-		fputs(", \"value\": ", f);
-		json_num(f, q);
+		fputs(",\n     \"spread\": {\"of\": \"p50_ns\", \"min_ns\": ", f);
+		json_num(f, r->spread_min_ns);
+		fputs(", \"max_ns\": ", f);
+		json_num(f, r->spread_max_ns);
 		fputc('}', f);
+	}
+	fputs(", \"ratio\": ", f);
+	json_ratio(f, rep, r, r->method->baseline);
+	if (r->method->versus) {
+		fputs(", \"versus\": ", f);
+		json_ratio(f, rep, r, r->method->versus);
 	}
 	fputs(",\n     \"cpu_ns_per_op\": ", f);
 	json_num(f, total);

@@ -9,5 +9,6 @@
 #include "harness.h"
 
 extern const struct bench_suite bench_sync_suite;  /* sync.c */
+extern const struct bench_suite bench_chan_suite;  /* chan.c */
 
 #endif /* SHMKIT_BENCH_SUITES_H */

@@ -133,7 +133,9 @@ int shmkit_chan_commit(shmkit_chan *c)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
-	fetch_add_relaxed(&c->shm->sent, c->pending);  /* statistics */
+	/* statistics; the writer alone writes it: a plain store, no locked
+	 * instruction on a line the reader keeps reading */
+	store_relaxed(&c->shm->sent, load_relaxed(&c->shm->sent) + c->pending);
 	c->pending = 0;
 	c->pub = c->pos;
 	publish(&c->shm->tail, c->pos, &c->shm->rwait);
@@ -314,7 +316,8 @@ int shmkit_chan_release(shmkit_chan *c)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
-	fetch_add_relaxed(&c->shm->received, c->pending);  /* statistics */
+	/* statistics; the reader alone writes it (see sent) */
+	store_relaxed(&c->shm->received, load_relaxed(&c->shm->received) + c->pending);
 	c->pending = 0;
 	c->pub = c->pos;
 	publish(&c->shm->head, c->pos, &c->shm->wwait);
