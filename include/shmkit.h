@@ -476,7 +476,8 @@ SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
 /*
  * Copies @len bytes (1 .. max message) in as one message and commits it.
  * 0; -EMSGSIZE (len 0 or above the maximum); -EAGAIN (timeout 0, no room);
- * -ETIMEDOUT; -EPIPE (the reader died: nobody will make room); -EINTR (a
+ * -ETIMEDOUT; -EPIPE (the reader died: nobody will make room; a waiting
+ * call asks every SHMKIT_OWNER_POLL_MS, a call with timeout 0 at once); -EINTR (a
  * signal handler ran while it slept); -EBADMSG (the channel is corrupt).
  */
 SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
@@ -498,7 +499,8 @@ SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
  * publishes the earlier ones itself if it has to wait for room.
  * peek gives the next message in place (*p, returns its length, or 0 / an
  * error as recv); successive peeks give successive messages; release hands
- * every peeked message back to the writer at once.
+ * every peeked message back to the writer at once.  Release before a peek
+ * that may wait: the room a writer waits for may be what you hold.
  */
 SHMKIT_API int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p,
 				   int64_t timeout_ns);
@@ -523,7 +525,8 @@ struct shmkit_chan_info {
 	uint64_t max_msg;
 	uint64_t used;        /* bytes published and not yet released */
 	uint64_t in_flight;   /* messages sent and not yet received */
-	uint64_t sent, received;
+	uint64_t sent, received;    /* counted after publication: a side killed
+				     * in between leaves them short by a batch */
 	int closed;           /* the writer ended the stream */
 	int32_t writer_pid, reader_pid;   /* 0: never had one */
 	int writer_alive, reader_alive;   /* 1, 0, -1 cannot tell */

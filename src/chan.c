@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomic.h"
 #include "futex.h"
@@ -43,6 +44,7 @@ struct shmkit_chan {
 	uint64_t other;        /* the other side's position, last seen */
 	uint64_t pending;      /* messages reserved or peeked, not published */
 	int64_t next_check;    /* when to ask again whether the peer lives */
+	uint32_t dead_peer;    /* the role token found dead, 0 none */
 	struct shmkit__peer_src src;
 };
 
@@ -53,22 +55,29 @@ static uint64_t align8(uint64_t n)
 
 /* ---- waiting ---- */
 
-/* -EPIPE if the other side's role names an attach that died. */
+/* -EPIPE if the other side's role names an attach that died.  Asked at
+ * most once per poll period unless @force; a death once seen stays seen
+ * until a new process takes the role. */
 static int peer_check(shmkit_chan *c, bool force)
 {
-	int64_t now = shmkit__mono_ns();
-
-	if (!force && now < c->next_check)
-		return 0;
-	c->next_check = now + LIVENESS_PERIOD_NS;
 	_Atomic uint32_t *role = c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
 							       : &c->shm->writer;
 	uint32_t tok = load_relaxed(role);
+
 	if (tok == 0)
 		return 0;  /* never had one: wait for it */
+	if (tok == c->dead_peer)
+		return -EPIPE;
+	int64_t now = shmkit__mono_ns();
+	if (!force && now < c->next_check)
+		return 0;
+	c->next_check = now + LIVENESS_PERIOD_NS;
 	if (!shmkit__lockword_valid(tok))
 		return -EBADMSG;
-	return shmkit__token_alive(&c->src, tok) == 0 ? -EPIPE : 0;
+	if (shmkit__token_alive(&c->src, tok) != 0)
+		return 0;
+	c->dead_peer = tok;
+	return -EPIPE;
 }
 
 /*
@@ -133,12 +142,13 @@ int shmkit_chan_commit(shmkit_chan *c)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
-	/* statistics; the writer alone writes it: a plain store, no locked
-	 * instruction on a line the reader keeps reading */
-	store_relaxed(&c->shm->sent, load_relaxed(&c->shm->sent) + c->pending);
-	c->pending = 0;
 	c->pub = c->pos;
 	publish(&c->shm->tail, c->pos, &c->shm->rwait);
+	/* statistics, after the fact (a kill in between leaves them short);
+	 * the writer alone writes it: a plain store, no locked instruction
+	 * on a line the reader keeps reading */
+	store_relaxed(&c->shm->sent, load_relaxed(&c->shm->sent) + c->pending);
+	c->pending = 0;
 	return 0;
 }
 
@@ -164,7 +174,7 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 			break;
 		/* the reader may be waiting for what we reserved: show it */
 		shmkit_chan_commit(c);
-		err = peer_check(c, false);
+		err = peer_check(c, timeout_ns == 0);
 		if (err)
 			return err;
 		if (timeout_ns == 0)
@@ -276,7 +286,7 @@ static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
 				return n;
 			return 0;  /* the end of the stream */
 		}
-		err = peer_check(c, false);
+		err = peer_check(c, timeout_ns == 0);
 		if (err == -EPIPE) {
 			/* what the writer published before it died comes first */
 			if ((err = load_tail(c)) != 0)
@@ -316,11 +326,11 @@ int shmkit_chan_release(shmkit_chan *c)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
-	/* statistics; the reader alone writes it (see sent) */
-	store_relaxed(&c->shm->received, load_relaxed(&c->shm->received) + c->pending);
-	c->pending = 0;
 	c->pub = c->pos;
 	publish(&c->shm->head, c->pos, &c->shm->wwait);
+	/* statistics, after the fact; the reader alone writes it (see sent) */
+	store_relaxed(&c->shm->received, load_relaxed(&c->shm->received) + c->pending);
+	c->pending = 0;
 	return 0;
 }
 
@@ -401,13 +411,21 @@ static int claim_role(shmkit_chan *c, _Atomic uint32_t *word)
 {
 	uint32_t tok = c->r->token;
 
-	for (int tries = 0; tries < 16; tries++) {
+	/* A dead holder's slot may be in the hands of a new attach that has
+	 * its lock but not yet its claim: for that moment the dead token
+	 * looks alive.  So "alive" is asked a few times, 1 ms apart. */
+	for (int tries = 0, busy = 0; tries < 32; tries++) {
 		uint32_t cur = load_relaxed(word);
 		if (cur != 0 && cur != tok) {
 			if (!shmkit__lockword_valid(cur))
 				return -EBADMSG;
-			if (shmkit__token_alive(&c->src, cur) != 0)
-				return -EBUSY;
+			if (shmkit__token_alive(&c->src, cur) != 0) {
+				if (++busy >= 10)
+					return -EBUSY;
+				struct timespec ms = { 0, 1000000 };
+				nanosleep(&ms, NULL);
+				continue;
+			}
 		}
 		/* acq_rel: the winner sees what the dead holder published */
 		if (cas_acq_rel(word, &cur, tok))
@@ -425,10 +443,12 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 		*o = *opts;
 	if (o->capacity == 0)
 		o->capacity = 1u << 20;
-	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP ||
-	    (o->mode & ~0777u) || o->capacity < SHMKIT_CHAN_MIN_CAP ||
-	    o->capacity > SHMKIT_CHAN_MAX_CAP || (o->capacity & (o->capacity - 1)))
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP)
 		return -EINVAL;
+	if ((flags & SHMKIT_CREATE) &&
+	    ((o->mode & ~0777u) || o->capacity < SHMKIT_CHAN_MIN_CAP ||
+	     o->capacity > SHMKIT_CHAN_MAX_CAP || (o->capacity & (o->capacity - 1))))
+		return -EINVAL;  /* what a create would make: an open ignores it */
 	memset(img, 0, sizeof(*img));
 	img->magic = SHMKIT_CHAN_MAGIC;
 	img->version = SHMKIT_CHAN_VERSION;
