@@ -477,8 +477,9 @@ SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
  * Copies @len bytes (1 .. max message) in as one message and commits it.
  * 0; -EMSGSIZE (len 0 or above the maximum); -EAGAIN (timeout 0, no room);
  * -ETIMEDOUT; -EPIPE (the reader died: nobody will make room; a waiting
- * call asks every SHMKIT_OWNER_POLL_MS, a call with timeout 0 at once); -EINTR (a
- * signal handler ran while it slept); -EBADMSG (the channel is corrupt).
+ * call asks every SHMKIT_OWNER_POLL_MS, a call with timeout 0 at once);
+ * -EINTR (a signal handler ran while it slept); -EBADMSG (the channel is
+ * corrupt).
  */
 SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
 				int64_t timeout_ns);
