@@ -136,20 +136,30 @@ static int load_head(shmkit_chan *c)
 	return 0;
 }
 
-int shmkit_chan_commit(shmkit_chan *c)
+/* Publishes what this side reserved or peeked since it last did. */
+static int publish_side(shmkit_chan *c, int role)
 {
-	if (!c || c->role != SHMKIT_CHAN_WRITER)
+	bool writer = role == SHMKIT_CHAN_WRITER;
+
+	if (!c || c->role != role)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
 	c->pub = c->pos;
-	publish(&c->shm->tail, c->pos, &c->shm->rwait);
+	publish(writer ? &c->shm->tail : &c->shm->head, c->pos,
+		writer ? &c->shm->rwait : &c->shm->wwait);
 	/* statistics, after the fact (a kill in between leaves them short);
-	 * the writer alone writes it: a plain store, no locked instruction
-	 * on a line the reader keeps reading */
-	store_relaxed(&c->shm->sent, load_relaxed(&c->shm->sent) + c->pending);
+	 * each side alone writes its counter: a plain store, no locked
+	 * instruction on a line the other side keeps reading */
+	_Atomic uint64_t *count = writer ? &c->shm->sent : &c->shm->received;
+	store_relaxed(count, load_relaxed(count) + c->pending);
 	c->pending = 0;
 	return 0;
+}
+
+int shmkit_chan_commit(shmkit_chan *c)
+{
+	return publish_side(c, SHMKIT_CHAN_WRITER);
 }
 
 int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns)
@@ -322,16 +332,7 @@ long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 
 int shmkit_chan_release(shmkit_chan *c)
 {
-	if (!c || c->role != SHMKIT_CHAN_READER)
-		return -EPERM;
-	if (c->pos == c->pub)
-		return 0;
-	c->pub = c->pos;
-	publish(&c->shm->head, c->pos, &c->shm->wwait);
-	/* statistics, after the fact; the reader alone writes it (see sent) */
-	store_relaxed(&c->shm->received, load_relaxed(&c->shm->received) + c->pending);
-	c->pending = 0;
-	return 0;
+	return publish_side(c, SHMKIT_CHAN_READER);
 }
 
 long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
