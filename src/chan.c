@@ -28,7 +28,6 @@
 #include "layout_chan.h"
 #include "layout_sync.h"
 
-#define LIVENESS_PERIOD_NS ((int64_t)SHMKIT_OWNER_POLL_MS * 1000000)
 
 struct shmkit_chan {
 	shmkit_region *r;
@@ -71,7 +70,7 @@ static int peer_check(shmkit_chan *c, bool force)
 	int64_t now = shmkit__mono_ns();
 	if (!force && now < c->next_check)
 		return 0;
-	c->next_check = now + LIVENESS_PERIOD_NS;
+	c->next_check = now + SHMKIT_POLL_NS;
 	if (!shmkit__lockword_valid(tok))
 		return -EBADMSG;
 	if (shmkit__token_alive(&c->src, tok) != 0)
@@ -105,7 +104,7 @@ static int wait_step(shmkit_chan *c, _Atomic uint64_t *word, uint64_t seen,
 	if (load_relaxed(word) == seen &&
 	    !(c->role == SHMKIT_CHAN_READER && load_relaxed(&c->shm->closed)))
 		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)word, (uint32_t)seen,
-					 shmkit__deadline_min(deadline, now + LIVENESS_PERIOD_NS));
+					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
 	store_relaxed(flag, 0);
 	*spin_until = 0;  /* slept once: sleep at once from now on */
 	return err == -EINTR ? err : 0;
@@ -469,15 +468,9 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 {
 	struct shmkit__image image = { .kind = SHMKIT_KIND_CHANNEL, .bytes = img,
 				       .len = sizeof(*img) };
-	/* an existing one is opened whatever its size (see sem_open) */
-	int err = -ENOENT;
+	int err = shmkit__open_or_create(name, flags, SHMKIT_CHAN_RING_OFF + o->capacity,
+					 o->mode ? o->mode : SHMKIT_DEFAULT_MODE, &image, r);
 
-	if (!(flags & SHMKIT_EXCL))
-		err = shmkit_region_open(name, 0, 0, 0, r);
-	if (err == -ENOENT && (flags & SHMKIT_CREATE))
-		err = shmkit__region_open_image(name, flags, SHMKIT_CHAN_RING_OFF + o->capacity,
-						o->mode ? o->mode : SHMKIT_DEFAULT_MODE,
-						&image, r);
 	if (err)
 		return err;
 	err = (*r)->sync_err;

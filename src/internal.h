@@ -138,6 +138,33 @@ int shmkit__registry_add(struct shmkit_region *r);
 int shmkit__region_open_image(const char *name, unsigned flags, size_t size,
 			      unsigned mode, const struct shmkit__image *image,
 			      shmkit_region **out);
+/* Opens @name whatever its size, or creates it (SHMKIT_CREATE) with @image
+ * at @size; a lost create race opens the winner's.  For segments of a kind
+ * (named semaphores, channels) that callers then check. */
+int shmkit__open_or_create(const char *name, unsigned flags, size_t size,
+			   unsigned mode, const struct shmkit__image *image,
+			   shmkit_region **out);
+
+/* ---- owner polling, shared by the locks and the channel ----
+ * A waiter asks whether the owner (or peer) lives once per poll period,
+ * counted from its first sleep, however its sleeps end: a signal cuts each
+ * one short, and must not put the check off for ever. */
+#define SHMKIT_POLL_NS ((int64_t)SHMKIT_OWNER_POLL_MS * 1000000)
+/* When the sleep starting at @now must end for the next check. */
+static inline int64_t shmkit__poll_until(int64_t *due, int64_t now)
+{
+	if (*due == 0)
+		*due = now + SHMKIT_POLL_NS;
+	return *due;
+}
+/* Whether the check is due at @now (and if so, the next one is set). */
+static inline bool shmkit__poll_due(int64_t *due, int64_t now)
+{
+	if (*due == 0 || now < *due)
+		return false;
+	*due = now + SHMKIT_POLL_NS;
+	return true;
+}
 
 /* ---- sync.c: what the primitives share ---- */
 pid_t shmkit__tid(void);

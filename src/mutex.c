@@ -21,8 +21,6 @@
 #include "internal.h"
 #include "layout_sync.h"
 
-#define OWNER_POLL_NS ((int64_t)SHMKIT_OWNER_POLL_MS * 1000000)
-
 static struct shmkit_mutex_shm *shm(shmkit_mutex *m)
 {
 	return (struct shmkit_mutex_shm *)(void *)m;
@@ -52,6 +50,11 @@ static int mutex_enter(const shmkit_region *r, struct shmkit_mutex_shm *s,
 {
 	uint32_t st = load_relaxed(&s->state);
 
+	if (recovered && st != SHMKIT_ST_CONSISTENT && st != SHMKIT_ST_INCONSISTENT) {
+		/* it died while giving back a lock beyond repair: still so */
+		shmkit__lockword_release(s, true);
+		return st == SHMKIT_ST_NOTRECOVERABLE ? -ENOTRECOVERABLE : -EBADMSG;
+	}
 	if (recovered) {
 		store_relaxed(&s->state, SHMKIT_ST_INCONSISTENT);
 		fetch_add_relaxed(&s->recoveries, 1);
@@ -78,7 +81,6 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 			     int64_t deadline, bool try_only)
 {
 	const uint32_t tok = r->token;
-	int err;
 	uint32_t v = 0;
 
 	/* M1: acquires the critical section; pairs with M2. */
@@ -91,6 +93,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 	uint32_t waiters = 0;    /* once we slept, others may sleep too */
 	unsigned spins = 0;
 	bool check_owner = try_only;
+	int64_t due = 0;          /* the next owner check, once we sleep */
 
 	for (;;) {
 		v = load_relaxed(&s->word);
@@ -135,15 +138,14 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 		int64_t now = shmkit__mono_ns();
 		if (deadline >= 0 && now >= deadline)
 			return -ETIMEDOUT;
-		int64_t until = shmkit__deadline_min(deadline, now + OWNER_POLL_NS);
+		int64_t until = shmkit__deadline_min(deadline, shmkit__poll_until(&due, now));
 		waiters = SHMKIT_TOK_WAITERS;
 		fetch_add_relaxed(&s->sleepers, 1);
-		err = shmkit__futex_wait(&s->word, v, until);
+		shmkit__futex_wait(&s->word, v, until);  /* -EINTR: keep waiting */
 		atomic_fetch_sub_explicit(&s->sleepers, 1, memory_order_relaxed);
-		/* a poll period passed with the same owner: is it still there? */
-		if (err == -ETIMEDOUT && load_relaxed(&s->word) == v)
+		/* a poll period passed: does the owner still live? */
+		if (shmkit__poll_due(&due, shmkit__mono_ns()))
 			check_owner = true;
-		/* -EINTR: a signal; keep waiting, as documented */
 	}
 }
 

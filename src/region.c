@@ -218,6 +218,29 @@ int shmkit__region_open_image(const char *name, unsigned flags, size_t size,
 	return region_finish(r, err, out);
 }
 
+int shmkit__open_or_create(const char *name, unsigned flags, size_t size,
+			   unsigned mode, const struct shmkit__image *image,
+			   shmkit_region **out)
+{
+	int err = -ENOENT;
+
+	if ((flags & SHMKIT_EXCL) && !(flags & SHMKIT_CREATE))
+		return -EINVAL;
+	/* bounded: each round opens, creates, or loses a create race to an
+	 * object a remover may take away again before we open it */
+	for (int round = 0; round < 8 && err == -ENOENT; round++) {
+		if (!(flags & SHMKIT_EXCL))
+			err = shmkit_region_open(name, 0, 0, 0, out);
+		if (err != -ENOENT || !(flags & SHMKIT_CREATE))
+			break;
+		err = shmkit__region_open_image(name, flags | SHMKIT_EXCL, size, mode,
+						image, out);
+		if (err == -EEXIST && !(flags & SHMKIT_EXCL))
+			err = -ENOENT;  /* another creator won: open theirs */
+	}
+	return err;
+}
+
 int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
 {
 	struct shmkit_region *r;

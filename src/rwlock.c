@@ -30,7 +30,6 @@
 #include "internal.h"
 #include "layout_sync.h"
 
-#define OWNER_POLL_NS ((int64_t)SHMKIT_OWNER_POLL_MS * 1000000)
 #define SEQ memory_order_seq_cst
 
 static struct shmkit_rwlock_shm *shm(shmkit_rwlock *l)
@@ -123,7 +122,8 @@ static void writer_dead(shmkit_region *r, struct shmkit_rwlock_shm *s, uint32_t 
 			r->token | (w & SHMKIT_TOK_WAITERS), memory_order_acquire,
 			memory_order_relaxed))
 		return;
-	store_relaxed(&s->w.state, SHMKIT_ST_INCONSISTENT);
+	if (load_relaxed(&s->w.state) == SHMKIT_ST_CONSISTENT)
+		store_relaxed(&s->w.state, SHMKIT_ST_INCONSISTENT);  /* else keep it */
 	fetch_add_relaxed(&s->w.recoveries, 1);
 	shmkit__lockword_release(&s->w, true);  /* M2: the state travels with it */
 	wake_readers(s);
@@ -140,6 +140,7 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 	uint32_t gen = my_gen(r);
 	unsigned spins = 0;
 	bool check_owner = try_only;
+	int64_t due = 0;   /* the next owner check, once we sleep */
 
 	shmkit__region_peer_src(r, &src);
 	for (;;) {
@@ -158,6 +159,7 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 				if (st == SHMKIT_ST_INCONSISTENT)
 					return -EOWNERDEAD;
 				reader_add(s, r->slot, gen, -1);
+				reader_left(s);
 				return st == SHMKIT_ST_NOTRECOVERABLE ? -ENOTRECOVERABLE
 								      : -EBADMSG;
 			}
@@ -191,12 +193,11 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 		uint32_t g = atomic_load_explicit(&s->rgate, SEQ);
 		/* RW5: counted, then w read again; pairs with RW4 */
 		atomic_fetch_add_explicit(&s->rsleepers, 1, SEQ);
-		err = 0;
 		if (atomic_load_explicit(&s->w.word, SEQ) == w)
-			err = shmkit__futex_wait(&s->rgate, g,
-				shmkit__deadline_min(deadline, now + OWNER_POLL_NS));
+			shmkit__futex_wait(&s->rgate, g,  /* -EINTR: keep waiting */
+				shmkit__deadline_min(deadline, shmkit__poll_until(&due, now)));
 		atomic_fetch_sub_explicit(&s->rsleepers, 1, memory_order_relaxed);
-		if (err == -ETIMEDOUT && load_relaxed(&s->w.word) == w)
+		if (shmkit__poll_due(&due, shmkit__mono_ns()))
 			check_owner = true;
 	}
 }
@@ -250,6 +251,7 @@ static int drain_readers(shmkit_region *r, struct shmkit_rwlock_shm *s,
 {
 	struct shmkit__peer_src src;
 	bool check = try_only;
+	int64_t due = 0;   /* the next check of the readers, once we sleep */
 
 	shmkit__region_peer_src(r, &src);
 	/* RW2: w is ours; the fence orders that before the entries' reads */
@@ -297,10 +299,10 @@ static int drain_readers(shmkit_region *r, struct shmkit_rwlock_shm *s,
 			return -ETIMEDOUT;
 		/* RW7: counted, then the kernel re-reads rdone; pairs with RW6 */
 		atomic_fetch_add_explicit(&s->dsleepers, 1, SEQ);
-		int err = shmkit__futex_wait(&s->rdone, d,
-				shmkit__deadline_min(deadline, now + OWNER_POLL_NS));
+		shmkit__futex_wait(&s->rdone, d,  /* -EINTR: keep waiting */
+				shmkit__deadline_min(deadline, shmkit__poll_until(&due, now)));
 		atomic_fetch_sub_explicit(&s->dsleepers, 1, memory_order_relaxed);
-		if (err == -ETIMEDOUT)
+		if (shmkit__poll_due(&due, shmkit__mono_ns()))
 			check = true;
 	}
 }
@@ -313,8 +315,10 @@ static int wr_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 		return err;
 	struct shmkit_rwlock_shm *s = shm(l);
 	int got = shmkit__lockword_acquire(r, &s->w, deadline, try_only);
-	if (got != 0 && got != -EOWNERDEAD)
+	if (got != 0 && got != -EOWNERDEAD) {
+		wake_readers(s);  /* those that saw w taken for a moment */
 		return got;
+	}
 	err = drain_readers(r, s, deadline, try_only);
 	if (err) {
 		/* give w back as it was: a pending repair stays pending */

@@ -164,12 +164,8 @@ int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
 	store_relaxed(&img.tag, SHMKIT_TAG(SHMKIT_PRIM_SEM));
 	/* an existing segment is opened whatever its size, so that one that
 	 * is not a semaphore is told apart below, not refused for its size */
-	err = -ENOENT;
-	if (!(flags & SHMKIT_EXCL))
-		err = shmkit_region_open(name, 0, 0, 0, &reg);
-	if (err == -ENOENT && (flags & SHMKIT_CREATE))
-		err = shmkit__region_open_image(name, flags, NAMED_SEM_SIZE,
-						mode ? mode : SHMKIT_DEFAULT_MODE, &image, &reg);
+	err = shmkit__open_or_create(name, flags, NAMED_SEM_SIZE,
+				     mode ? mode : SHMKIT_DEFAULT_MODE, &image, &reg);
 	if (err)
 		return err;
 	if (reg->size < sizeof(img) || *(volatile uint32_t *)&reg->hdr->kind != SHMKIT_KIND_SEM) {

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -964,5 +965,58 @@ Test(mutex, prims_corrupt_directory)
 		cr_assert_eq(shmkit_mutex_init(r, mutex_at(r, 4096)), 0);
 		cr_expect_eq(shmkit_region_prims(r, pi, 48), total + 1, "%s", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
+	}
+}
+
+/* A periodic signal cuts every sleep short; the owner is still checked
+ * once per poll period, so an untimed lock finds its dead owner (it once
+ * never did, and hung). */
+static void on_tick(int sig)
+{
+	(void)sig;
+}
+
+static int lock_under_ticks(shmkit_region *r, shmkit_mutex *m)
+{
+	struct sigaction sa = { .sa_handler = on_tick };  /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval every2ms = { { 0, 2000 }, { 0, 2000 } };
+	setitimer(ITIMER_REAL, &every2ms, NULL);
+	return shmkit_mutex_lock(r, m) == -EOWNERDEAD ? 0 : 1;
+}
+
+Test(mutex, dead_owner_found_under_a_periodic_signal)
+{
+	for (int b = 0; b < 2; b++) {
+		int backend = b ? SHMKIT_BACKEND_SYSV : SHMKIT_BACKEND_POSIX;
+		shmkit_region *r = make_region(backend, 4096, NULL);
+		shmkit_mutex *m = shmkit_region_base(r);
+		int status;
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(shmkit_mutex_lock(r, m) == 0 ? 0 : 1);  /* dies holding it */
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		pid = fork();
+		if (pid == 0)
+			_exit(lock_under_ticks(r, m));
+		/* bounded: 10 s is a thousand poll periods */
+		pid_t got = 0;
+		for (int i = 0; i < 1000 && got == 0; i++) {
+			got = waitpid(pid, &status, WNOHANG);
+			if (got == 0)
+				usleep(10000);
+		}
+		if (got == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_assert_fail("%s: lock under a 2 ms timer never found the dead owner",
+				       ut_backend_names[backend]);
+		}
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "%s: lock under a 2 ms timer did not give -EOWNERDEAD",
+			  ut_backend_names[backend]);
+		shmkit_region_close(r);
 	}
 }
