@@ -295,7 +295,8 @@ typedef struct shmkit_rwlock { uint64_t opaque_[128]; } shmkit_rwlock; /* 1 KiB 
  * data, then call shmkit_mutex_consistent().  Unlocking without that makes
  * the mutex -ENOTRECOVERABLE for every later locker (shmkit_mutex_init
  * resets it).  -EDEADLK: the calling thread holds it already.  trylock:
- * -EBUSY.  timedlock: -ETIMEDOUT.  A signal does not interrupt the wait:
+ * -EBUSY (also when the caller holds it).  timedlock: -ETIMEDOUT (with a
+ * timeout of 0 it is a trylock that says so).  A signal does not interrupt the wait:
  * the call goes on waiting (for the time left).
  */
 SHMKIT_API int shmkit_mutex_init(shmkit_region *r, shmkit_mutex *m);
@@ -343,7 +344,9 @@ SHMKIT_API int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
  * shmkit_rwlock_consistent(); a writer that unlocks without doing so makes
  * it -ENOTRECOVERABLE.  Other returns as for the mutex (-EBUSY, -ETIMEDOUT,
  * -EDEADLK: the caller's thread holds the write lock; -EPERM: unlocking a
- * lock not held).  Signals do not interrupt the wait.
+ * lock not held).  Signals do not interrupt the wait.  Read locks do not
+ * nest across a waiting writer: a thread that holds a read lock and asks
+ * for another while a writer waits waits behind that writer, for ever.
  */
 SHMKIT_API int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l);
 SHMKIT_API int shmkit_rwlock_rdlock(shmkit_region *r, shmkit_rwlock *l);
@@ -448,8 +451,11 @@ struct shmkit_chan_opts {
 	size_t capacity;      /* ring bytes on create: a power of two, 64 B..1 GiB
 			       * (0: 1 MiB); ignored on open */
 	unsigned mode;        /* on create, 0: 0600 */
-	unsigned policy;      /* enum shmkit_wait; stored as the channel's on create */
-	uint32_t spin_ns;     /* spin budget (0: SHMKIT_SPIN_NS_DEFAULT) */
+	unsigned policy;      /* enum shmkit_wait: on create, the channel's (0:
+			       * spin then sleep); on open, this handle's (0:
+			       * the channel's) */
+	uint32_t spin_ns;     /* spin budget, the same way (0 on create:
+			       * SHMKIT_SPIN_NS_DEFAULT) */
 	uint32_t reserved0;
 	uint64_t reserved[4];
 };
@@ -510,7 +516,8 @@ SHMKIT_API long shmkit_chan_peek(shmkit_chan *c, const void **p,
 				 int64_t timeout_ns);
 SHMKIT_API int shmkit_chan_release(shmkit_chan *c);
 
-/* Sets this handle's wait policy and spin budget (0: the default). */
+/* Sets this handle's wait policy and spin budget; 0 for either: the
+ * channel's, chosen at its creation. */
 SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
 				    uint32_t spin_ns);
 /* The largest message, in bytes. */

@@ -38,6 +38,8 @@ struct shmkit_chan {
 	int role;
 	unsigned policy;
 	uint64_t spin_ns;
+	unsigned chan_policy;  /* the channel's own, from its control block */
+	uint32_t chan_spin_ns;
 	uint64_t pos;          /* writer: end of reservations; reader: of peeks */
 	uint64_t pub;          /* the position last published */
 	uint64_t other;        /* the other side's position, last seen */
@@ -533,8 +535,9 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	c->max_msg = img.max_msg;
 	c->role = role;
 	shmkit__region_peer_src(c->r, &c->src);
-	shmkit_chan_set_wait(c, o.policy ? o.policy : img.policy,
-			     o.spin_ns ? o.spin_ns : img.spin_ns);
+	c->chan_policy = img.policy;
+	c->chan_spin_ns = img.spin_ns;
+	shmkit_chan_set_wait(c, o.policy, o.spin_ns);
 	err = claim_role(c, role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
 	if (err)
 		goto fail;
@@ -588,11 +591,8 @@ int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)
 {
 	if (!c || policy > SHMKIT_WAIT_SLEEP)
 		return -EINVAL;
-	if (policy != SHMKIT_WAIT_DEFAULT)
-		c->policy = policy;
-	else if (!c->policy)
-		c->policy = SHMKIT_WAIT_SPIN_SLEEP;
-	c->spin_ns = spin_ns ? spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	c->policy = policy ? policy : c->chan_policy;
+	c->spin_ns = spin_ns ? spin_ns : c->chan_spin_ns;
 	return 0;
 }
 
