@@ -191,6 +191,8 @@ void shmkit__lockword_release(struct shmkit_mutex_shm *s, bool all);
 void shmkit__lockword_unlock(struct shmkit_mutex_shm *s);
 int shmkit__lockword_consistent(struct shmkit_mutex_shm *s);
 int shmkit__lockword_valid(uint32_t v);
+/* Resets a lock word and its fields, then publishes @type's tag. */
+void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type);
 
 /* ---- chan.c ---- */
 int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,

@@ -35,6 +35,22 @@
 #define SHMKIT_TOK_RESERVED   0x40000000u  /* must be 0 */
 #define SHMKIT_TOK_WAITERS    0x80000000u  /* someone may sleep on the word */
 
+/* A token from a slot index and a claim generation, and back. */
+static inline uint32_t shmkit__tok_make(unsigned slot, uint64_t gen)
+{
+	return (uint32_t)(slot + 1) |
+	       ((uint32_t)gen & SHMKIT_TOK_GEN_MASK) << SHMKIT_TOK_GEN_SHIFT;
+}
+/* The slot index a token names; >= SHMKIT_PEER_SLOTS when it names none. */
+static inline unsigned shmkit__tok_slot(uint32_t tok)
+{
+	return (tok & SHMKIT_TOK_SLOT_MASK) - 1u;
+}
+static inline uint32_t shmkit__tok_gen(uint32_t tok)
+{
+	return (tok >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
+}
+
 /* mutex and rwlock state */
 #define SHMKIT_ST_CONSISTENT     0u
 #define SHMKIT_ST_INCONSISTENT   1u  /* an owner died; repair pending */

@@ -72,9 +72,7 @@ static int mutex_enter(const shmkit_region *r, struct shmkit_mutex_shm *s,
 
 int shmkit__lockword_valid(uint32_t v)
 {
-	unsigned slot = v & SHMKIT_TOK_SLOT_MASK;
-
-	return !(v & SHMKIT_TOK_RESERVED) && slot >= 1 && slot <= SHMKIT_PEER_SLOTS;
+	return !(v & SHMKIT_TOK_RESERVED) && shmkit__tok_slot(v) < SHMKIT_PEER_SLOTS;
 }
 
 int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
@@ -157,21 +155,26 @@ int shmkit__mutex_timed(shmkit_region *r, shmkit_mutex *m, int64_t deadline,
 	return err ? err : shmkit__lockword_acquire(r, shm(m), deadline, try_only);
 }
 
+void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type)
+{
+	store_relaxed(&s->state, SHMKIT_ST_CONSISTENT);
+	store_relaxed(&s->owner_tid, 0);
+	store_relaxed(&s->owner_pid, 0);
+	store_relaxed(&s->sleepers, 0);
+	store_relaxed(&s->recoveries, 0);
+	/* release: a locker that sees the tag sees the words above (and, for
+	 * an rwlock, the reader words its caller cleared first) */
+	store_release(&s->tag, SHMKIT_TAG(type));
+	store_release(&s->word, 0);
+}
+
 int shmkit_mutex_init(shmkit_region *r, shmkit_mutex *m)
 {
 	int err = shmkit__prim_check(r, m, sizeof(*m));
 
 	if (err)
 		return err;
-	struct shmkit_mutex_shm *s = shm(m);
-	store_relaxed(&s->state, SHMKIT_ST_CONSISTENT);
-	store_relaxed(&s->owner_tid, 0);
-	store_relaxed(&s->owner_pid, 0);
-	store_relaxed(&s->sleepers, 0);
-	store_relaxed(&s->recoveries, 0);
-	/* release: a locker that sees the tag sees the words above */
-	store_release(&s->tag, SHMKIT_TAG(SHMKIT_PRIM_MUTEX));
-	store_release(&s->word, 0);
+	shmkit__lockword_reset(shm(m), SHMKIT_PRIM_MUTEX);
 	shmkit__syncdir_add(r->hdr, (uint64_t)((char *)m - (char *)r->data),
 			    SHMKIT_PRIM_MUTEX);
 	return 0;

@@ -255,21 +255,19 @@ uint32_t shmkit__slot_token(const struct shmkit_hdr *ch, int slot)
 
 	if (slot < 0 || slot >= (int)SHMKIT_PEER_SLOTS)
 		return 0;
-	uint64_t gen = load_relaxed(&h->peers[slot].claim) >> 32;
-	return (uint32_t)(slot + 1) |
-	       ((uint32_t)gen & SHMKIT_TOK_GEN_MASK) << SHMKIT_TOK_GEN_SHIFT;
+	return shmkit__tok_make((unsigned)slot, load_relaxed(&h->peers[slot].claim) >> 32);
 }
 
 int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
 {
-	unsigned slot = (token & SHMKIT_TOK_SLOT_MASK) - 1;
+	unsigned slot = shmkit__tok_slot(token);
 
 	if (slot >= SHMKIT_PEER_SLOTS)
 		return 0;
 	/* the slot may be another attach's by now: then the token has no PID */
 	uint64_t claim = load_relaxed(&((struct shmkit_hdr *)h)->peers[slot].claim);
-	uint32_t gen = (token >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
-	if (claim == 0 || ((uint32_t)(claim >> 32) & SHMKIT_TOK_GEN_MASK) != gen)
+	if (claim == 0 || shmkit__tok_gen(shmkit__tok_make(0, claim >> 32)) !=
+			  shmkit__tok_gen(token))
 		return 0;
 	struct slot_view v;
 	slot_read(&h->peers[slot], &v);
@@ -279,14 +277,14 @@ int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
 int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token)
 {
 	struct shmkit_hdr *h = (struct shmkit_hdr *)src->hdr;
-	unsigned slot = (token & SHMKIT_TOK_SLOT_MASK) - 1;
+	unsigned slot = shmkit__tok_slot(token);
 
 	if (slot >= SHMKIT_PEER_SLOTS)
 		return 0;
 	/* A3 again: the claim before the fields it guards (PID liveness). */
 	uint64_t claim = load_acquire(&h->peers[slot].claim);
-	uint32_t gen = (token >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
-	if (claim == 0 || ((uint32_t)(claim >> 32) & SHMKIT_TOK_GEN_MASK) != gen)
+	if (claim == 0 || shmkit__tok_gen(shmkit__tok_make(0, claim >> 32)) !=
+			  shmkit__tok_gen(token))
 		return 0;  /* free, or another attach's now */
 	if ((int)slot == src->self_slot)
 		return 1;

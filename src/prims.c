@@ -46,41 +46,40 @@ static void owner_info(const struct shmkit__peer_src *src, uint32_t word,
 	pi->owner_alive = shmkit__token_alive(src, tok);
 }
 
+/* The mutex, or an rwlock's writer part; false if it is corrupt. */
+static bool describe_lockword(const struct shmkit__peer_src *src, unsigned type,
+			      const void *buf, struct shmkit_prim_info *pi)
+{
+	struct shmkit_mutex_shm *m = (struct shmkit_mutex_shm *)buf;
+	uint32_t w = load_relaxed(&m->word);
+
+	pi->corrupt = !tag_ok(load_relaxed(&m->tag), type) ||
+		(w && !shmkit__lockword_valid(w)) ||
+		load_relaxed(&m->state) > SHMKIT_ST_NOTRECOVERABLE;
+	if (pi->corrupt)
+		return false;
+	owner_info(src, w, pi);
+	pi->state = (int)load_relaxed(&m->state);
+	pi->waiters = load_relaxed(&m->sleepers);
+	pi->recoveries = load_relaxed(&m->recoveries);
+	return true;
+}
+
 static void describe(const struct shmkit__peer_src *src, unsigned type,
 		     const void *buf, struct shmkit_prim_info *pi)
 {
 	switch (type) {
-	case SHMKIT_PRIM_MUTEX: {
-		struct shmkit_mutex_shm *m = (struct shmkit_mutex_shm *)buf;
-		uint32_t w = load_relaxed(&m->word);
-		pi->corrupt = !tag_ok(load_relaxed(&m->tag), type) ||
-			(w && !shmkit__lockword_valid(w)) ||
-			load_relaxed(&m->state) > SHMKIT_ST_NOTRECOVERABLE;
-		if (pi->corrupt)
-			return;
-		owner_info(src, w, pi);
-		pi->state = (int)load_relaxed(&m->state);
-		pi->waiters = load_relaxed(&m->sleepers);
-		pi->recoveries = load_relaxed(&m->recoveries);
+	case SHMKIT_PRIM_MUTEX:
+		describe_lockword(src, type, buf, pi);
 		return;
-	}
 	case SHMKIT_PRIM_RWLOCK: {
 		struct shmkit_rwlock_shm *l = (struct shmkit_rwlock_shm *)buf;
-		uint32_t w = load_relaxed(&l->w.word);
-		pi->corrupt = !tag_ok(load_relaxed(&l->w.tag), type) ||
-			(w && !shmkit__lockword_valid(w)) ||
-			load_relaxed(&l->w.state) > SHMKIT_ST_NOTRECOVERABLE;
-		if (pi->corrupt)
+		if (!describe_lockword(src, type, &l->w, pi))
 			return;
-		owner_info(src, w, pi);
-		pi->state = (int)load_relaxed(&l->w.state);
-		pi->waiters = load_relaxed(&l->w.sleepers) + load_relaxed(&l->rsleepers) +
-			      load_relaxed(&l->dsleepers);
-		pi->recoveries = load_relaxed(&l->w.recoveries);
+		pi->waiters += load_relaxed(&l->rsleepers) + load_relaxed(&l->dsleepers);
 		for (unsigned i = 0; i < SHMKIT_PEER_SLOTS; i++) {
 			uint64_t v = load_relaxed(&l->readers[i]);
-			uint32_t tok = (i + 1) | ((uint32_t)(v >> 32) & SHMKIT_TOK_GEN_MASK)
-						       << SHMKIT_TOK_GEN_SHIFT;
+			uint32_t tok = shmkit__tok_make(i, v >> 32);
 			if ((uint32_t)v && shmkit__token_alive(src, tok) != 0)
 				pi->value += (uint32_t)v;  /* a dead peer's holds do not count */
 		}

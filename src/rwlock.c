@@ -46,7 +46,7 @@ static int rw_check(shmkit_region *r, shmkit_rwlock *l)
 
 static uint32_t my_gen(const shmkit_region *r)
 {
-	return (r->token >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
+	return shmkit__tok_gen(r->token);
 }
 
 int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l)
@@ -56,18 +56,11 @@ int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l)
 	if (err)
 		return err;
 	struct shmkit_rwlock_shm *s = shm(l);
-	store_relaxed(&s->w.state, SHMKIT_ST_CONSISTENT);
-	store_relaxed(&s->w.owner_tid, 0);
-	store_relaxed(&s->w.owner_pid, 0);
-	store_relaxed(&s->w.sleepers, 0);
-	store_relaxed(&s->w.recoveries, 0);
 	store_relaxed(&s->rsleepers, 0);
 	store_relaxed(&s->dsleepers, 0);
 	for (unsigned i = 0; i < SHMKIT_PEER_SLOTS; i++)
 		store_relaxed(&s->readers[i], 0);
-	/* release: a user that sees the tag sees the words above */
-	store_release(&s->w.tag, SHMKIT_TAG(SHMKIT_PRIM_RWLOCK));
-	store_release(&s->w.word, 0);
+	shmkit__lockword_reset(&s->w, SHMKIT_PRIM_RWLOCK);
 	shmkit__syncdir_add(r->hdr, (uint64_t)((char *)l - (char *)r->data),
 			    SHMKIT_PRIM_RWLOCK);
 	return 0;
@@ -272,9 +265,7 @@ static int drain_readers(shmkit_region *r, struct shmkit_rwlock_shm *s,
 				continue;
 			}
 			if (check && i != r->slot) {
-				uint32_t tok = (uint32_t)(i + 1) |
-					((uint32_t)(v >> 32) & SHMKIT_TOK_GEN_MASK)
-						<< SHMKIT_TOK_GEN_SHIFT;
+				uint32_t tok = shmkit__tok_make((unsigned)i, v >> 32);
 				if (shmkit__token_alive(&src, tok) == 0) {
 					/* a dead peer's holds: drop them unless its
 					 * slot's new owner got there first */
