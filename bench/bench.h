@@ -6,44 +6,56 @@
 #ifndef SHMKIT_BENCH_H
 #define SHMKIT_BENCH_H
 
-#define BENCH_SYNOPSIS "bench [--quick] [--methods LIST] [--json FILE]"
+#define BENCH_SYNOPSIS \
+	"bench [--quick] [--methods LIST] [--sizes LIST] [--json FILE] [--plot FILE]"
 
 #define BENCH_HELP_TEXT \
-	"Measures, on this machine, what shmkit's synchronization and channels\n" \
-	"cost next to the hardware's floor, to libc and to a pipe, and prints a\n" \
-	"table: for each method its p50/p99/p99.9 (round trips) or cost per\n" \
-	"operation, the spread over trials, the ratio to its baseline, and CPU\n" \
-	"time per operation; then one for throughput: messages and megabytes\n" \
-	"(10^6 B) per second, the ratio to a pipe's, CPU time per message.\n" \
-	"  --quick         small iteration counts: a few seconds in all\n" \
+	"Measures, on this machine and in one run, shared memory against every\n" \
+	"kernel IPC and against the hardware's floor: round trips (p50, p99,\n" \
+	"p99.9) and one-way streams (messages and bytes per second) at each\n" \
+	"message size, CPU time per message on each side, data copies per\n" \
+	"message, every figure also as a ratio to a baseline of the same run\n" \
+	"(the cache-line floor, one core's memcpy, a pipe); then the verdict on\n" \
+	"shmkit's performance goals.  The schema of --json is in docs/bench.md.\n" \
+	"  --quick         short trials: well under 30 seconds in all\n" \
 	"  --methods LIST  comma-separated methods to run (default: all)\n" \
-	"  --json FILE     also write one JSON document to FILE: a \"machine\"\n" \
-	"                  object and a \"results\" array; throughput results\n" \
-	"                  have kind \"throughput\", msgs_per_s, bytes_per_s and\n" \
-	"                  cpu_ns_per_msg, channel results their \"policy\"\n" \
+	"  --sizes LIST    comma-separated message sizes, 8 B to 16 MiB, suffixes\n" \
+	"                  K and M (default: 8,64,1K,4K,64K for round trips and\n" \
+	"                  8,64,4K,64K,1M for streams)\n" \
+	"  --json FILE     also write every figure to FILE: \"machine\",\n" \
+	"                  \"results\", \"skipped\" and \"goals\"\n" \
+	"  --plot FILE     also draw latency and throughput by size and method\n" \
+	"                  (log scales) into FILE: SVG if it ends in .svg, else\n" \
+	"                  PNG; needs gnuplot (Debian package gnuplot-nox)\n" \
 	"  --iterations N  for tests: N round trips, operations or messages per\n" \
 	"                  trial\n" \
-	"Methods:\n" \
-	"  floor           two processes spinning on atomics: a cache line's\n" \
-	"                  round trip between two CPUs, below which no IPC goes\n" \
-	"  futex           round trip through raw FUTEX_WAIT/FUTEX_WAKE\n" \
-	"  event           round trip through two shmkit events\n" \
+	"Methods (round trip and stream unless said):\n" \
+	"  floor           a cache line bounced between two CPUs (round trip)\n" \
+	"  memcpy          one core's memcpy (stream: the bandwidth baseline)\n" \
+	"  pipe, fifo      two pipes / two named pipes, write and read\n" \
+	"  unix_stream     a UNIX stream socket pair\n" \
+	"  unix_dgram      a UNIX datagram socket pair\n" \
+	"  tcp             TCP over loopback, TCP_NODELAY\n" \
+	"  sysv_mq         a System V message queue (up to kernel.msgmax)\n" \
+	"  posix_mq        POSIX message queues (up to fs.mqueue limits)\n" \
+	"  eventfd         two eventfds, a notification without data (round trip)\n" \
+	"  shm_sem         shared memory with process-shared semaphores, as the\n" \
+	"                  seeds do it: copy in, post, wait, copy out\n" \
+	"  futex, event    raw FUTEX_WAIT/WAKE; two shmkit events (round trip)\n" \
 	"  pthread_mutex   uncontended lock+unlock of a private pthread mutex\n" \
 	"  pthread_robust  the same, process-shared and robust, in shared memory\n" \
 	"  mutex           uncontended lock+unlock of a shmkit mutex\n" \
-	"  pipe            round trip of a 64-byte message through two pipes\n" \
-	"  chan_spin       the same through two shmkit channels (1 MiB each),\n" \
-	"  chan_spin_sleep send and recv, with each wait policy: spin, spin\n" \
-	"  chan_sleep      then sleep, sleep at once; also quoted against pipe\n" \
-	"  pipe_stream     64-byte messages one way through a pipe, a write and\n" \
-	"                  a read of 64 bytes each\n" \
-	"  chan_stream     the same through a channel, send and recv, the\n" \
-	"                  default policy (spin then sleep)\n" \
-	"  chan_stream_zc  the same written and read in place: reserve/commit\n" \
-	"                  and peek/release, up to 64 messages at once\n" \
-	"Figures are medians of trials (7; 3 with --quick).  The two sides of a\n" \
-	"round trip or a stream run pinned to two CPUs, on different cores when\n" \
-	"the kernel says so; the header tells which.\n"
+	"  chan_spin       a shmkit channel (two for round trips), send and recv,\n" \
+	"  chan_spin_sleep with each wait policy: spin, spin then sleep (the\n" \
+	"  chan_sleep      default), sleep at once\n" \
+	"  chan_zc         a shmkit channel in place (zero copy): reserve/commit,\n" \
+	"                  peek/release, streams in batches of up to 64\n" \
+	"  chan_idle       a receiver waiting on an empty channel for 100 ms: its\n" \
+	"                  CPU time over its wall time\n" \
+	"Figures are medians of trials (5; 3 with --quick), with the fastest and\n" \
+	"slowest trial's.  The two sides run in two processes pinned to two CPUs,\n" \
+	"on different cores when the kernel says so; the header tells which.\n" \
+	"A size a mechanism cannot carry is listed as not applicable, with why.\n"
 
 /* What bench_command() returns when --help was asked: the caller prints
  * the help (BENCH_HELP_TEXT) the way it prints every command's. */

@@ -1,33 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * chan.c - the channel entries (issue #4): messages per second and round
- * trips of 64-byte messages through shmkit channels, next to a pipe, in one
- * run.
+ * chan.c - the channel entries: round trips and one-way streams through
+ * shmkit channels at every message size, under each wait policy, by copy
+ * and in place.
  *
- *   pipe             round trip through two pipes, one per direction: a
- *                    write() and a read() of 64 bytes each way
- *   chan_spin        round trip through two channels, one per direction,
- *   chan_spin_sleep  shmkit_chan_send/shmkit_chan_recv, with each wait
- *   chan_sleep       policy in turn
- *   pipe_stream      64-byte messages one way through a pipe: one write()
- *                    per message, and reads of exactly 64 bytes
- *   chan_stream      the same through a channel, shmkit_chan_send/recv (a
- *                    copy in and a copy out), the default wait policy
- *   chan_stream_zc   the same in place: reserve/commit in batches of up to
- *                    ZC_BATCH, peek/release of what has arrived, up to
- *                    ZC_BATCH at once
+ *   chan_spin        round trip: two channels, one per direction, with
+ *   chan_spin_sleep  shmkit_chan_send/shmkit_chan_recv (a copy in and a
+ *   chan_sleep       copy out), each wait policy in turn; stream: one
+ *                    channel, one send and one recv per message
+ *   chan_zc          the same in place (zero copy), the default policy:
+ *                    the sender writes each message into the ring
+ *                    (reserve, fill, commit; streams commit up to ZC_BATCH
+ *                    at once), the receiver reads one word of every cache
+ *                    line of it where it lies (peek, release)
+ *   chan_idle        one reader waiting on an empty channel with the
+ *                    default policy for IDLE_NS: the CPU time an idle
+ *                    receiver costs once its spin budget is spent
  *
  * Every message carries its sequence number in its first 8 bytes; the
  * receiver checks it (and a round trip's sender checks the echo), so a
  * figure is never taken from a broken stream.
  *
  * Channels have names unique to the process and the trial
- * ("shmkit-bench-PID-N-ab" / "-ba"), with the default capacity (1 MiB).
- * setup() creates them, each side opens its ends in its start, and side A
- * removes the names as soon as both sides have them open: the segments live
- * on while mapped, and nothing stays in /dev/shm if the run dies from then
- * on.  teardown() removes them too (a trial that failed before that) and
- * side B does when its own start fails, since side A exits at once then.
+ * ("shmkit-bench-PID-N-ab" / "-ba"), with a capacity of 1 MiB or 4 times
+ * the message size, whichever is larger (a channel's largest message is a
+ * quarter of its ring).  setup() creates them, each side opens its ends in
+ * its start, and side A removes the names as soon as both sides have them
+ * open: the segments live on while mapped, and nothing stays in /dev/shm
+ * if the run dies from then on.  teardown() removes them too (a trial that
+ * failed before that) and side B does when its own start fails, since
+ * side A exits at once then.
  */
 #include <errno.h>
 #include <sched.h>
@@ -41,161 +43,31 @@
 #include "shmkit.h"
 #include "suites.h"
 
-#define MSG 64          /* bytes per message */
-#define ZC_BATCH 64     /* messages per commit / release in chan_stream_zc */
+#define ZC_BATCH 64       /* messages per commit in chan_zc streams, at most */
 #define NAME_LEN 64
+#define CAP_MIN (1u << 20)
+#define IDLE_NS 100000000 /* chan_idle: one wait of 100 ms */
+#define LINE 64
 
-/* ---------------------------------------------------------------------- */
-/* Messages                                                               */
-
-/* A message: its sequence number, then filler. */
-static void msg_fill(unsigned char *p, uint64_t seq)
+/* Reads one word of every cache line of a message: what a consumer that
+ * uses the data pays at least.  The empty asm takes the sum, so the
+ * compiler must compute it. */
+static void zc_consume(const unsigned char *p, size_t size)
 {
-	memset(p + sizeof(seq), 0x5a, MSG - sizeof(seq));
-	memcpy(p, &seq, sizeof(seq));
-}
+	uint64_t sum = 0, w;
 
-static uint64_t msg_seq(const void *p)
-{
-	uint64_t seq;
-
-	memcpy(&seq, p, sizeof(seq));
-	return seq;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Pipes                                                                  */
-
-/* fd[0] read / fd[1] write ends of A->B (ab) and B->A (ba). */
-struct pipe_ctx {
-	int ab[2], ba[2];
-};
-
-static int pipe_setup(void **ctx)
-{
-	struct pipe_ctx *c = malloc(sizeof(*c));
-
-	if (!c)
-		return -ENOMEM;
-	if (pipe(c->ab)) {
-		int err = -errno;
-		free(c);
-		return err;
+	for (size_t off = 0; off + sizeof(w) <= size; off += LINE) {
+		memcpy(&w, p + off, sizeof(w));
+		sum += w;
 	}
-	if (pipe(c->ba)) {
-		int err = -errno;
-		close(c->ab[0]);
-		close(c->ab[1]);
-		free(c);
-		return err;
-	}
-	*ctx = c;
-	return 0;
+	__asm__ volatile("" : : "r"(sum));
 }
 
-static void pipe_teardown(void *ctx)
+/* Writes a whole message in place: filler, then its sequence number. */
+static void zc_fill(unsigned char *p, size_t size, uint64_t seq)
 {
-	struct pipe_ctx *c = ctx;
-
-	close(c->ab[0]);
-	close(c->ab[1]);
-	close(c->ba[0]);
-	close(c->ba[1]);
-	free(c);
-}
-
-/* Writes all of @len bytes (a pipe takes up to PIPE_BUF at once). */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads exactly @len bytes: a pipe is a byte stream, a read may return
- * less than a message.  -EPIPE at the end of the stream. */
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int pipe_a(struct bench_side *s)
-{
-	struct pipe_ctx *c = s->ctx;
-	unsigned char buf[MSG];
-	uint64_t seq = ++s->seq;
-	int err;
-
-	msg_fill(buf, seq);
-	if ((err = write_all(c->ab[1], buf, MSG)) || (err = read_all(c->ba[0], buf, MSG)))
-		return err;
-	return msg_seq(buf) == seq ? 0 : -EPROTO;
-}
-
-static int pipe_b(struct bench_side *s)
-{
-	struct pipe_ctx *c = s->ctx;
-	unsigned char buf[MSG];
-	int err;
-
-	if ((err = read_all(c->ab[0], buf, MSG)))
-		return err;
-	if (msg_seq(buf) != ++s->seq)
-		return -EPROTO;
-	return write_all(c->ba[1], buf, MSG);
-}
-
-static int pipe_send(struct bench_side *s, uint64_t n)
-{
-	struct pipe_ctx *c = s->ctx;
-	unsigned char buf[MSG];
-	int err;
-
-	msg_fill(buf, 0);
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t seq = ++s->seq;
-		memcpy(buf, &seq, sizeof(seq));
-		if ((err = write_all(c->ab[1], buf, MSG)))
-			return err;
-	}
-	return 0;
-}
-
-static int pipe_recv(struct bench_side *s, uint64_t n)
-{
-	struct pipe_ctx *c = s->ctx;
-	unsigned char buf[MSG];
-	int err;
-
-	for (uint64_t i = 0; i < n; i++) {
-		if ((err = read_all(c->ab[0], buf, MSG)))
-			return err;
-		if (msg_seq(buf) != ++s->seq)
-			return -EPROTO;
-	}
-	return 0;
+	memset(p + sizeof(seq), 0x5a, size - sizeof(seq));
+	bench_stamp(p, seq);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -205,6 +77,8 @@ struct chan_ctx {
 	char name[2][NAME_LEN];  /* A->B, and B->A for round trips */
 	int count;               /* channels made: 1 (streams) or 2 */
 	unsigned policy;         /* enum shmkit_wait each end opens with */
+	size_t size;             /* bytes per message */
+	uint64_t cap;            /* ring bytes */
 	bool removed;            /* the names are gone (both sides opened) */
 	shmkit_chan *tx, *rx;    /* this side's ends (each side its own copy) */
 };
@@ -217,17 +91,22 @@ static void chan_remove_names(struct chan_ctx *c)
 	c->removed = true;
 }
 
-/* Makes @count channels with unique names and @policy as their default. */
-static int chan_setup(void **ctx, int count, unsigned policy)
+/* Makes the channels of @cell (two for round trips, one for a stream)
+ * with unique names and @policy as their default. */
+static int chan_setup(void **ctx, const struct bench_cell *cell, unsigned policy)
 {
 	static unsigned serial;
 	struct shmkit_chan_opts opts = { .policy = policy };
 	struct chan_ctx *c = calloc(1, sizeof(*c));
-	int err = 0;
+	int count = cell->kind == BENCH_LATENCY ? 2 : 1, err = 0;
 
 	if (!c)
 		return -ENOMEM;
 	c->policy = policy;
+	c->size = cell->size;
+	for (c->cap = CAP_MIN; c->cap / 4 < cell->size;)
+		c->cap *= 2;
+	opts.capacity = c->cap;
 	for (int i = 0; i < count && !err; i++) {
 		/* EXCL: never someone else's channel; a stale name (a PID
 		 * reused after a killed run) only costs the next number */
@@ -250,25 +129,25 @@ static int chan_setup(void **ctx, int count, unsigned policy)
 	return 0;
 }
 
-static int chan_rt_spin_setup(void **ctx)
+static int chan_spin_setup(void **ctx, struct bench_cell *cell)
 {
-	return chan_setup(ctx, 2, SHMKIT_WAIT_SPIN);
+	return chan_setup(ctx, cell, SHMKIT_WAIT_SPIN);
 }
 
-static int chan_rt_spin_sleep_setup(void **ctx)
+static int chan_spin_sleep_setup(void **ctx, struct bench_cell *cell)
 {
-	return chan_setup(ctx, 2, SHMKIT_WAIT_SPIN_SLEEP);
+	return chan_setup(ctx, cell, SHMKIT_WAIT_SPIN_SLEEP);
 }
 
-static int chan_rt_sleep_setup(void **ctx)
+static int chan_sleep_setup(void **ctx, struct bench_cell *cell)
 {
-	return chan_setup(ctx, 2, SHMKIT_WAIT_SLEEP);
+	return chan_setup(ctx, cell, SHMKIT_WAIT_SLEEP);
 }
 
-/* The streams run with what a channel gets when nothing is asked. */
-static int chan_stream_setup(void **ctx)
+/* Zero copy runs with what a channel gets when nothing is asked. */
+static int chan_zc_setup(void **ctx, struct bench_cell *cell)
 {
-	return chan_setup(ctx, 1, SHMKIT_WAIT_DEFAULT);
+	return chan_setup(ctx, cell, SHMKIT_WAIT_DEFAULT);
 }
 
 static void chan_teardown(void *ctx)
@@ -325,70 +204,62 @@ static int chan_start_b(struct bench_side *s)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Channels: round trips                                                  */
+/* Copies: send and recv                                                  */
 
 /*
- * Receives one message into @buf.  Spinning while both sides share one CPU
- * would hold the CPU the other side needs until the scheduler takes it, so
- * a spinning side then polls and yields instead, as the floor's spin does.
+ * Receives one message into the side's buffer.  Spinning while both sides
+ * share one CPU would hold the CPU the other side needs until the
+ * scheduler takes it, so a spinning side then polls and yields instead,
+ * as the floor's spin does.
  */
-static int chan_get(const struct bench_side *s, struct chan_ctx *c, unsigned char *buf)
+static int chan_get(const struct bench_side *s, struct chan_ctx *c)
 {
 	long n;
 
 	if (s->yield && c->policy == SHMKIT_WAIT_SPIN) {
-		while ((n = shmkit_chan_recv(c->rx, buf, MSG, 0)) == -EAGAIN)
+		while ((n = shmkit_chan_recv(c->rx, s->buf, s->size, 0)) == -EAGAIN)
 			sched_yield();
 	} else {
-		n = shmkit_chan_recv(c->rx, buf, MSG, SHMKIT_FOREVER);
+		n = shmkit_chan_recv(c->rx, s->buf, s->size, SHMKIT_FOREVER);
 	}
 	if (n < 0)
 		return (int)n;
-	return n == MSG ? 0 : -EPROTO;  /* 0: the writer ended the stream */
+	return (size_t)n == s->size ? 0 : -EPROTO;  /* 0: the writer ended the stream */
 }
 
 static int chan_rt_a(struct bench_side *s)
 {
 	struct chan_ctx *c = s->ctx;
-	unsigned char buf[MSG];
 	uint64_t seq = ++s->seq;
 	int err;
 
-	msg_fill(buf, seq);
-	if ((err = shmkit_chan_send(c->tx, buf, MSG, SHMKIT_FOREVER)) ||
-	    (err = chan_get(s, c, buf)))
+	bench_stamp(s->buf, seq);
+	if ((err = shmkit_chan_send(c->tx, s->buf, s->size, SHMKIT_FOREVER)) ||
+	    (err = chan_get(s, c)))
 		return err;
-	return msg_seq(buf) == seq ? 0 : -EPROTO;
+	return bench_seq(s->buf) == seq ? 0 : -EPROTO;
 }
 
 static int chan_rt_b(struct bench_side *s)
 {
 	struct chan_ctx *c = s->ctx;
-	unsigned char buf[MSG];
 	int err;
 
-	if ((err = chan_get(s, c, buf)))
+	if ((err = chan_get(s, c)))
 		return err;
-	if (msg_seq(buf) != ++s->seq)
+	if (bench_seq(s->buf) != ++s->seq)
 		return -EPROTO;
-	return shmkit_chan_send(c->tx, buf, MSG, SHMKIT_FOREVER);
+	return shmkit_chan_send(c->tx, s->buf, s->size, SHMKIT_FOREVER);
 }
 
-/* ---------------------------------------------------------------------- */
-/* Channels: streams                                                      */
-
-/* The copy path: one send per message, one recv per message. */
 static int chan_send_n(struct bench_side *s, uint64_t n)
 {
 	struct chan_ctx *c = s->ctx;
-	unsigned char buf[MSG];
 	int err;
 
-	msg_fill(buf, 0);
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t seq = ++s->seq;
-		memcpy(buf, &seq, sizeof(seq));
-		if ((err = shmkit_chan_send(c->tx, buf, MSG, SHMKIT_FOREVER)))
+		bench_stamp(s->buf, ++s->seq);
+		if ((err = shmkit_chan_send(c->tx, s->buf, s->size, SHMKIT_FOREVER)))
 			return err;
 	}
 	return 0;
@@ -397,32 +268,90 @@ static int chan_send_n(struct bench_side *s, uint64_t n)
 static int chan_recv_n(struct bench_side *s, uint64_t n)
 {
 	struct chan_ctx *c = s->ctx;
-	unsigned char buf[MSG];
 	int err;
 
 	for (uint64_t i = 0; i < n; i++) {
-		if ((err = chan_get(s, c, buf)))
+		if ((err = chan_get(s, c)))
 			return err;
-		if (msg_seq(buf) != ++s->seq)
+		if (bench_seq(s->buf) != ++s->seq)
 			return -EPROTO;
 	}
 	return 0;
 }
 
-/* Zero copy: messages written in place, published ZC_BATCH at a time (and
- * at the end of a round, which side B waits for whole). */
-static int chan_send_zc(struct bench_side *s, uint64_t n)
+/* ---------------------------------------------------------------------- */
+/* In place: reserve/commit, peek/release                                 */
+
+/* Checks one peeked message: its length and sequence number; reads it. */
+static int zc_take(struct bench_side *s, long len, const void *p)
+{
+	if (len < 0)
+		return (int)len;
+	if ((size_t)len != s->size || bench_seq(p) != ++s->seq)
+		return -EPROTO;
+	zc_consume(p, s->size);
+	return 0;
+}
+
+/* Writes message @seq in place and publishes it. */
+static int zc_put(struct bench_side *s, struct chan_ctx *c, uint64_t seq)
+{
+	void *p;
+	int err = shmkit_chan_reserve(c->tx, s->size, &p, SHMKIT_FOREVER);
+
+	if (err)
+		return err;
+	zc_fill(p, s->size, seq);
+	return shmkit_chan_commit(c->tx);
+}
+
+static int zc_rt_a(struct bench_side *s)
 {
 	struct chan_ctx *c = s->ctx;
+	uint64_t seq = s->seq + 1;
+	const void *p;
 	int err;
 
+	if ((err = zc_put(s, c, seq)))
+		return err;
+	long len = shmkit_chan_peek(c->rx, &p, SHMKIT_FOREVER);
+	if ((err = zc_take(s, len, p)))  /* takes s->seq to seq: the echo */
+		return err;
+	return shmkit_chan_release(c->rx);
+}
+
+static int zc_rt_b(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	const void *p;
+	int err;
+
+	long len = shmkit_chan_peek(c->rx, &p, SHMKIT_FOREVER);
+	if ((err = zc_take(s, len, p)) || (err = zc_put(s, c, s->seq)))
+		return err;
+	return shmkit_chan_release(c->rx);
+}
+
+/* Messages written in place, published ZC_BATCH at a time (or a quarter
+ * of the ring, whichever is less), and at the end of a round, which side B
+ * waits for whole. */
+static int zc_send_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	uint64_t most = c->cap / 4 / (s->size + 8);
+	int err;
+
+	if (most > ZC_BATCH)
+		most = ZC_BATCH;
+	if (most < 1)
+		most = 1;
 	for (uint64_t i = 0; i < n;) {
-		uint64_t batch = n - i < ZC_BATCH ? n - i : ZC_BATCH;
+		uint64_t batch = n - i < most ? n - i : most;
 		for (uint64_t k = 0; k < batch; k++) {
 			void *p;
-			if ((err = shmkit_chan_reserve(c->tx, MSG, &p, SHMKIT_FOREVER)))
+			if ((err = shmkit_chan_reserve(c->tx, s->size, &p, SHMKIT_FOREVER)))
 				return err;
-			msg_fill(p, ++s->seq);
+			zc_fill(p, s->size, ++s->seq);
 		}
 		if ((err = shmkit_chan_commit(c->tx)))
 			return err;
@@ -431,19 +360,9 @@ static int chan_send_zc(struct bench_side *s, uint64_t n)
 	return 0;
 }
 
-/* Checks one peeked message: its length and sequence number. */
-static int zc_check(struct bench_side *s, long len, const void *p)
-{
-	if (len < 0)
-		return (int)len;
-	if (len != MSG || msg_seq(p) != ++s->seq)
-		return -EPROTO;
-	return 0;
-}
-
-/* Zero copy: waits for one message, takes what else has arrived (up to
- * ZC_BATCH, and not past the round), reads each in place, releases all. */
-static int chan_recv_zc(struct bench_side *s, uint64_t n)
+/* Waits for one message, takes what else has arrived (up to ZC_BATCH, and
+ * not past the round), reads each in place, releases all. */
+static int zc_recv_n(struct bench_side *s, uint64_t n)
 {
 	struct chan_ctx *c = s->ctx;
 	const void *p;
@@ -452,13 +371,13 @@ static int chan_recv_zc(struct bench_side *s, uint64_t n)
 	for (uint64_t i = 0; i < n;) {
 		uint64_t limit = n - i < ZC_BATCH ? n - i : ZC_BATCH, got = 1;
 		long len = shmkit_chan_peek(c->rx, &p, SHMKIT_FOREVER);
-		if ((err = zc_check(s, len, p)))
+		if ((err = zc_take(s, len, p)))
 			return err;
 		for (; got < limit; got++) {
 			len = shmkit_chan_peek(c->rx, &p, 0);
 			if (len == -EAGAIN)
 				break;
-			if ((err = zc_check(s, len, p)))
+			if ((err = zc_take(s, len, p)))
 				return err;
 		}
 		if ((err = shmkit_chan_release(c->rx)))
@@ -469,46 +388,73 @@ static int chan_recv_zc(struct bench_side *s, uint64_t n)
 }
 
 /* ---------------------------------------------------------------------- */
+/* chan_idle: what a receiver waiting on an empty channel costs           */
+
+static int idle_setup(void **ctx, struct bench_cell *cell)
+{
+	struct chan_ctx *c;
+	struct bench_cell one = { .kind = BENCH_THROUGHPUT, .size = 8 };
+	int err = chan_setup(ctx, &one, SHMKIT_WAIT_DEFAULT);
+
+	(void)cell;
+	if (err)
+		return err;
+	c = *ctx;
+	/* a reader alone: no writer has ever come, so it waits for one */
+	err = chan_open_ends(c, -1, 0);
+	chan_remove_names(c);
+	if (err) {
+		chan_teardown(c);
+		return err;
+	}
+	return 0;
+}
+
+static int idle_cost(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	unsigned char buf[8];
+
+	for (uint64_t i = 0; i < n; i++) {
+		long got = shmkit_chan_recv(c->rx, buf, sizeof(buf), IDLE_NS);
+		if (got != -ETIMEDOUT)
+			return got < 0 ? (int)got : -EPROTO;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+#define BOTH (BENCH_LATENCY | BENCH_THROUGHPUT)
 
 static const struct bench_method chan_methods[] = {
-	{ .name = "pipe", .what = "64 B round trip, two pipes",
-	  .kind = BENCH_LATENCY, .baseline = "floor", .size = MSG,
-	  .setup = pipe_setup, .teardown = pipe_teardown,
-	  .round_a = pipe_a, .round_b = pipe_b },
-	{ .name = "chan_spin", .what = "64 B round trip, channels, spin",
-	  .kind = BENCH_LATENCY, .baseline = "floor", .versus = "pipe",
-	  .policy = "spin", .size = MSG,
-	  .setup = chan_rt_spin_setup, .teardown = chan_teardown,
+	{ .name = "chan_spin", .what = "shmkit channel, spin",
+	  .kinds = BOTH, .sized = true, .policy = "spin", .copies = 2,
+	  .setup = chan_spin_setup, .teardown = chan_teardown,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
-	  .round_a = chan_rt_a, .round_b = chan_rt_b },
-	{ .name = "chan_spin_sleep", .what = "the same, spin then sleep",
-	  .kind = BENCH_LATENCY, .baseline = "floor", .versus = "pipe",
-	  .policy = "spin_sleep", .size = MSG,
-	  .setup = chan_rt_spin_sleep_setup, .teardown = chan_teardown,
-	  .start_a = chan_start_a, .start_b = chan_start_b,
-	  .round_a = chan_rt_a, .round_b = chan_rt_b },
-	{ .name = "chan_sleep", .what = "the same, sleep at once",
-	  .kind = BENCH_LATENCY, .baseline = "floor", .versus = "pipe",
-	  .policy = "sleep", .size = MSG,
-	  .setup = chan_rt_sleep_setup, .teardown = chan_teardown,
-	  .start_a = chan_start_a, .start_b = chan_start_b,
-	  .round_a = chan_rt_a, .round_b = chan_rt_b },
-	{ .name = "pipe_stream", .what = "64 B one way, write/read",
-	  .kind = BENCH_THROUGHPUT, .baseline = "pipe_stream", .size = MSG,
-	  .setup = pipe_setup, .teardown = pipe_teardown,
-	  .send_a = pipe_send, .recv_b = pipe_recv },
-	{ .name = "chan_stream", .what = "64 B one way, send/recv",
-	  .kind = BENCH_THROUGHPUT, .baseline = "pipe_stream",
-	  .policy = "spin_sleep", .size = MSG,
-	  .setup = chan_stream_setup, .teardown = chan_teardown,
-	  .start_a = chan_start_a, .start_b = chan_start_b,
+	  .round_a = chan_rt_a, .round_b = chan_rt_b,
 	  .send_a = chan_send_n, .recv_b = chan_recv_n },
-	{ .name = "chan_stream_zc", .what = "64 B one way, zero copy, x64",
-	  .kind = BENCH_THROUGHPUT, .baseline = "pipe_stream",
-	  .policy = "spin_sleep", .size = MSG,
-	  .setup = chan_stream_setup, .teardown = chan_teardown,
+	{ .name = "chan_spin_sleep", .what = "shmkit channel, spin then sleep",
+	  .kinds = BOTH, .sized = true, .policy = "spin_sleep", .copies = 2,
+	  .setup = chan_spin_sleep_setup, .teardown = chan_teardown,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
-	  .send_a = chan_send_zc, .recv_b = chan_recv_zc },
+	  .round_a = chan_rt_a, .round_b = chan_rt_b,
+	  .send_a = chan_send_n, .recv_b = chan_recv_n },
+	{ .name = "chan_sleep", .what = "shmkit channel, sleep",
+	  .kinds = BOTH, .sized = true, .policy = "sleep", .copies = 2,
+	  .setup = chan_sleep_setup, .teardown = chan_teardown,
+	  .start_a = chan_start_a, .start_b = chan_start_b,
+	  .round_a = chan_rt_a, .round_b = chan_rt_b,
+	  .send_a = chan_send_n, .recv_b = chan_recv_n },
+	{ .name = "chan_zc", .what = "shmkit channel, zero copy",
+	  .kinds = BOTH, .sized = true, .policy = "spin_sleep", .copies = 0,
+	  .setup = chan_zc_setup, .teardown = chan_teardown,
+	  .start_a = chan_start_a, .start_b = chan_start_b,
+	  .round_a = zc_rt_a, .round_b = zc_rt_b,
+	  .send_a = zc_send_n, .recv_b = zc_recv_n },
+	{ .name = "chan_idle", .what = "idle receiver, 100 ms waits",
+	  .kinds = BENCH_COST, .policy = "spin_sleep", .copies = -1, .ops = 2,
+	  .setup = idle_setup, .teardown = chan_teardown, .cost = idle_cost },
 };
 
 const struct bench_suite bench_chan_suite = {

@@ -41,11 +41,13 @@
  * what the sample buffer holds (16 MiB). */
 #define LATENCY_MIN 1000u
 #define LATENCY_MAX 2000000u
-#define WARM_MIN 100u          /* warm-up rounds (or chunks), at least */
+#define WARM_MIN 100u          /* warm-up round trips, at least */
+#define WARM_MIN_STREAM 4u     /* warm-up rounds of a stream, at least */
 #define WARM_SHARE 0.1         /* of a trial's time budget */
 #define COST_MIN 10000u        /* operations per cost trial, at least */
-#define STREAM_CHUNK 256u      /* messages per round of a throughput trial */
-#define STREAM_MIN 20000u      /* messages measured per throughput trial, at least */
+#define STREAM_CHUNK 256u      /* messages per round of a throughput trial, at most */
+#define STREAM_ROUND_BYTES (256u << 10)  /* ... and about this many bytes */
+#define STREAM_MIN_ROUNDS 8u   /* rounds measured per throughput trial, at least */
 #define STREAM_MAX 4000000000u /* ... and at most */
 #define CHUNK_NS 1000000.0     /* a cost trial reads the clock this often */
 #define CHUNK_PROBE 1000u      /* operations timed to size the chunks */
@@ -68,10 +70,12 @@ struct control {
 
 /* The rounds of a two-process trial, as both sides count them. */
 struct rounds {
+	bool stream;                /* a throughput trial: rounds of messages */
 	uint64_t chunk;             /* messages per round (throughput), else 1 */
 	uint64_t fixed;             /* rounds to measure, 0: by time */
 	uint64_t warm_fixed;        /* warm-up rounds with a fixed count */
 	uint64_t min, max;          /* rounds to measure by time: bounds */
+	uint64_t warm_min;          /* warm-up rounds by time, at least */
 };
 
 /* What one trial measured. */
@@ -229,22 +233,30 @@ static _Noreturn void side_b_fail(const struct bench_method *m, struct control *
 	_exit(1);
 }
 
-/* Counts the rounds of @m's trials under @plan. */
-static void plan_rounds(const struct bench_plan *plan, const struct bench_method *m,
+/* Counts the rounds of @cell's trials under @plan. */
+static void plan_rounds(const struct bench_plan *plan, const struct bench_cell *cell,
 			struct rounds *rd)
 {
 	uint64_t n = plan->iterations;
 
-	if (m->kind == BENCH_THROUGHPUT) {
+	if (cell->kind == BENCH_THROUGHPUT) {
+		/* big messages: fewer per round, and fewer in all */
+		uint64_t size = cell->size ? cell->size : 1;
+		uint64_t chunk = STREAM_ROUND_BYTES / size;
+		chunk = chunk < 1 ? 1 : chunk > STREAM_CHUNK ? STREAM_CHUNK : chunk;
 		/* a test's few messages still make whole rounds */
-		rd->chunk = n && n < STREAM_CHUNK ? n : STREAM_CHUNK;
+		rd->chunk = n && n < chunk ? n : chunk;
 		rd->fixed = n ? (n + rd->chunk - 1) / rd->chunk : 0;
-		rd->min = STREAM_MIN / rd->chunk;
+		rd->min = STREAM_MIN_ROUNDS;
+		rd->warm_min = WARM_MIN_STREAM;
 		rd->max = STREAM_MAX / rd->chunk;
+		rd->stream = true;
 	} else {
+		rd->stream = false;
 		rd->chunk = 1;
 		rd->fixed = n > LATENCY_MAX ? LATENCY_MAX : n;
 		rd->min = LATENCY_MIN;
+		rd->warm_min = WARM_MIN;
 		rd->max = LATENCY_MAX;
 	}
 	rd->warm_fixed = n ? rd->fixed / 10 + 1 : 0;
@@ -254,19 +266,33 @@ static void plan_rounds(const struct bench_plan *plan, const struct bench_method
 static int step_a(const struct bench_method *m, struct bench_side *s,
 		  const struct rounds *rd)
 {
-	return m->kind == BENCH_THROUGHPUT ? m->send_a(s, rd->chunk) : m->round_a(s);
+	return rd->stream ? m->send_a(s, rd->chunk) : m->round_a(s);
 }
 
 static int step_b(const struct bench_method *m, struct bench_side *s,
 		  const struct rounds *rd)
 {
-	return m->kind == BENCH_THROUGHPUT ? m->recv_b(s, rd->chunk) : m->round_b(s);
+	return rd->stream ? m->recv_b(s, rd->chunk) : m->round_b(s);
+}
+
+/* A side's message buffer: 64-aligned, touched, filled with a pattern. */
+static unsigned char *side_buf(size_t size)
+{
+	void *p = NULL;
+
+	if (size == 0)
+		return NULL;
+	if (posix_memalign(&p, 64, size))
+		return NULL;
+	memset(p, 0x5a, size);
+	return p;
 }
 
 static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_method *m,
-			     void *ctx, struct control *ctl, pid_t parent)
+			     const struct bench_cell *cell, void *ctx,
+			     struct control *ctl, pid_t parent)
 {
-	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size };
 	struct rusage r0, r1;
 	struct rounds rd;
 	uint64_t warm = 0, last;
@@ -282,10 +308,12 @@ static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_m
 	err = bench_pin(plan->cpu_b);
 	if (err)
 		side_b_fail(m, ctl, "pinning", err);
+	if (cell->size && !(s.buf = side_buf(cell->size)))
+		side_b_fail(m, ctl, "buffer", -ENOMEM);
 	if (m->start_b && (err = m->start_b(&s)))
 		side_b_fail(m, ctl, "start", err);
 	atomic_store(&ctl->ready, 1);
-	plan_rounds(plan, m, &rd);
+	plan_rounds(plan, cell, &rd);
 	memset(&r0, 0, sizeof(r0));
 	for (uint64_t j = 1;; j++) {
 		if ((err = step_b(m, &s, &rd)))
@@ -329,7 +357,8 @@ static int side_a_warm(const struct bench_plan *plan, const struct bench_method 
 	int err;
 
 	for (uint64_t i = 1;; i++) {
-		bool over = phase_over(i, rd->warm_fixed, WARM_MIN, rd->max, start, now, budget);
+		bool over = phase_over(i, rd->warm_fixed, rd->warm_min, rd->max, start, now,
+				       budget);
 		if (over)
 			atomic_store(&ctl->warm_last, i);
 		if ((err = step_a(m, s, rd)))
@@ -345,8 +374,8 @@ static int side_a_warm(const struct bench_plan *plan, const struct bench_method 
 /* Side A's part of a latency trial: warm-up, then timed round trips until
  * the time budget (or the fixed count) is spent. */
 static int side_a(const struct bench_plan *plan, const struct bench_method *m,
-		  struct bench_side *s, struct control *ctl, int64_t *samples,
-		  struct trial *t)
+		  const struct bench_cell *cell, struct bench_side *s, struct control *ctl,
+		  int64_t *samples, struct trial *t)
 {
 	double budget = plan->trial_seconds * 1e9;
 	struct rusage r0, r1;
@@ -354,7 +383,7 @@ static int side_a(const struct bench_plan *plan, const struct bench_method *m,
 	uint64_t warm, n = 0;
 	int err;
 
-	plan_rounds(plan, m, &rd);
+	plan_rounds(plan, cell, &rd);
 	if (m->start_a && (err = m->start_a(s)))
 		return err;
 	if ((err = side_a_warm(plan, m, s, ctl, &rd, &warm)))
@@ -387,7 +416,8 @@ static int side_a(const struct bench_plan *plan, const struct bench_method *m,
  * until the time budget (or the fixed count) is spent.  The rate is side
  * B's to measure; A keeps its own CPU time per message. */
 static int side_a_stream(const struct bench_plan *plan, const struct bench_method *m,
-			 struct bench_side *s, struct control *ctl, struct trial *t)
+			 const struct bench_cell *cell, struct bench_side *s,
+			 struct control *ctl, struct trial *t)
 {
 	double budget = plan->trial_seconds * 1e9;
 	struct rusage r0, r1;
@@ -395,7 +425,7 @@ static int side_a_stream(const struct bench_plan *plan, const struct bench_metho
 	uint64_t warm, n = 0;
 	int err;
 
-	plan_rounds(plan, m, &rd);
+	plan_rounds(plan, cell, &rd);
 	if (m->start_a && (err = m->start_a(s)))
 		return err;
 	if ((err = side_a_warm(plan, m, s, ctl, &rd, &warm)))
@@ -425,13 +455,14 @@ static unsigned watchdog_seconds(const struct bench_plan *plan)
 
 /* A latency or throughput trial: side B forked, side A here. */
 static int pair_trial(const struct bench_plan *plan, const struct bench_method *m,
-		      int64_t *samples, struct trial *t, struct bench_error *why)
+		      struct bench_cell *cell, int64_t *samples, struct trial *t,
+		      struct bench_error *why)
 {
 	void *ctx = NULL;
-	int err = m->setup(&ctx);
+	int err = m->setup(&ctx, cell);
 
 	if (err) {
-		why->where = "setup";
+		why->where = err == -EMSGSIZE ? "size" : "setup";
 		return err;
 	}
 	struct control *ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE,
@@ -454,7 +485,7 @@ static int pair_trial(const struct bench_plan *plan, const struct bench_method *
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		side_b(plan, m, ctx, ctl, parent);
+		side_b(plan, m, cell, ctx, ctl, parent);
 	}
 	if (pid < 0)
 		err = -errno;
@@ -468,11 +499,14 @@ static int pair_trial(const struct bench_plan *plan, const struct bench_method *
 	while (!atomic_load(&ctl->ready))
 		sched_yield();  /* B pins itself; A must not hold its CPU */
 
-	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu };
-	if (m->kind == BENCH_THROUGHPUT)
-		err = side_a_stream(plan, m, &s, ctl, t);
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size };
+	if (cell->size && !(s.buf = side_buf(cell->size)))
+		err = -ENOMEM;
+	else if (cell->kind == BENCH_THROUGHPUT)
+		err = side_a_stream(plan, m, cell, &s, ctl, t);
 	else
-		err = side_a(plan, m, &s, ctl, samples, t);
+		err = side_a(plan, m, cell, &s, ctl, samples, t);
+	free(s.buf);
 	if (err) {
 		why->where = "side A";
 		watch.pid = 0;
@@ -484,7 +518,7 @@ static int pair_trial(const struct bench_plan *plan, const struct bench_method *
 	watch.pid = 0;
 	if (!err)
 		t->cpu[1] = ctl->cpu;
-	if (!err && m->kind == BENCH_THROUGHPUT) {
+	if (!err && cell->kind == BENCH_THROUGHPUT) {
 		/* B's clock: at least one tick, so a tiny test run stays finite */
 		double ns = ctl->ns > 0 ? (double)ctl->ns : 1;
 		t->mean = ns / t->n;
@@ -536,17 +570,17 @@ static int cost_phase(const struct bench_method *m, struct bench_side *s, uint64
 }
 
 static int cost_trial(const struct bench_plan *plan, const struct bench_method *m,
-		      struct trial *t, struct bench_error *why)
+		      struct bench_cell *cell, struct trial *t, struct bench_error *why)
 {
-	struct bench_side s = { .yield = false };
+	struct bench_side s = { .yield = false, .size = cell->size };
 	double budget = plan->trial_seconds * 1e9;
-	uint64_t fixed = plan->iterations, chunk = 1, n;
+	uint64_t fixed = m->ops ? m->ops : plan->iterations, chunk = 1, n;
 	struct rusage r0, r1;
 	int64_t ns;
-	int err = m->setup(&s.ctx);
+	int err = m->setup(&s.ctx, cell);
 
 	if (err) {
-		why->where = "setup";
+		why->where = err == -EMSGSIZE ? "size" : "setup";
 		return err;
 	}
 	watch_start(m, NULL, watchdog_seconds(plan));
@@ -574,11 +608,12 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 }
 
 static int trial(const struct bench_plan *plan, const struct bench_method *m,
-		 int64_t *samples, struct trial *t, struct bench_error *why)
+		 struct bench_cell *cell, int64_t *samples, struct trial *t,
+		 struct bench_error *why)
 {
-	if (m->kind == BENCH_COST)
-		return cost_trial(plan, m, t, why);
-	return pair_trial(plan, m, samples, t, why);
+	if (cell->kind == BENCH_COST)
+		return cost_trial(plan, m, cell, t, why);
+	return pair_trial(plan, m, cell, samples, t, why);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -619,7 +654,7 @@ static void summarize(const struct trial *t, unsigned trials, struct bench_resul
 						  cpu + offsetof(struct bench_cpu, sys_ns));
 	}
 	/* the spread of what the trials are compared by */
-	size_t by = out->method->kind == BENCH_THROUGHPUT ? offsetof(struct trial, mean)
+	size_t by = out->kind == BENCH_THROUGHPUT ? offsetof(struct trial, mean)
 							   : offsetof(struct trial, p50);
 	out->spread_min_ns = out->spread_max_ns = field_of(&t[0], by);
 	for (unsigned i = 1; i < trials; i++) {
@@ -627,7 +662,13 @@ static void summarize(const struct trial *t, unsigned trials, struct bench_resul
 		out->spread_max_ns = fmax(out->spread_max_ns, field_of(&t[i], by));
 	}
 	out->msgs_per_s = out->rate_min = out->rate_max = NAN;
-	if (out->method->kind == BENCH_THROUGHPUT) {
+	if (out->kind == BENCH_COST && out->size) {
+		/* a sized cost (memcpy) is a rate: one message per operation */
+		out->msgs_per_s = 1e9 / out->mean_ns;
+		out->rate_min = 1e9 / out->spread_max_ns;
+		out->rate_max = 1e9 / out->spread_min_ns;
+	}
+	if (out->kind == BENCH_THROUGHPUT) {
 		out->msgs_per_s = median_of(t, trials, offsetof(struct trial, rate));
 		out->rate_min = out->rate_max = t[0].rate;
 		for (unsigned i = 1; i < trials; i++) {
@@ -637,18 +678,30 @@ static void summarize(const struct trial *t, unsigned trials, struct bench_resul
 	}
 }
 
+void *bench_map_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int bench_run(const struct bench_plan *plan, const struct bench_method *m,
-	      struct bench_result *out, struct bench_error *why)
+	      struct bench_cell *cell, struct bench_result *out,
+	      struct bench_error *why)
 {
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (plan->trials < 1 || plan->trials > BENCH_TRIALS_MAX) {
+	cell->skip[0] = '\0';
+	if (plan->trials < 1 || plan->trials > BENCH_TRIALS_MAX ||
+	    !(m->kinds & cell->kind) || (m->sized ? cell->size < BENCH_SIZE_MIN : cell->size)) {
 		why->where = "plan";
 		return -EINVAL;
 	}
 	out->method = m;
-	out->sides = m->kind == BENCH_COST ? 1 : 2;
+	out->kind = cell->kind;
+	out->size = cell->size;
+	out->sides = cell->kind == BENCH_COST ? 1 : 2;
 	why->where = "pinning side A";
 	if ((err = bench_pin(plan->cpu_a)))
 		return err;
@@ -656,15 +709,15 @@ int bench_run(const struct bench_plan *plan, const struct bench_method *m,
 	uint64_t cap = plan->iterations && plan->iterations < LATENCY_MAX ? plan->iterations
 									  : LATENCY_MAX;
 	struct trial *t = calloc(plan->trials, sizeof(*t));
-	int64_t *samples = m->kind == BENCH_LATENCY ? malloc(cap * sizeof(*samples)) : NULL;
-	if (!t || (m->kind == BENCH_LATENCY && !samples)) {
+	int64_t *samples = cell->kind == BENCH_LATENCY ? malloc(cap * sizeof(*samples)) : NULL;
+	if (!t || (cell->kind == BENCH_LATENCY && !samples)) {
 		free(t);
 		free(samples);
 		why->where = "memory";
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < plan->trials && !err; i++)
-		err = trial(plan, m, samples, &t[i], why);
+		err = trial(plan, m, cell, samples, &t[i], why);
 	if (!err) {
 		out->trials = plan->trials;
 		summarize(t, plan->trials, out);

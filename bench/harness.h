@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * harness.h - what every benchmark entry shares: the description of a
- * method, the plan a run follows (trials, iterations, CPUs), and the result
- * of one method: medians over trials, their spread, CPU time per operation.
+ * method, the cell of it that runs (a kind and a message size), the plan a
+ * run follows (trials, iterations, CPUs), and the result of one cell:
+ * medians over trials, their spread, CPU time per operation.
  *
- * Three kinds of entries:
+ * A method offers one or more kinds; a sized method runs at every message
+ * size the run asks for, each (kind, size) pair a cell of its own.
+ * Three kinds:
  *   latency     two processes, each pinned to its own CPU when there are
  *               two; side A times every round trip with CLOCK_MONOTONIC,
  *               side B answers.  A trial gives p50/p99/p99.9 of its round
@@ -27,14 +30,32 @@
 #include <time.h>
 
 enum bench_kind {
-	BENCH_LATENCY,
-	BENCH_COST,
-	BENCH_THROUGHPUT,
+	BENCH_LATENCY = 1,
+	BENCH_COST = 2,
+	BENCH_THROUGHPUT = 4,
+};
+
+/* Message sizes a sized method accepts: the first 8 bytes carry a sequence
+ * number the receiver checks. */
+#define BENCH_SIZE_MIN 8u
+#define BENCH_SIZE_MAX (16u << 20)
+
+/* What one run of a method measures: its kind and its message size (0: the
+ * method has no messages).  setup() may refuse a size the mechanism cannot
+ * carry with -EMSGSIZE and say why in @skip: the cell is then reported as
+ * not applicable, not as a failure. */
+struct bench_cell {
+	enum bench_kind kind;
+	size_t size;
+	char skip[96];
 };
 
 /* One side of a run, as the method's functions see it. */
 struct bench_side {
 	void *ctx;        /* the method's, from setup(); the child has a copy */
+	size_t size;      /* bytes per message of this cell, 0: none */
+	unsigned char *buf;  /* size bytes of this side's own (64-aligned), for
+			      * the messages it sends or receives */
 	uint64_t seq;     /* this side's own counter; 0 at the start of a trial */
 	uint32_t ticket;  /* for methods that carry a ticket between rounds */
 	bool yield;       /* both sides share one CPU: a spin must yield it */
@@ -49,12 +70,16 @@ struct bench_side {
 struct bench_method {
 	const char *name;       /* as --methods spells it */
 	const char *what;       /* one line for the table */
-	enum bench_kind kind;
-	const char *baseline;   /* the method its ratio is quoted against */
-	const char *versus;     /* a second method to quote a ratio against, or NULL */
+	unsigned kinds;         /* enum bench_kind bits it offers */
+	bool sized;             /* runs at each size asked; else size 0 */
 	const char *policy;     /* a channel's wait policy ("spin" ...), or NULL */
-	size_t size;            /* bytes per message, 0: no messages */
-	int (*setup)(void **ctx);
+	int copies;             /* copies of the data per message, end to end;
+				 * -1: it carries no data */
+	uint64_t ops;           /* cost entries: operations per trial, 0: by time;
+				 * a fixed count marks an entry that waits: its
+				 * CPU time is quoted against its wall time */
+	const char *baseline;   /* cost entries: the method quoted against, or NULL */
+	int (*setup)(void **ctx, struct bench_cell *cell);
 	void (*teardown)(void *ctx);
 	/* latency and throughput: optional start of each side (after fork and
 	 * pinning, before side A's first round; side B's comes first) */
@@ -63,7 +88,7 @@ struct bench_method {
 	/* latency: one round trip (A) / one answer (B) */
 	int (*round_a)(struct bench_side *s);
 	int (*round_b)(struct bench_side *s);
-	/* cost: @n operations in a row */
+	/* cost: @n operations in a row (s->size bytes each, if sized) */
 	int (*cost)(struct bench_side *s, uint64_t n);
 	/* throughput: side A sends @n messages, side B receives @n */
 	int (*send_a)(struct bench_side *s, uint64_t n);
@@ -97,6 +122,8 @@ struct bench_cpu {
 
 struct bench_result {
 	const struct bench_method *method;
+	enum bench_kind kind;
+	size_t size;           /* bytes per message, 0: none */
 	unsigned trials;
 	uint64_t iterations;   /* measured per trial (median); messages for
 				* throughput entries */
@@ -120,12 +147,32 @@ struct bench_error {
 };
 
 /*
- * Runs @m under @plan into @out.  Returns 0, or a negative errno with
- * *why filled in.  A side that hangs or dies ends the process (exit 1) with
- * a message: a benchmark must never wedge the caller.
+ * Runs @cell of @m under @plan into @out.  Returns 0, or a negative errno
+ * with *why filled in (-EMSGSIZE: the method cannot carry this size, and
+ * cell->skip says why).  A side that hangs or dies ends the process (exit
+ * 1) with a message: a benchmark must never wedge the caller.
  */
 int bench_run(const struct bench_plan *plan, const struct bench_method *m,
-	      struct bench_result *out, struct bench_error *why);
+	      struct bench_cell *cell, struct bench_result *out,
+	      struct bench_error *why);
+
+/* Writes sequence number @seq into the first 8 bytes of message @p. */
+static inline void bench_stamp(void *p, uint64_t seq)
+{
+	__builtin_memcpy(p, &seq, sizeof(seq));
+}
+
+/* The sequence number message @p carries. */
+static inline uint64_t bench_seq(const void *p)
+{
+	uint64_t seq;
+
+	__builtin_memcpy(&seq, p, sizeof(seq));
+	return seq;
+}
+
+/* MAP_SHARED|MAP_ANONYMOUS memory a forked side B shares; NULL, errno set. */
+void *bench_map_shared(size_t size);
 
 /* Pins the calling process to @cpu (< 0: leaves it alone); 0 or -errno. */
 int bench_pin(int cpu);

@@ -4,8 +4,6 @@
  * processes and an uncontended lock cost, next to what the hardware and
  * the kernel cost without shmkit.
  *
- *   floor           two processes spinning on atomics: the round trip of a
- *                   cache line between two CPUs, below which no IPC goes
  *   futex           raw FUTEX_WAIT/FUTEX_WAKE on two words, one per
  *                   direction: the kernel's sleep and wake-up, no spinning
  *   event           the same round trip through two shmkit events
@@ -17,8 +15,8 @@
  *
  * Round trips: side A bumps the ping word and waits for pong to reach the
  * same count; side B waits for ping, then bumps pong.  Each word has a cache
- * line to itself (two: the adjacent-line prefetcher pulls pairs), so the
- * floor measures two line transfers and nothing else.
+ * line to itself (two: the adjacent-line prefetcher pulls pairs).  The
+ * floor they are quoted against is in floor.c.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -41,20 +39,11 @@ struct pingpong {
 	_Alignas(LINE) _Atomic uint32_t pong;
 };
 
-static void *map_shared(size_t size)
+static int pingpong_setup(void **ctx, struct bench_cell *cell)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct pingpong *pp = bench_map_shared(sizeof(*pp));
 
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* ---------------------------------------------------------------------- */
-/* floor: spinning on atomics                                             */
-
-static int pingpong_setup(void **ctx)
-{
-	struct pingpong *pp = map_shared(sizeof(*pp));
-
+	(void)cell;
 	if (!pp)
 		return -errno;
 	*ctx = pp;
@@ -64,33 +53,6 @@ static int pingpong_setup(void **ctx)
 static void pingpong_teardown(void *ctx)
 {
 	munmap(ctx, sizeof(struct pingpong));
-}
-
-/* Release/acquire: the answer must not be seen before the question. */
-static void spin_until(const struct bench_side *s, _Atomic uint32_t *w, uint32_t v)
-{
-	while (atomic_load_explicit(w, memory_order_acquire) != v)
-		bench_spin(s);
-}
-
-static int floor_a(struct bench_side *s)
-{
-	struct pingpong *pp = s->ctx;
-	uint32_t v = (uint32_t)++s->seq;
-
-	atomic_store_explicit(&pp->ping, v, memory_order_release);
-	spin_until(s, &pp->pong, v);
-	return 0;
-}
-
-static int floor_b(struct bench_side *s)
-{
-	struct pingpong *pp = s->ctx;
-	uint32_t v = (uint32_t)++s->seq;
-
-	spin_until(s, &pp->ping, v);
-	atomic_store_explicit(&pp->pong, v, memory_order_release);
-	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -150,11 +112,12 @@ struct event_ctx {
 	shmkit_event *ping, *pong;
 };
 
-static int event_setup(void **ctx)
+static int event_setup(void **ctx, struct bench_cell *cell)
 {
 	struct event_ctx *c = calloc(1, sizeof(*c));
 	int err;
 
+	(void)cell;
 	if (!c)
 		return -ENOMEM;
 	/* anonymous: inherited by side B across fork, which registers it */
@@ -247,7 +210,7 @@ static int pthread_setup_kind(void **ctx, bool shared)
 	if (!c)
 		return -ENOMEM;
 	c->shared = shared;
-	c->m = shared ? map_shared(sizeof(*c->m)) : malloc(sizeof(*c->m));
+	c->m = shared ? bench_map_shared(sizeof(*c->m)) : malloc(sizeof(*c->m));
 	if (!c->m) {
 		free(c);
 		return -ENOMEM;
@@ -297,15 +260,20 @@ static int become_threaded(void)
 	return 0;
 }
 
-static int pthread_plain_setup(void **ctx)
+static int pthread_plain_setup(void **ctx, struct bench_cell *cell)
 {
 	int err = become_threaded();
 
-	return err ? err : pthread_setup_kind(ctx, false);
+	(void)cell;
+
+	if (err)
+		return err;
+	return pthread_setup_kind(ctx, false);
 }
 
-static int pthread_robust_setup(void **ctx)
+static int pthread_robust_setup(void **ctx, struct bench_cell *cell)
 {
+	(void)cell;
 	return pthread_setup_kind(ctx, true);
 }
 
@@ -341,11 +309,12 @@ struct mutex_ctx {
 	shmkit_mutex *m;
 };
 
-static int mutex_setup(void **ctx)
+static int mutex_setup(void **ctx, struct bench_cell *cell)
 {
 	struct mutex_ctx *c = calloc(1, sizeof(*c));
 	int err;
 
+	(void)cell;
 	if (!c)
 		return -ENOMEM;
 	err = shmkit_region_anon(LINE, 0, &c->r);
@@ -387,28 +356,24 @@ static int mutex_cost(struct bench_side *s, uint64_t n)
 /* ---------------------------------------------------------------------- */
 
 static const struct bench_method sync_methods[] = {
-	{ .name = "floor", .what = "cache-line round trip, spinning",
-	  .kind = BENCH_LATENCY, .baseline = "floor",
-	  .setup = pingpong_setup, .teardown = pingpong_teardown,
-	  .round_a = floor_a, .round_b = floor_b },
 	{ .name = "futex", .what = "raw FUTEX_WAIT/WAKE round trip",
-	  .kind = BENCH_LATENCY, .baseline = "floor",
+	  .kinds = BENCH_LATENCY, .copies = -1,
 	  .setup = pingpong_setup, .teardown = pingpong_teardown,
 	  .round_a = futex_a, .round_b = futex_b },
 	{ .name = "event", .what = "shmkit event round trip",
-	  .kind = BENCH_LATENCY, .baseline = "floor",
+	  .kinds = BENCH_LATENCY, .copies = -1,
 	  .setup = event_setup, .teardown = event_teardown,
 	  .start_b = event_start_b, .round_a = event_a, .round_b = event_b },
 	{ .name = "pthread_mutex", .what = "lock+unlock, private, threaded",
-	  .kind = BENCH_COST, .baseline = "pthread_mutex",
+	  .kinds = BENCH_COST, .copies = -1, .baseline = "pthread_mutex",
 	  .setup = pthread_plain_setup, .teardown = pthread_teardown,
 	  .cost = pthread_cost },
 	{ .name = "pthread_robust", .what = "lock+unlock, pshared robust",
-	  .kind = BENCH_COST, .baseline = "pthread_mutex",
+	  .kinds = BENCH_COST, .copies = -1, .baseline = "pthread_mutex",
 	  .setup = pthread_robust_setup, .teardown = pthread_teardown,
 	  .cost = pthread_cost },
 	{ .name = "mutex", .what = "shmkit mutex lock+unlock",
-	  .kind = BENCH_COST, .baseline = "pthread_mutex",
+	  .kinds = BENCH_COST, .copies = -1, .baseline = "pthread_mutex",
 	  .setup = mutex_setup, .teardown = mutex_teardown,
 	  .cost = mutex_cost },
 };

@@ -3,7 +3,7 @@
 # Installs what the tests need when it is missing: apt-get as root, else a
 # clear list of what to install.  Called by `make test` before building.
 set -u
-pkgs=(libcriterion-dev pkg-config python3 util-linux)
+pkgs=(libcriterion-dev pkg-config python3 util-linux gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
