@@ -3,7 +3,7 @@
 #   make                 library, CLI, examples
 #   make test            install test deps (as root), build, run every test
 #   make demo            the guided tour
-#   make bench           build and run `shmkit bench` (BENCH_ARGS=--quick ...)
+#   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   V=1                  show the commands
@@ -120,9 +120,13 @@ test:
 demo: all
 	$(Q)B=$(B) examples/demo.sh
 
-# The default run takes about a minute; BENCH_ARGS="--quick --json out.json"
+# The full run takes about four minutes and writes $(B)/bench.json and
+# $(B)/bench.png beside the table; BENCH_ARGS="--quick" for a short one.
+# gnuplot (for the chart) is installed first when missing, as root.
+BENCH_ARGS ?=
 bench: $(B)/shmkit
-	$(Q)$(B)/shmkit bench $(BENCH_ARGS)
+	$(Q)bench/deps.sh
+	$(Q)$(B)/shmkit bench --json $(B)/bench.json --plot $(B)/bench.png $(BENCH_ARGS)
 
 shmkit.pc: shmkit.pc.in Makefile
 	$(vecho) GEN $@
