@@ -344,19 +344,21 @@ static void make_plan(const struct options *o, const struct bench_machine *mc,
 static void progress(size_t i, size_t n, const struct cell_ref *c, int64_t start)
 {
 	enum { WIDTH = 24 };
-	char bar[WIDTH + 1], eta[32] = "";
+	char bar[WIDTH + 1], eta[32] = "", size[32] = "";
 	size_t fill = n ? i * WIDTH / n : 0;
 	double spent = (double)(bench_now_ns() - start) / 1e9;
 
 	for (size_t k = 0; k < WIDTH; k++)
 		bar[k] = k < fill ? '#' : '.';
 	bar[WIDTH] = '\0';
+	if (c->size)
+		snprintf(size, sizeof(size), " %zu B", c->size);
 	if (i > 0 && i < n)
 		snprintf(eta, sizeof(eta), ", %.0f s left", spent / (double)i * (double)(n - i));
-	fprintf(stderr, "\r\033[Kshmkit bench [%s] %zu/%zu %s %s %zu B%s", bar, i, n,
+	fprintf(stderr, "\r\033[Kshmkit bench [%s] %zu/%zu %s %s%s%s", bar, i, n,
 		c->method->name, c->kind == BENCH_LATENCY ? "round trip"
 				 : c->kind == BENCH_THROUGHPUT ? "stream" : "cost",
-		c->size, eta);
+		size, eta);
 }
 
 /* Runs each cell; a failed one is reported and left out, one the method
