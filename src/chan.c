@@ -2,24 +2,40 @@
 /*
  * chan.c - the single-producer single-consumer channel.
  *
- * The writer appends records at its local position and publishes them by
- * storing tail with release (C1); the reader loads tail with acquire (C2),
- * so a record is never seen before its bytes.  The reader hands records
- * back by storing head with release (C3); the writer loads head with
- * acquire (C4) before it reuses the space.  A side that sleeps sets its
- * wait flag, then a full fence, then re-reads the other's position (C5);
- * the other side stores its position, then a full fence, then reads the
- * flag (C6): one of the two sees the other, so no wake-up is lost, and a
- * side that does not sleep is never woken (no system call while streaming).
- * closed is stored with release after the last tail (C7) and loaded with
- * acquire before tail is read again (C8).
+ * Each record's 8-byte header, read and written as one 64-bit word, is its
+ * commit mark: 0 means "nothing here yet".  The writer keeps the 8 bytes at
+ * its frontier (the first position it has not published) zero (I1): it
+ * zeroes the word just past every record it reserves, before that record is
+ * published.  A batch (every reservation since the last commit) is written
+ * with plain stores except its first header, which commit stores last, with
+ * release (C1); the reader load-acquires the header at its position (C2), so
+ * it sees a whole batch or nothing, and it never reads tail while streaming.
+ * commit then stores tail with release (C9): a sleeping reader's futex word,
+ * stat's figure, and where a new writer starts looking for the frontier.
+ * The reader hands records back by storing head with release (C3); the
+ * writer loads head with acquire (C4) before it reuses the space.
  *
- * Everything read from the segment is checked before use: positions must
- * stay within one capacity of each other and 8-aligned, records within
- * the ring and the published range; anything else is -EBADMSG.
+ * A side that sleeps reads the futex word it will sleep on (C10), sets its
+ * wait flag, then orders the flag before its re-check (C5); the side that
+ * publishes orders its store before reading the flag (C6).  C5 is a
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) when the sleeper advertises
+ * one in the control block: C6 is then only a compiler barrier (the kernel
+ * puts a full barrier on the publisher's CPU when the sleeper needs one).
+ * Otherwise both are full fences.  Either way one side sees the other, so
+ * no wake-up is lost, and a side that does not sleep is never woken.
+ * closed is stored with release after the last commit (C7) and loaded with
+ * acquire before the header is looked at again (C8).
+ *
+ * Everything read from the segment is checked before use: a header must
+ * name a known kind and length and lie within the ring and within one
+ * capacity (less the frontier's 8 bytes) of what the reader released;
+ * positions must stay within one capacity of each other and be 8-aligned;
+ * anything else is -EBADMSG.
  */
+#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "atomic.h"
@@ -42,16 +58,125 @@ struct shmkit_chan {
 	uint32_t chan_spin_ns;
 	uint64_t pos;          /* writer: end of reservations; reader: of peeks */
 	uint64_t pub;          /* the position last published */
-	uint64_t other;        /* the other side's position, last seen */
+	uint64_t other;        /* writer: the reader's head, last seen */
+	uint64_t first;        /* writer: the header commit stores at pub */
 	uint64_t pending;      /* messages reserved or peeked, not published */
 	int64_t next_check;    /* when to ask again whether the peer lives */
 	uint32_t dead_peer;    /* the role token found dead, 0 none */
+	bool mb_self;          /* this process is registered for membarrier */
+	bool mb_sleep;         /* this side sleeps after a membarrier (advertised) */
+	_Atomic uint32_t *mb_mine;  /* where this side advertises it */
+	_Atomic uint32_t *mb_peer;  /* where the other side does */
 	struct shmkit__peer_src src;
 };
 
 static uint64_t align8(uint64_t n)
 {
 	return (n + 7) & ~(uint64_t)7;
+}
+
+/* The header word of the record at position @pos (8-aligned in the ring). */
+static _Atomic uint64_t *hdr_at(const shmkit_chan *c, uint64_t pos)
+{
+	return (_Atomic uint64_t *)(void *)(c->ring + (pos & c->mask));
+}
+
+/*
+ * Checks the header @h of the record at @pos: a message of 1..max_msg
+ * bytes or a padding that ends exactly at the ring's end, within the ring,
+ * and ending at most capacity - 8 bytes past @base (the frontier's zero
+ * word needs the rest).  Returns the record's size, or -EBADMSG; *pad tells
+ * a padding.
+ */
+static int64_t rec_check(const shmkit_chan *c, uint64_t h, uint64_t pos, uint64_t base,
+			 bool *pad)
+{
+	uint32_t len = (uint32_t)h, kind = (uint32_t)(h >> 32);
+	uint64_t off = pos & c->mask, size = SHMKIT_REC_HDR + align8(len);
+
+	if (off + size > c->cap || pos + size - base > c->cap - SHMKIT_REC_HDR)
+		return -EBADMSG;
+	*pad = kind == SHMKIT_REC_PAD;
+	if (*pad)
+		return off + size == c->cap ? (int64_t)size : -EBADMSG;  /* only at the end */
+	if (kind != SHMKIT_REC_DATA || len == 0 || len > c->max_msg)
+		return -EBADMSG;
+	return (int64_t)size;
+}
+
+/* ---- membarrier ---- */
+
+/* This process: 0 not asked yet, 1 registered for
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED, 2 not (fences only).  Asked once, at the
+ * first open; relaxed: racing threads get the same answer, and registering
+ * twice is harmless.  fork() keeps the registration (the child's mm is a
+ * copy of the parent's), and execve drops it along with this variable. */
+static _Atomic int mb_state;
+
+static long membarrier(int cmd)
+{
+	return syscall(SYS_membarrier, cmd, 0u, 0);
+}
+
+static bool mb_registered(void)
+{
+	int s = load_relaxed(&mb_state);
+
+	if (s == 0) {
+		long q = membarrier(MEMBARRIER_CMD_QUERY);
+		const char *off = getenv("SHMKIT_NO_MEMBARRIER");
+		s = 2;
+		if ((!off || !*off || *off == '0') && q > 0 &&
+		    (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+		    (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+		    membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0)
+			s = 1;
+		store_relaxed(&mb_state, s);
+	}
+	return s == 1;
+}
+
+/*
+ * Tells the other side how this one sleeps.  A membarrier costs IPIs to
+ * the CPUs that run registered processes (microseconds on a virtual
+ * machine), so only a side that spins first uses one: its sleeps are rare,
+ * and the other side then publishes without a fence.  A side that sleeps
+ * at once (SHMKIT_WAIT_SLEEP) fences, and so does the other side for it.
+ * Going from 1 to 0, one membarrier makes sure the other side no longer
+ * acts on the 1 (C12).
+ */
+static void mb_advertise(shmkit_chan *c)
+{
+	bool want = c->mb_self && c->policy != SHMKIT_WAIT_SLEEP;
+	uint32_t was = load_relaxed(c->mb_mine);
+
+	c->mb_sleep = want;
+	if (was == (uint32_t)want)
+		return;
+	/* C12: relaxed; a publisher that saw 1 fences nothing, so a 1 -> 0
+	 * change waits, by a membarrier, until every such publisher has passed
+	 * a full barrier; pairs with C6's load */
+	store_relaxed(c->mb_mine, (uint32_t)want);
+	if (!want)
+		membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);  /* unregistered: may fail, see docs */
+}
+
+/* C6: the publisher's store (position, header, closed) before its load of
+ * the other side's wait flag; pairs with C5.  Only a compiler barrier when
+ * the other side sleeps after a membarrier and this process receives them. */
+static inline void publish_barrier(const shmkit_chan *c)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (!c->mb_self || !load_relaxed(c->mb_peer))
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* C5: the sleeper's flag before its re-check; pairs with C6. */
+static void sleep_barrier(shmkit_chan *c)
+{
+	if (c->mb_sleep && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 /* ---- waiting ---- */
@@ -82,45 +207,66 @@ static int peer_check(shmkit_chan *c, bool force)
 }
 
 /*
- * One wait step for a side whose position @mine lags nothing new: spin or
- * sleep on the other side's position word until it moves from @seen, per
- * policy.  Returns 0 to look again, or -ETIMEDOUT / -EINTR.
+ * One wait step while the word @watch still holds @seen (the writer: head;
+ * the reader: the header at its position, 0): spin on it, or sleep on the
+ * futex word @fword (head; tail), per policy.  Returns 0 to look again, or
+ * -ETIMEDOUT / -EINTR.
  */
-static int wait_step(shmkit_chan *c, _Atomic uint64_t *word, uint64_t seen,
-		     _Atomic uint32_t *flag, int64_t deadline, int64_t *spin_until)
+static int wait_step(shmkit_chan *c, _Atomic uint64_t *watch, uint64_t seen,
+		     _Atomic uint64_t *fword, int64_t deadline, int64_t *spin_until)
 {
+	bool reader = c->role == SHMKIT_CHAN_READER;
 	int64_t now = shmkit__mono_ns();
 
 	if (deadline >= 0 && now >= deadline)
 		return -ETIMEDOUT;
 	if (c->policy == SHMKIT_WAIT_SPIN ||
 	    (c->policy == SHMKIT_WAIT_SPIN_SLEEP && now < *spin_until)) {
-		for (int i = 0; i < 64 && load_relaxed(word) == seen; i++)
+		/* the reader also asks for the line after the header's: a record
+		 * of more than 56 bytes lies on two lines, and the second then
+		 * comes with the first instead of after it */
+		const void *next = reader ? c->ring + (((c->pos & c->mask) + 64) & c->mask & ~(uint64_t)63)
+					  : NULL;
+		/* relaxed: the caller looks again with acquire */
+		for (int i = 0; i < 64 && load_relaxed(watch) == seen; i++) {
+			if (next)
+				__builtin_prefetch(next, 0, 3);
 			shmkit__cpu_relax();
+		}
 		return 0;
 	}
+	/* C10: the value the futex compares, read before the flag: every
+	 * publication after this load moves it (the writer's head was read
+	 * in load_head); pairs with C9 (tail) and C3 (head) */
+	uint64_t fval = fword == watch ? seen : load_acquire(fword);
+	_Atomic uint32_t *flag = reader ? &c->shm->rwait : &c->shm->wwait;
 	store_relaxed(flag, 1);
-	/* C5: the flag before the re-read; pairs with C6 */
-	atomic_thread_fence(memory_order_seq_cst);
+	sleep_barrier(c);  /* C5 */
 	int err = 0;
-	if (load_relaxed(word) == seen &&
-	    !(c->role == SHMKIT_CHAN_READER && load_relaxed(&c->shm->closed)))
-		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)word, (uint32_t)seen,
+	if (load_relaxed(watch) == seen &&
+	    !(reader && load_relaxed(&c->shm->closed)))
+		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)fword, (uint32_t)fval,
 					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
 	store_relaxed(flag, 0);
 	*spin_until = 0;  /* slept once: sleep at once from now on */
 	return err == -EINTR ? err : 0;
 }
 
-/* Publishes @pos in @word and wakes the other side if it sleeps. */
-static void publish(_Atomic uint64_t *word, uint64_t pos, _Atomic uint32_t *flag)
+/* After a store the other side may sleep on: wakes it if its @flag is set. */
+static void wake_other(const shmkit_chan *c, _Atomic uint64_t *fword, _Atomic uint32_t *flag)
 {
-	/* C1 (tail) / C3 (head) */
-	store_release(word, pos);
-	/* C6: the position before the flag; pairs with C5 */
-	atomic_thread_fence(memory_order_seq_cst);
+	publish_barrier(c);  /* C6 */
 	if (load_relaxed(flag))
-		shmkit__futex_wake((_Atomic uint32_t *)(void *)word, 1);
+		shmkit__futex_wake((_Atomic uint32_t *)(void *)fword, 1);
+}
+
+/* Adds this side's published messages to its counter: statistics, after
+ * the fact (a kill in between leaves them short); each side alone writes
+ * its counter: a plain store, no locked instruction. */
+static void count_published(shmkit_chan *c, _Atomic uint64_t *count)
+{
+	store_relaxed(count, load_relaxed(count) + c->pending);
+	c->pending = 0;
 }
 
 /* ---- writer ---- */
@@ -131,36 +277,37 @@ static int load_head(shmkit_chan *c)
 	/* C4: pairs with C3 */
 	uint64_t h = load_acquire(&c->shm->head);
 
-	if (h > c->pub || c->pub - h > c->cap || (h & 7))
+	if (h > c->pub || c->pub - h > c->cap - SHMKIT_REC_HDR || (h & 7))
 		return -EBADMSG;
 	c->other = h;
 	return 0;
 }
 
-/* Publishes what this side reserved or peeked since it last did. */
-static int publish_side(shmkit_chan *c, int role)
+int shmkit_chan_commit(shmkit_chan *c)
 {
-	bool writer = role == SHMKIT_CHAN_WRITER;
-
-	if (!c || c->role != role)
+	if (!c || c->role != SHMKIT_CHAN_WRITER)
 		return -EPERM;
 	if (c->pos == c->pub)
 		return 0;
+	/* C1: the batch's first header, after every other byte of the batch
+	 * (payloads, later headers, the zero word at its end); pairs with C2 */
+	store_release(hdr_at(c, c->pub), c->first);
 	c->pub = c->pos;
-	publish(writer ? &c->shm->tail : &c->shm->head, c->pos,
-		writer ? &c->shm->rwait : &c->shm->wwait);
-	/* statistics, after the fact (a kill in between leaves them short);
-	 * each side alone writes its counter: a plain store, no locked
-	 * instruction on a line the other side keeps reading */
-	_Atomic uint64_t *count = writer ? &c->shm->sent : &c->shm->received;
-	store_relaxed(count, load_relaxed(count) + c->pending);
-	c->pending = 0;
+	/* C9: tail after that header; pairs with C10 and a new writer's C11 */
+	store_release(&c->shm->tail, c->pos);
+	wake_other(c, &c->shm->tail, &c->shm->rwait);
+	count_published(c, &c->shm->sent);
 	return 0;
 }
 
-int shmkit_chan_commit(shmkit_chan *c)
+/* Writes the header @h of the record at @pos: the batch's first is kept for
+ * commit (its word stays 0, I1), the others are stored now. */
+static void put_hdr(shmkit_chan *c, uint64_t pos, uint64_t h)
 {
-	return publish_side(c, SHMKIT_CHAN_WRITER);
+	if (pos == c->pub)
+		c->first = h;
+	else
+		store_relaxed(hdr_at(c, pos), h);  /* published by C1 */
 }
 
 int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns)
@@ -174,14 +321,16 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 	uint64_t need = SHMKIT_REC_HDR + align8(len);
 	uint64_t off = c->pos & c->mask;
 	uint64_t pad = c->cap - off < need ? c->cap - off : 0;
+	/* the record, its padding and the zero word after it (I1) */
+	uint64_t room = pad + need + SHMKIT_REC_HDR;
 	int64_t deadline = shmkit__deadline(timeout_ns);
 	int64_t spin_until = -1;
 
-	while (c->pos + pad + need - c->other > c->cap) {
+	while (c->pos + room - c->other > c->cap) {
 		int err = load_head(c);
 		if (err)
 			return err;
-		if (c->pos + pad + need - c->other <= c->cap)
+		if (c->pos + room - c->other <= c->cap)
 			break;
 		/* the reader may be waiting for what we reserved: show it */
 		shmkit_chan_commit(c);
@@ -192,22 +341,22 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 			return -EAGAIN;
 		if (spin_until < 0)
 			spin_until = shmkit__mono_ns() + (int64_t)c->spin_ns;
-		err = wait_step(c, &c->shm->head, c->other, &c->shm->wwait, deadline,
+		err = wait_step(c, &c->shm->head, c->other, &c->shm->head, deadline,
 				&spin_until);
 		if (err)
 			return err;
 	}
+	uint64_t at = c->pos;
 	if (pad) {
-		struct shmkit_chan_rec rec = { .len = (uint32_t)(pad - SHMKIT_REC_HDR),
-					       .kind = SHMKIT_REC_PAD };
-		memcpy(c->ring + off, &rec, sizeof(rec));
-		c->pos += pad;
-		off = 0;
+		put_hdr(c, at, SHMKIT_REC_WORD(pad - SHMKIT_REC_HDR, SHMKIT_REC_PAD));
+		at += pad;
 	}
-	struct shmkit_chan_rec rec = { .len = (uint32_t)len, .kind = SHMKIT_REC_DATA };
-	memcpy(c->ring + off, &rec, sizeof(rec));
-	*p = c->ring + off + SHMKIT_REC_HDR;
-	c->pos += need;
+	put_hdr(c, at, SHMKIT_REC_WORD(len, SHMKIT_REC_DATA));
+	/* I1: the new frontier's word is 0 before this record is published
+	 * (the space was released: C4 saw it) */
+	store_relaxed(hdr_at(c, at + need), 0);
+	*p = c->ring + (at & c->mask) + SHMKIT_REC_HDR;
+	c->pos = at + need;
 	c->pending++;
 	return 0;
 }
@@ -227,46 +376,29 @@ int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len, int64_t timeou
 
 /* ---- reader ---- */
 
-/* Loads and checks tail; 0 or -EBADMSG. */
-static int load_tail(shmkit_chan *c)
-{
-	/* C2: pairs with C1 */
-	uint64_t t = load_acquire(&c->shm->tail);
-
-	if (t < c->pos || t - c->pub > c->cap || (t & 7))
-		return -EBADMSG;
-	c->other = t;
-	return 0;
-}
-
 /*
  * The next message at c->pos, skipping padding: its length (> 0) with *p
  * and *need set, 0 if none is published, or -EBADMSG.
  */
 static long next_record(shmkit_chan *c, const void **p, uint64_t *need)
 {
-	while (c->pos < c->other) {
-		uint64_t off = c->pos & c->mask, avail = c->other - c->pos;
-		struct shmkit_chan_rec rec;
-		if (avail < SHMKIT_REC_HDR)
-			return -EBADMSG;
-		memcpy(&rec, c->ring + off, sizeof(rec));  /* one read, then checked */
-		uint64_t size = SHMKIT_REC_HDR + align8(rec.len);
-		if (size > avail || off + size > c->cap)
-			return -EBADMSG;
-		if (rec.kind == SHMKIT_REC_PAD) {
-			if (off + size != c->cap)
-				return -EBADMSG;  /* padding only ever fills the end */
-			c->pos += size;
+	for (;;) {
+		/* C2: pairs with C1; one load, then checked */
+		uint64_t h = load_acquire(hdr_at(c, c->pos));
+		bool pad;
+		if (h == 0)
+			return 0;
+		int64_t size = rec_check(c, h, c->pos, c->pub, &pad);
+		if (size < 0)
+			return (long)size;
+		if (pad) {
+			c->pos += (uint64_t)size;  /* bounded: rec_check limits pos - pub */
 			continue;
 		}
-		if (rec.kind != SHMKIT_REC_DATA || rec.len == 0 || rec.len > c->max_msg)
-			return -EBADMSG;
-		*p = c->ring + off + SHMKIT_REC_HDR;
-		*need = size;
-		return rec.len;
+		*p = c->ring + (c->pos & c->mask) + SHMKIT_REC_HDR;
+		*need = (uint64_t)size;
+		return (long)(uint32_t)h;
 	}
-	return 0;
 }
 
 /* Waits for the next message; its length, 0 at the end, or an error. */
@@ -280,40 +412,32 @@ static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
 		return -EINVAL;
 	if (c->role != SHMKIT_CHAN_READER)
 		return -EPERM;
-	for (;;) {
+	for (bool looked = false;; looked = true) {
 		long n = next_record(c, p, need);
+		int err;
 		if (n)
 			return n;
-		int err = load_tail(c);
-		if (err)
-			return err;
-		if ((n = next_record(c, p, need)) != 0)
-			return n;
-		/* C8: closed after the last tail; pairs with C7 */
-		if (load_acquire(&c->shm->closed)) {
-			if ((err = load_tail(c)) != 0)
+		/* a call that will spin first spins once before it looks at
+		 * closed and the writer's token: they lie on the writer's line,
+		 * which the writer stores at every commit */
+		if (looked || timeout_ns == 0 || c->policy == SHMKIT_WAIT_SLEEP) {
+			/* C8: closed after the last commit; pairs with C7 */
+			if (load_acquire(&c->shm->closed))
+				return next_record(c, p, need);  /* 0: the end */
+			err = peer_check(c, timeout_ns == 0);
+			if (err == -EPIPE) {
+				/* what the writer committed before it died first */
+				n = next_record(c, p, need);
+				return n ? n : -EPIPE;
+			}
+			if (err)
 				return err;
-			if ((n = next_record(c, p, need)) != 0)
-				return n;
-			return 0;  /* the end of the stream */
+			if (timeout_ns == 0)
+				return -EAGAIN;
 		}
-		err = peer_check(c, timeout_ns == 0);
-		if (err == -EPIPE) {
-			/* what the writer published before it died comes first */
-			if ((err = load_tail(c)) != 0)
-				return err;
-			if ((n = next_record(c, p, need)) != 0)
-				return n;
-			return -EPIPE;
-		}
-		if (err)
-			return err;
-		if (timeout_ns == 0)
-			return -EAGAIN;
 		if (spin_until < 0)
 			spin_until = shmkit__mono_ns() + (int64_t)c->spin_ns;
-		err = wait_step(c, &c->shm->tail, c->other, &c->shm->rwait, deadline,
-				&spin_until);
+		err = wait_step(c, hdr_at(c, c->pos), 0, &c->shm->tail, deadline, &spin_until);
 		if (err)
 			return err;
 	}
@@ -333,7 +457,16 @@ long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 
 int shmkit_chan_release(shmkit_chan *c)
 {
-	return publish_side(c, SHMKIT_CHAN_READER);
+	if (!c || c->role != SHMKIT_CHAN_READER)
+		return -EPERM;
+	if (c->pos == c->pub)
+		return 0;
+	c->pub = c->pos;
+	/* C3: head after the last read of the records; pairs with C4 */
+	store_release(&c->shm->head, c->pos);
+	wake_other(c, &c->shm->head, &c->shm->wwait);
+	count_published(c, &c->shm->received);
+	return 0;
 }
 
 long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
@@ -356,6 +489,51 @@ long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
 }
 
 /* ---- opening ---- */
+
+/* -EBADMSG unless tail (bit 0 aside) and head are 8-aligned and within a
+ * capacity of each other, in either order: the reader may have read past
+ * tail (a writer stores tail after the header that publishes a record). */
+static int positions_check(uint64_t tail, uint64_t head, uint64_t cap)
+{
+	uint64_t t = tail & ~(uint64_t)1;
+
+	if ((t & 7) || (head & 7) || (t >= head ? t - head : head - t) > cap)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * A new writer's frontier: from tail, over the committed records, to the
+ * first zero header (I1).  A writer killed between a commit's header and
+ * its tail leaves records past tail that the reader may already have read;
+ * one killed before a commit leaves a zero word where its batch begins, and
+ * what it wrote past it is written over.  Every header is checked as the
+ * reader checks it, with tail as the base (a batch never ends more than
+ * capacity - 8 past the tail of the commit before it); head must be at a
+ * record's start, at or before the frontier, and within capacity - 8 of it.
+ */
+static int writer_frontier(shmkit_chan *c, uint64_t tail, uint64_t head, uint64_t *out)
+{
+	uint64_t pos = tail;
+
+	for (;;) {
+		/* C11: pairs with the dead writer's C1 (and C9, for tail) */
+		uint64_t h = load_acquire(hdr_at(c, pos));
+		bool pad;
+		if (h == 0)
+			break;
+		int64_t size = rec_check(c, h, pos, tail, &pad);
+		if (size < 0)
+			return (int)size;
+		if (pos < head && pos + (uint64_t)size > head)
+			return -EBADMSG;  /* head inside a record */
+		pos += (uint64_t)size;  /* bounded by rec_check */
+	}
+	if (pos < head || pos - head > c->cap - SHMKIT_REC_HDR)
+		return -EBADMSG;
+	*out = pos;
+	return 0;
+}
 
 /* Checks the immutable line of a control block against the data size. */
 static int chan_check(const struct shmkit_chan_shm *s, uint64_t data_size)
@@ -386,12 +564,15 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 	if (err)
 		return err;
 	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
-	if (head > tail || tail - head > s->capacity)
+	if (positions_check(tail, head, s->capacity))
 		return -EBADMSG;
+	tail &= ~(uint64_t)1;  /* the end-of-stream mark */
 	out->type = (int)s->type;
 	out->capacity = s->capacity;
 	out->max_msg = s->max_msg;
-	out->used = tail - head;
+	/* the reader may be ahead of tail: it sees a record at its header,
+	 * before the writer stores tail */
+	out->used = tail > head ? tail - head : 0;
 	out->sent = load_relaxed(&s->sent);
 	out->received = load_relaxed(&s->received);
 	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
@@ -544,23 +725,35 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	/* for stat, after this attach is gone; relaxed: informational */
 	store_relaxed(role == SHMKIT_CHAN_WRITER ? &c->shm->writer_pid : &c->shm->reader_pid,
 		      (int32_t)c->r->owner);
-	/* carry on from what the last holder of the role published */
+	/* carry on from what the last holder of the role published; C11:
+	 * pairs with C9 and C3 (the role CAS already ordered them) */
 	uint64_t tail = load_acquire(&c->shm->tail), head = load_acquire(&c->shm->head);
-	if (head > tail || tail - head > c->cap || ((tail | head) & 7)) {
+	if (positions_check(tail, head, c->cap)) {
 		err = -EBADMSG;
 		goto fail;
 	}
+	c->mb_self = mb_registered();
 	if (role == SHMKIT_CHAN_WRITER) {
-		c->pos = c->pub = tail;
+		uint64_t front;
+		err = writer_frontier(c, tail & ~(uint64_t)1, head, &front);
+		if (err)
+			goto fail;
+		c->pos = c->pub = front;
 		c->other = head;
+		c->mb_mine = &c->shm->wmembarrier;
+		c->mb_peer = &c->shm->rmembarrier;
 		store_relaxed(&c->shm->wwait, 0);
 		/* a new stream; C7's twin, before anything we publish */
 		store_release(&c->shm->closed, 0);
+		/* C9: the frontier found, for stat and the next writer */
+		store_release(&c->shm->tail, front);
 	} else {
 		c->pos = c->pub = head;
-		c->other = head;
+		c->mb_mine = &c->shm->rmembarrier;
+		c->mb_peer = &c->shm->wmembarrier;
 		store_relaxed(&c->shm->rwait, 0);
 	}
+	mb_advertise(c);
 	*out = c;
 	return 0;
 fail:
@@ -575,11 +768,12 @@ int shmkit_chan_close(shmkit_chan *c)
 		return 0;
 	if (c->role == SHMKIT_CHAN_WRITER) {
 		shmkit_chan_commit(c);
-		/* C7: the end after the last tail; pairs with C8 */
+		/* C7: the end after the last commit; pairs with C8 */
 		store_release(&c->shm->closed, 1);
-		atomic_thread_fence(memory_order_seq_cst);  /* C6 for closed */
-		if (load_relaxed(&c->shm->rwait))
-			shmkit__futex_wake((_Atomic uint32_t *)(void *)&c->shm->tail, 1);
+		/* C9: tail's bit 0 marks the end, so the word a sleeping reader's
+		 * futex compares moves: it wakes at once, not a poll period later */
+		store_release(&c->shm->tail, c->pub | 1);
+		wake_other(c, &c->shm->tail, &c->shm->rwait);  /* C6 */
 	}
 	/* a reader's peeked but unreleased messages stay for the next reader */
 	int err = shmkit_region_close(c->r);
@@ -593,6 +787,8 @@ int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)
 		return -EINVAL;
 	c->policy = policy ? policy : c->chan_policy;
 	c->spin_ns = spin_ns ? spin_ns : c->chan_spin_ns;
+	if (c->mb_mine)
+		mb_advertise(c);  /* not yet during open */
 	return 0;
 }
 

@@ -9,14 +9,24 @@
  * The first cache line is written by the creator before the segment is
  * published and never changes; an opener validates it once and keeps its
  * own copy.  Line 1 is the writer's, line 2 the reader's: each side writes
- * only its own line, except the other's sleep flag, which lives on the line
- * of the side that reads it at every publication.
+ * only its own line, except its sleep flag and its membarrier flag, which
+ * live on the line of the other side, the one that reads them at every
+ * publication.
  *
  * Positions (tail, head) count bytes since the channel was made; they only
  * grow, and a record starts at position % capacity.  A record is an 8-byte
  * header {u32 len, u32 kind} and len payload bytes, padded to 8.  A record
  * never wraps: when one does not fit before the end of the ring, a PAD
  * record fills the rest.
+ *
+ * Version 2: the header, read and written as one 64-bit word, is the
+ * record's commit mark.  A zero header means "nothing published here yet":
+ * the 8 bytes at the writer's frontier are always zero (the writer zeroes
+ * them before it publishes the record in front of them), so at most
+ * capacity - 8 bytes of records are in the ring at once.  tail is still
+ * stored at each commit, but only sleepers, stat and a new writer read it;
+ * its bit 0 is set by close (an end-of-stream mark that moves the reader's
+ * futex word).
  */
 #ifndef SHMKIT_LAYOUT_CHAN_H
 #define SHMKIT_LAYOUT_CHAN_H
@@ -25,7 +35,7 @@
 #include <stdint.h>
 
 #define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
-#define SHMKIT_CHAN_VERSION   1u
+#define SHMKIT_CHAN_VERSION   2u   /* 2: per-record commit (docs) */
 #define SHMKIT_CHAN_SPSC      1u
 #define SHMKIT_CHAN_RING_OFF  256u
 #define SHMKIT_CHAN_MIN_CAP   64u
@@ -38,6 +48,8 @@ struct shmkit_chan_rec {
 	uint32_t len;                 /* payload bytes */
 	uint32_t kind;                /* SHMKIT_REC_* */
 };
+/* The header as the 64-bit word it is read and written as (little-endian). */
+#define SHMKIT_REC_WORD(len, kind) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint32_t)(kind) << 32)
 
 struct shmkit_chan_shm {
 	/* --- line 0: immutable --- */
@@ -51,20 +63,23 @@ struct shmkit_chan_shm {
 	uint32_t spin_ns;             /* 36: default spin budget */
 	uint8_t pad0[24];             /* 40 */
 	/* --- line 1: the writer's --- */
-	_Atomic uint64_t tail;        /* 64: end of the published records; futex (low half) */
+	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0: closed;
+				       * the reader's futex (low half) */
 	_Atomic uint64_t sent;        /* 72: messages published (statistics) */
 	_Atomic uint32_t writer;      /* 80: the writer's owner token, 0 never */
 	_Atomic uint32_t closed;      /* 84: 1: the stream ends at tail */
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
 	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
-	uint8_t pad1[32];             /* 96 */
+	_Atomic uint32_t rmembarrier; /* 96: 1: the reader sleeps after a membarrier() */
+	uint8_t pad1[28];             /* 100 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
 	_Atomic uint32_t reader;      /* 144: the reader's owner token, 0 never */
 	_Atomic uint32_t wwait;       /* 148: set by a writer about to sleep */
 	_Atomic int32_t reader_pid;   /* 152: PID of the last reader (informational) */
-	uint8_t pad2[36];             /* 156 */
+	_Atomic uint32_t wmembarrier; /* 156: 1: the writer sleeps after a membarrier() */
+	uint8_t pad2[32];             /* 160 */
 	uint8_t pad3[64];             /* 192: reserved */
 };
 
@@ -75,6 +90,8 @@ _Static_assert(offsetof(struct shmkit_chan_shm, head) == 128, "chan.head");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwait) == 148, "chan.wwait");
 _Static_assert(offsetof(struct shmkit_chan_shm, writer_pid) == 92, "chan.writer_pid");
 _Static_assert(offsetof(struct shmkit_chan_shm, reader_pid) == 152, "chan.reader_pid");
+_Static_assert(offsetof(struct shmkit_chan_shm, rmembarrier) == 96, "chan.rmembarrier");
+_Static_assert(offsetof(struct shmkit_chan_shm, wmembarrier) == 156, "chan.wmembarrier");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"
