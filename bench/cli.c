@@ -361,45 +361,65 @@ static void progress(size_t i, size_t n, const struct cell_ref *c, int64_t start
 		size, eta);
 }
 
-/* Runs each cell; a failed one is reported and left out, one the method
- * cannot carry is listed in @skip.  Returns how many results there are in
- * @res; *failed tells whether any failed. */
+/* Runs every cell's trials, a round of one trial per cell at a time; a
+ * cell that fails is reported and left out, one the method cannot carry is
+ * listed in @skip.  Returns how many results there are in @res; *failed
+ * tells whether any failed. */
 static size_t run_cells(const struct bench_plan *plan, const struct cell_ref *cells,
 			size_t n, struct bench_result *res, struct bench_skip *skip,
 			size_t *nskip, bool *failed)
 {
 	bool tty = isatty(STDERR_FILENO);
 	int64_t start = bench_now_ns();
+	struct bench_trials *sets = calloc(n ? n : 1, sizeof(*sets));
+	bool *out = calloc(n ? n : 1, sizeof(*out));  /* failed or skipped */
 	size_t done = 0;
 
 	*failed = false;
 	*nskip = 0;
+	if (!sets || !out) {
+		free(sets);
+		free(out);
+		err_msg("%s", strerror(ENOMEM));
+		*failed = true;
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
-		struct bench_cell cell = { .kind = cells[i].kind, .size = cells[i].size };
-		struct bench_error why = { 0 };
-		if (tty)
-			progress(i, n, &cells[i], start);
-		int err = bench_run(plan, cells[i].method, &cell, &res[done], &why);
-		if (err == -EMSGSIZE && cell.skip[0]) {
-			struct bench_skip *k = &skip[(*nskip)++];
-			k->method = cells[i].method;
-			k->kind = cells[i].kind;
-			k->size = cells[i].size;
-			snprintf(k->why, sizeof(k->why), "%s", cell.skip);
-			continue;
-		}
-		if (err) {
+		sets[i].method = cells[i].method;
+		sets[i].cell = (struct bench_cell){ .kind = cells[i].kind, .size = cells[i].size };
+	}
+	for (unsigned round = 0; round < plan->trials; round++) {
+		for (size_t i = 0; i < n; i++) {
+			struct bench_error why = { 0 };
+			if (out[i])
+				continue;
 			if (tty)
-				fputs("\r\033[K", stderr);
-			err_msg("%s (%zu B): %s: %s", cells[i].method->name, cells[i].size,
-				why.where, shmkit_strerror(err));
-			*failed = true;
-			continue;
+				progress(round * n + i, n * plan->trials, &cells[i], start);
+			int err = bench_trial_run(plan, &sets[i], &why);
+			if (err == -EMSGSIZE && sets[i].cell.skip[0]) {
+				struct bench_skip *k = &skip[(*nskip)++];
+				k->method = cells[i].method;
+				k->kind = cells[i].kind;
+				k->size = cells[i].size;
+				snprintf(k->why, sizeof(k->why), "%s", sets[i].cell.skip);
+				out[i] = true;
+			} else if (err) {
+				if (tty)
+					fputs("\r\033[K", stderr);
+				err_msg("%s (%zu B): %s: %s", cells[i].method->name,
+					cells[i].size, why.where, shmkit_strerror(err));
+				*failed = true;
+				out[i] = true;
+			}
 		}
-		done++;
 	}
 	if (tty)
 		fputs("\r\033[K", stderr);
+	for (size_t i = 0; i < n; i++)
+		if (!out[i])
+			bench_summarize(&sets[i], &res[done++]);
+	free(sets);
+	free(out);
 	return done;
 }
 

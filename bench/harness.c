@@ -78,13 +78,6 @@ struct rounds {
 	uint64_t warm_min;          /* warm-up rounds by time, at least */
 };
 
-/* What one trial measured. */
-struct trial {
-	double p50, p99, p999, mean;
-	double rate;                /* throughput: messages per second */
-	double n;                   /* rounds (operations, messages) measured */
-	struct bench_cpu cpu[BENCH_SIDES];
-};
 
 /* ---------------------------------------------------------------------- */
 /* The watchdog: side B dying or a trial hanging ends the run             */
@@ -375,7 +368,7 @@ static int side_a_warm(const struct bench_plan *plan, const struct bench_method 
  * the time budget (or the fixed count) is spent. */
 static int side_a(const struct bench_plan *plan, const struct bench_method *m,
 		  const struct bench_cell *cell, struct bench_side *s, struct control *ctl,
-		  int64_t *samples, struct trial *t)
+		  int64_t *samples, struct bench_trial *t)
 {
 	double budget = plan->trial_seconds * 1e9;
 	struct rusage r0, r1;
@@ -417,7 +410,7 @@ static int side_a(const struct bench_plan *plan, const struct bench_method *m,
  * B's to measure; A keeps its own CPU time per message. */
 static int side_a_stream(const struct bench_plan *plan, const struct bench_method *m,
 			 const struct bench_cell *cell, struct bench_side *s,
-			 struct control *ctl, struct trial *t)
+			 struct control *ctl, struct bench_trial *t)
 {
 	double budget = plan->trial_seconds * 1e9;
 	struct rusage r0, r1;
@@ -455,7 +448,7 @@ static unsigned watchdog_seconds(const struct bench_plan *plan)
 
 /* A latency or throughput trial: side B forked, side A here. */
 static int pair_trial(const struct bench_plan *plan, const struct bench_method *m,
-		      struct bench_cell *cell, int64_t *samples, struct trial *t,
+		      struct bench_cell *cell, int64_t *samples, struct bench_trial *t,
 		      struct bench_error *why)
 {
 	void *ctx = NULL;
@@ -570,7 +563,7 @@ static int cost_phase(const struct bench_method *m, struct bench_side *s, uint64
 }
 
 static int cost_trial(const struct bench_plan *plan, const struct bench_method *m,
-		      struct bench_cell *cell, struct trial *t, struct bench_error *why)
+		      struct bench_cell *cell, struct bench_trial *t, struct bench_error *why)
 {
 	struct bench_side s = { .yield = false, .size = cell->size };
 	double budget = plan->trial_seconds * 1e9;
@@ -608,7 +601,7 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 }
 
 static int trial(const struct bench_plan *plan, const struct bench_method *m,
-		 struct bench_cell *cell, int64_t *samples, struct trial *t,
+		 struct bench_cell *cell, int64_t *samples, struct bench_trial *t,
 		 struct bench_error *why)
 {
 	if (cell->kind == BENCH_COST)
@@ -620,7 +613,7 @@ static int trial(const struct bench_plan *plan, const struct bench_method *m,
 /* A method: trials and medians                                           */
 
 /* The double at byte offset @off of trial @t. */
-static double field_of(const struct trial *t, size_t off)
+static double field_of(const struct bench_trial *t, size_t off)
 {
 	double v;
 
@@ -629,7 +622,7 @@ static double field_of(const struct trial *t, size_t off)
 }
 
 /* Median over @trials trials of the double at byte offset @off of a trial. */
-static double median_of(const struct trial *t, unsigned trials, size_t off)
+static double median_of(const struct bench_trial *t, unsigned trials, size_t off)
 {
 	double v[BENCH_TRIALS_MAX];
 
@@ -639,23 +632,23 @@ static double median_of(const struct trial *t, unsigned trials, size_t off)
 }
 
 /* Medians over trials into @out; spread of the p50s. */
-static void summarize(const struct trial *t, unsigned trials, struct bench_result *out)
+static void summarize(const struct bench_trial *t, unsigned trials, struct bench_result *out)
 {
-	out->p50_ns = median_of(t, trials, offsetof(struct trial, p50));
-	out->p99_ns = median_of(t, trials, offsetof(struct trial, p99));
-	out->p999_ns = median_of(t, trials, offsetof(struct trial, p999));
-	out->mean_ns = median_of(t, trials, offsetof(struct trial, mean));
-	out->iterations = (uint64_t)median_of(t, trials, offsetof(struct trial, n));
+	out->p50_ns = median_of(t, trials, offsetof(struct bench_trial, p50));
+	out->p99_ns = median_of(t, trials, offsetof(struct bench_trial, p99));
+	out->p999_ns = median_of(t, trials, offsetof(struct bench_trial, p999));
+	out->mean_ns = median_of(t, trials, offsetof(struct bench_trial, mean));
+	out->iterations = (uint64_t)median_of(t, trials, offsetof(struct bench_trial, n));
 	for (int side = 0; side < out->sides; side++) {
-		size_t cpu = offsetof(struct trial, cpu) + (size_t)side * sizeof(t->cpu[0]);
+		size_t cpu = offsetof(struct bench_trial, cpu) + (size_t)side * sizeof(t->cpu[0]);
 		out->cpu[side].user_ns = median_of(t, trials,
 						   cpu + offsetof(struct bench_cpu, user_ns));
 		out->cpu[side].sys_ns = median_of(t, trials,
 						  cpu + offsetof(struct bench_cpu, sys_ns));
 	}
 	/* the spread of what the trials are compared by */
-	size_t by = out->kind == BENCH_THROUGHPUT ? offsetof(struct trial, mean)
-							   : offsetof(struct trial, p50);
+	size_t by = out->kind == BENCH_THROUGHPUT ? offsetof(struct bench_trial, mean)
+							   : offsetof(struct bench_trial, p50);
 	out->spread_min_ns = out->spread_max_ns = field_of(&t[0], by);
 	for (unsigned i = 1; i < trials; i++) {
 		out->spread_min_ns = fmin(out->spread_min_ns, field_of(&t[i], by));
@@ -669,7 +662,7 @@ static void summarize(const struct trial *t, unsigned trials, struct bench_resul
 		out->rate_max = 1e9 / out->spread_min_ns;
 	}
 	if (out->kind == BENCH_THROUGHPUT) {
-		out->msgs_per_s = median_of(t, trials, offsetof(struct trial, rate));
+		out->msgs_per_s = median_of(t, trials, offsetof(struct bench_trial, rate));
 		out->rate_min = out->rate_max = t[0].rate;
 		for (unsigned i = 1; i < trials; i++) {
 			out->rate_min = fmin(out->rate_min, t[i].rate);
@@ -685,44 +678,45 @@ void *bench_map_shared(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int bench_run(const struct bench_plan *plan, const struct bench_method *m,
-	      struct bench_cell *cell, struct bench_result *out,
-	      struct bench_error *why)
+int bench_trial_run(const struct bench_plan *plan, struct bench_trials *set,
+		    struct bench_error *why)
 {
+	const struct bench_method *m = set->method;
+	struct bench_cell *cell = &set->cell;
 	int err;
 
-	memset(out, 0, sizeof(*out));
 	cell->skip[0] = '\0';
-	if (plan->trials < 1 || plan->trials > BENCH_TRIALS_MAX ||
-	    !(m->kinds & cell->kind) || (m->sized ? cell->size < BENCH_SIZE_MIN : cell->size)) {
+	if (set->n >= BENCH_TRIALS_MAX || !(m->kinds & cell->kind) ||
+	    (m->sized ? cell->size < BENCH_SIZE_MIN : cell->size)) {
 		why->where = "plan";
 		return -EINVAL;
 	}
-	out->method = m;
-	out->kind = cell->kind;
-	out->size = cell->size;
-	out->sides = cell->kind == BENCH_COST ? 1 : 2;
 	why->where = "pinning side A";
 	if ((err = bench_pin(plan->cpu_a)))
 		return err;
 
 	uint64_t cap = plan->iterations && plan->iterations < LATENCY_MAX ? plan->iterations
 									  : LATENCY_MAX;
-	struct trial *t = calloc(plan->trials, sizeof(*t));
-	int64_t *samples = cell->kind == BENCH_LATENCY ? malloc(cap * sizeof(*samples)) : NULL;
-	if (!t || (cell->kind == BENCH_LATENCY && !samples)) {
-		free(t);
-		free(samples);
+	int64_t *samples = NULL;
+	if (cell->kind == BENCH_LATENCY && !(samples = malloc(cap * sizeof(*samples)))) {
 		why->where = "memory";
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < plan->trials && !err; i++)
-		err = trial(plan, m, cell, samples, &t[i], why);
-	if (!err) {
-		out->trials = plan->trials;
-		summarize(t, plan->trials, out);
-	}
+	err = trial(plan, m, cell, samples, &set->t[set->n], why);
+	if (!err)
+		set->n++;
 	free(samples);
-	free(t);
 	return err;
+}
+
+void bench_summarize(const struct bench_trials *set, struct bench_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = set->method;
+	out->kind = set->cell.kind;
+	out->size = set->cell.size;
+	out->sides = set->cell.kind == BENCH_COST ? 1 : 2;
+	out->trials = set->n;
+	if (set->n)
+		summarize(set->t, set->n, out);
 }

@@ -146,15 +146,38 @@ struct bench_error {
 	const char *where;     /* "setup", "side A", "fork", "run" ... */
 };
 
+/* What one trial measured. */
+struct bench_trial {
+	double p50, p99, p999, mean;
+	double rate;                /* throughput: messages per second */
+	double n;                   /* rounds (operations, messages) measured */
+	struct bench_cpu cpu[BENCH_SIDES];
+};
+
+/* The trials of one cell so far: the caller sets method and cell, and n
+ * to 0. */
+struct bench_trials {
+	const struct bench_method *method;
+	struct bench_cell cell;
+	unsigned n;
+	struct bench_trial t[BENCH_TRIALS_MAX];
+};
+
 /*
- * Runs @cell of @m under @plan into @out.  Returns 0, or a negative errno
- * with *why filled in (-EMSGSIZE: the method cannot carry this size, and
- * cell->skip says why).  A side that hangs or dies ends the process (exit
- * 1) with a message: a benchmark must never wedge the caller.
+ * Runs one more trial of @set's cell under @plan.  Returns 0, or a negative
+ * errno with *why filled in (-EMSGSIZE: the method cannot carry this size,
+ * and set->cell.skip says why).  A side that hangs or dies ends the process
+ * (exit 1) with a message: a benchmark must never wedge the caller.
+ *
+ * A run takes one trial of every cell, then the next of every cell, and so
+ * on: a slow spell of a shared machine then costs each cell one trial,
+ * which the median drops, instead of every trial of a few cells.
  */
-int bench_run(const struct bench_plan *plan, const struct bench_method *m,
-	      struct bench_cell *cell, struct bench_result *out,
-	      struct bench_error *why);
+int bench_trial_run(const struct bench_plan *plan, struct bench_trials *set,
+		    struct bench_error *why);
+
+/* The medians over @set's trials, their spread, into @out. */
+void bench_summarize(const struct bench_trials *set, struct bench_result *out);
 
 /* Writes sequence number @seq into the first 8 bytes of message @p. */
 static inline void bench_stamp(void *p, uint64_t seq)
