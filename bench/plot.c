@@ -106,9 +106,14 @@ static void gp_plot(FILE *f, const struct bench_report *rep, bool rate, int base
 	for (size_t i = 0; i < rep->count && k < n; i++) {
 		if (!in_panel(&rep->results[i], rate) || !first_of(rep, i, rate))
 			continue;
-		fprintf(f, "%s$d%d using 1:2 with linespoints title ", k ? ", \\\n  " : "",
-			base + k);
-		gp_str(f, rep->results[i].method->name);
+		const char *name = rep->results[i].method->name;
+		/* shmkit's own lines bold, the baselines dashed, the rest thin */
+		const char *style = !strncmp(name, "chan", 4) ? "linewidth 3"
+				    : !strcmp(name, "memcpy") ? "dashtype 2 lc rgb 'black'"
+				    : "linewidth 1";
+		fprintf(f, "%s$d%d using 1:2 with linespoints %s title ", k ? ", \\\n  " : "",
+			base + k, style);
+		gp_str(f, name);
 		k++;
 	}
 	if (!rate && floor_us > 0)
@@ -127,6 +132,7 @@ static void gp_script(FILE *f, const char *path, const struct bench_report *rep)
 
 	fputs(svg ? "set terminal svg size 1400,620 dynamic font 'sans,11'\n"
 		  : "set terminal pngcairo size 1400,620 font 'sans,10'\n", f);
+	fputs("set termoption noenhanced\n", f);  /* '_' in names is no subscript */
 	fputs("set output ", f);
 	gp_str(f, path);
 	fputc('\n', f);
