@@ -1184,21 +1184,31 @@ Test(chan, eof_after_writer_close)
 	}
 }
 
-/* The writer commits n, reserves (and writes) more without committing,
- * and waits to be killed. */
-static int writer_then_park(void *arg)
+/* In a child: opens a->name as its writer and sends a->n messages of
+ * a->len bytes numbered from @first; the writer stays open. */
+static shmkit_chan *writer_sends(const struct peer_arg *a, uint64_t first)
 {
-	struct peer_arg *a = arg;
 	shmkit_chan *w;
 	unsigned char b[4096];
 	int err = shmkit_chan_open(a->name, 0, SHMKIT_CHAN_WRITER, NULL, &w);
 	if (err)
 		child_fail("writer open: %s", shmkit_strerror(err));
 	for (int i = 0; i < a->n; i++) {
-		put_msg(b, a->len, (uint64_t)i);
+		put_msg(b, a->len, first + (uint64_t)i);
 		if ((err = shmkit_chan_send(w, b, a->len, LONG_NS)) != 0)
 			child_fail("send %d: %s", i, shmkit_strerror(err));
 	}
+	return w;
+}
+
+/* The writer commits n, reserves (and writes) more without committing,
+ * and waits to be killed. */
+static int writer_then_park(void *arg)
+{
+	struct peer_arg *a = arg;
+	shmkit_chan *w = writer_sends(a, 0);
+	int err;
+
 	for (int i = 0; i < 3; i++) {
 		void *p;
 		if ((err = shmkit_chan_reserve(w, a->len, &p, 0)) != 0)
@@ -1741,16 +1751,9 @@ Test(chan, batch_invisible_until_commit)
 static int writer_abandons(void *arg)
 {
 	struct peer_arg *a = arg;
-	shmkit_chan *w;
-	unsigned char b[64];
-	int err = shmkit_chan_open(a->name, 0, SHMKIT_CHAN_WRITER, NULL, &w);
-	if (err)
-		child_fail("writer open: %s", shmkit_strerror(err));
-	for (int i = 0; i < a->n; i++) {
-		put_msg(b, a->len, (uint64_t)(a->variant + i));
-		if ((err = shmkit_chan_send(w, b, a->len, LONG_NS)) != 0)
-			child_fail("send %d: %s", i, shmkit_strerror(err));
-	}
+	shmkit_chan *w = writer_sends(a, (uint64_t)a->variant);
+	int err;
+
 	for (int i = 0; i < 4; i++) {
 		void *p;
 		size_t len = 8 + (size_t)i * 8;
