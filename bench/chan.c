@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -89,6 +90,21 @@ static void chan_remove_names(struct chan_ctx *c)
 	for (int i = 0; i < c->count; i++)
 		shmkit_remove(c->name[i]);
 	c->removed = true;
+}
+
+/* A run that dies before both sides opened: the names go (shm_unlink of
+ * the POSIX objects the names are, which a signal handler may call). */
+static void chan_abandon(void *ctx)
+{
+	struct chan_ctx *c = ctx;
+	char path[NAME_LEN + 1];
+
+	for (int i = 0; i < c->count && !c->removed; i++) {
+		path[0] = '/';
+		memcpy(path + 1, c->name[i], NAME_LEN);
+		path[NAME_LEN] = '\0';
+		shm_unlink(path);
+	}
 }
 
 /* Makes the channels of @cell (two for round trips, one for a stream)
@@ -430,25 +446,25 @@ static int idle_cost(struct bench_side *s, uint64_t n)
 static const struct bench_method chan_methods[] = {
 	{ .name = "chan_spin", .what = "shmkit channel, spin",
 	  .kinds = BOTH, .sized = true, .policy = "spin", .copies = 2,
-	  .setup = chan_spin_setup, .teardown = chan_teardown,
+	  .setup = chan_spin_setup, .teardown = chan_teardown, .abandon = chan_abandon,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
 	  .round_a = chan_rt_a, .round_b = chan_rt_b,
 	  .send_a = chan_send_n, .recv_b = chan_recv_n },
 	{ .name = "chan_spin_sleep", .what = "shmkit channel, spin then sleep",
 	  .kinds = BOTH, .sized = true, .policy = "spin_sleep", .copies = 2,
-	  .setup = chan_spin_sleep_setup, .teardown = chan_teardown,
+	  .setup = chan_spin_sleep_setup, .teardown = chan_teardown, .abandon = chan_abandon,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
 	  .round_a = chan_rt_a, .round_b = chan_rt_b,
 	  .send_a = chan_send_n, .recv_b = chan_recv_n },
 	{ .name = "chan_sleep", .what = "shmkit channel, sleep",
 	  .kinds = BOTH, .sized = true, .policy = "sleep", .copies = 2,
-	  .setup = chan_sleep_setup, .teardown = chan_teardown,
+	  .setup = chan_sleep_setup, .teardown = chan_teardown, .abandon = chan_abandon,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
 	  .round_a = chan_rt_a, .round_b = chan_rt_b,
 	  .send_a = chan_send_n, .recv_b = chan_recv_n },
 	{ .name = "chan_zc", .what = "shmkit channel, zero copy",
 	  .kinds = BOTH, .sized = true, .policy = "spin_sleep", .copies = 0,
-	  .setup = chan_zc_setup, .teardown = chan_teardown,
+	  .setup = chan_zc_setup, .teardown = chan_teardown, .abandon = chan_abandon,
 	  .start_a = chan_start_a, .start_b = chan_start_b,
 	  .round_a = zc_rt_a, .round_b = zc_rt_b,
 	  .send_a = zc_send_n, .recv_b = zc_recv_n },

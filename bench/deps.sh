@@ -6,7 +6,7 @@
 set -u
 command -v gnuplot >/dev/null && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "bench/deps.sh: gnuplot is missing: install gnuplot-nox (sudo apt-get install gnuplot-nox) for the chart" >&2
+	echo "bench/deps.sh: gnuplot is missing: install gnuplot-nox (sudo apt-get install gnuplot-nox) for the chart; the bench runs without it" >&2
 	exit 1
 fi
 echo "bench/deps.sh: installing gnuplot-nox"

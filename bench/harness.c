@@ -40,17 +40,19 @@
 /* Round trips per latency trial: at least enough for a p99.9, at most
  * what the sample buffer holds (16 MiB). */
 #define LATENCY_MIN 1000u
+#define LATENCY_MIN_BIG 100u   /* ... for messages above 64 KiB */
 #define LATENCY_MAX 2000000u
 #define WARM_MIN 100u          /* warm-up round trips, at least */
 #define WARM_MIN_STREAM 4u     /* warm-up rounds of a stream, at least */
 #define WARM_SHARE 0.1         /* of a trial's time budget */
-#define COST_MIN 10000u        /* operations per cost trial, at least */
+#define COST_MIN 10000u        /* operations per cost trial, at least ... */
+#define COST_MIN_BYTES (64u << 20)  /* ... or this many bytes of copies */
 #define STREAM_CHUNK 256u      /* messages per round of a throughput trial, at most */
 #define STREAM_ROUND_BYTES (256u << 10)  /* ... and about this many bytes */
 #define STREAM_MIN_ROUNDS 8u   /* rounds measured per throughput trial, at least */
 #define STREAM_MAX 4000000000u /* ... and at most */
 #define CHUNK_NS 1000000.0     /* a cost trial reads the clock this often */
-#define CHUNK_PROBE 1000u      /* operations timed to size the chunks */
+#define CHUNK_PROBE 1000u      /* operations timed to size the chunks, at most */
 #define CHUNK_MAX 10000000u
 /* A trial that takes this much longer than planned is a hang. */
 #define WATCHDOG_BASE_S 60u
@@ -86,7 +88,16 @@ static struct {
 	volatile pid_t pid;           /* side B of the running trial, 0 none */
 	struct control *ctl;
 	const char *name;
+	const struct bench_method *m; /* its abandon() runs before _exit */
+	void *volatile ctx;
 } watch;
+
+/* What a run that dies leaves behind: the method's abandon(), if any. */
+static void watch_abandon(void)
+{
+	if (watch.m && watch.m->abandon && watch.ctx)
+		watch.m->abandon(watch.ctx);
+}
 
 /* Async-signal-safe "shmkit: bench: NAME: MSG". */
 static void watch_say(const char *msg)
@@ -109,6 +120,7 @@ static void on_sigchld(int sig)
 		/* side B reported its own error; otherwise say it died */
 		if (!watch.ctl->err)
 			watch_say("side B ended before its last round");
+		watch_abandon();
 		_exit(1);
 	}
 	errno = saved;
@@ -120,6 +132,7 @@ static void on_sigalrm(int sig)
 	if (watch.pid > 0)
 		kill(watch.pid, SIGKILL);
 	watch_say("timed out (a side hangs)");
+	watch_abandon();
 	_exit(1);
 }
 
@@ -133,6 +146,7 @@ static void watch_start(const struct bench_method *m, struct control *ctl,
 	sigemptyset(&sa.sa_mask);
 	watch.name = m->name;
 	watch.ctl = ctl;
+	watch.m = m;
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = on_sigalrm;
@@ -144,6 +158,7 @@ static void watch_stop(void)
 {
 	alarm(0);
 	watch.pid = 0;
+	watch.ctx = NULL;
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
 }
@@ -217,9 +232,12 @@ int bench_pin(int cpu)
 /* ---------------------------------------------------------------------- */
 /* Side B: a child that answers round trips                               */
 
-static _Noreturn void side_b_fail(const struct bench_method *m, struct control *ctl,
-				  const char *where, int err)
+static _Noreturn void side_b_fail(const struct bench_method *m, void *ctx,
+				  struct control *ctl, const char *where, int err)
 {
+	/* side A exits at once, without its teardown: what only a teardown
+	 * removes (a System V queue, channel names) goes here */
+	m->teardown(ctx);
 	ctl->err = err;
 	fprintf(stderr, "shmkit: bench: %s: side B: %s: %s\n", m->name, where,
 		shmkit_strerror(err));
@@ -248,7 +266,7 @@ static void plan_rounds(const struct bench_plan *plan, const struct bench_cell *
 		rd->stream = false;
 		rd->chunk = 1;
 		rd->fixed = n > LATENCY_MAX ? LATENCY_MAX : n;
-		rd->min = LATENCY_MIN;
+		rd->min = cell->size > (64u << 10) ? LATENCY_MIN_BIG : LATENCY_MIN;
 		rd->warm_min = WARM_MIN;
 		rd->max = LATENCY_MAX;
 	}
@@ -300,17 +318,17 @@ static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_m
 	signal(SIGALRM, SIG_DFL);
 	err = bench_pin(plan->cpu_b);
 	if (err)
-		side_b_fail(m, ctl, "pinning", err);
+		side_b_fail(m, ctx, ctl, "pinning", err);
 	if (cell->size && !(s.buf = side_buf(cell->size)))
-		side_b_fail(m, ctl, "buffer", -ENOMEM);
+		side_b_fail(m, ctx, ctl, "buffer", -ENOMEM);
 	if (m->start_b && (err = m->start_b(&s)))
-		side_b_fail(m, ctl, "start", err);
+		side_b_fail(m, ctx, ctl, "start", err);
 	atomic_store(&ctl->ready, 1);
 	plan_rounds(plan, cell, &rd);
 	memset(&r0, 0, sizeof(r0));
 	for (uint64_t j = 1;; j++) {
 		if ((err = step_b(m, &s, &rd)))
-			side_b_fail(m, ctl, "round", err);
+			side_b_fail(m, ctx, ctl, "round", err);
 		if (j == atomic_load(&ctl->warm_last)) {
 			warm = j;
 			getrusage(RUSAGE_SELF, &r0);
@@ -466,6 +484,7 @@ static int pair_trial(const struct bench_plan *plan, const struct bench_method *
 		why->where = "mmap";
 		return err;
 	}
+	watch.ctx = ctx;
 	watch_start(m, ctl, watchdog_seconds(plan));
 	pid_t parent = getpid();
 	sigset_t chld, old;
@@ -525,11 +544,22 @@ out:
 }
 
 /* Operations per chunk: about CHUNK_NS, so the clock is read rarely. */
+/* At least @n operations, and fewer when each copies @size bytes: at
+ * most COST_MIN_BYTES of copies, never below 10. */
+static uint64_t ops_for(uint64_t n, size_t size)
+{
+	uint64_t by_bytes = size ? COST_MIN_BYTES / size : n;
+
+	by_bytes = by_bytes < 10 ? 10 : by_bytes;
+	return n < by_bytes ? n : by_bytes;
+}
+
 static int cost_chunk(const struct bench_method *m, struct bench_side *s, uint64_t *chunk)
 {
+	uint64_t probe = ops_for(CHUNK_PROBE, s->size);
 	int64_t t0 = bench_now_ns();
-	int err = m->cost(s, CHUNK_PROBE);
-	double each = (double)(bench_now_ns() - t0) / CHUNK_PROBE;
+	int err = m->cost(s, probe);
+	double each = (double)(bench_now_ns() - t0) / (double)probe;
 
 	if (err)
 		return err;
@@ -576,6 +606,7 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 		why->where = err == -EMSGSIZE ? "size" : "setup";
 		return err;
 	}
+	watch.ctx = s.ctx;
 	watch_start(m, NULL, watchdog_seconds(plan));
 	if (!fixed)
 		err = cost_chunk(m, &s, &chunk);
@@ -584,7 +615,8 @@ static int cost_trial(const struct bench_plan *plan, const struct bench_method *
 				 WARM_SHARE * budget, &n, &ns);
 	getrusage(RUSAGE_SELF, &r0);
 	if (!err)
-		err = cost_phase(m, &s, fixed, chunk, COST_MIN, budget, &n, &ns);
+		err = cost_phase(m, &s, fixed, chunk, ops_for(COST_MIN, s.size), budget, &n,
+				 &ns);
 	getrusage(RUSAGE_SELF, &r1);
 	watch_stop();
 	m->teardown(s.ctx);
@@ -640,11 +672,17 @@ static void summarize(const struct bench_trial *t, unsigned trials, struct bench
 	out->mean_ns = median_of(t, trials, offsetof(struct bench_trial, mean));
 	out->iterations = (uint64_t)median_of(t, trials, offsetof(struct bench_trial, n));
 	for (int side = 0; side < out->sides; side++) {
-		size_t cpu = offsetof(struct bench_trial, cpu) + (size_t)side * sizeof(t->cpu[0]);
-		out->cpu[side].user_ns = median_of(t, trials,
-						   cpu + offsetof(struct bench_cpu, user_ns));
-		out->cpu[side].sys_ns = median_of(t, trials,
-						  cpu + offsetof(struct bench_cpu, sys_ns));
+		/* the median of each trial's total: getrusage splits user and
+		 * system time by sampling, so their own medians need not add up */
+		double total[BENCH_TRIALS_MAX], share[BENCH_TRIALS_MAX];
+		for (unsigned i = 0; i < trials; i++) {
+			const struct bench_cpu *c = &t[i].cpu[side];
+			total[i] = c->user_ns + c->sys_ns;
+			share[i] = total[i] > 0 ? c->sys_ns / total[i] : 0;
+		}
+		double tot = median(total, trials), sys = median(share, trials);
+		out->cpu[side].sys_ns = tot * sys;
+		out->cpu[side].user_ns = tot - out->cpu[side].sys_ns;
 	}
 	/* the spread of what the trials are compared by */
 	size_t by = out->kind == BENCH_THROUGHPUT ? offsetof(struct bench_trial, mean)

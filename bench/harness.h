@@ -80,6 +80,9 @@ struct bench_method {
 				 * CPU time is quoted against its wall time */
 	const char *baseline;   /* cost entries: the method quoted against, or NULL */
 	int (*setup)(void **ctx, struct bench_cell *cell);
+	/* optional: removes what would outlive the process (a System V queue,
+	 * names) when the run dies before teardown(); async-signal-safe */
+	void (*abandon)(void *ctx);
 	void (*teardown)(void *ctx);
 	/* latency and throughput: optional start of each side (after fork and
 	 * pinning, before side A's first round; side B's comes first) */

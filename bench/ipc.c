@@ -320,7 +320,7 @@ static int unix_stream_setup(void **ctx, struct bench_cell *cell)
 /* Grows both send buffers for @size-byte datagrams, as far as allowed. */
 static void dgram_buffers(const struct fd_ctx *c, size_t size)
 {
-	int want = size > (1u << 28) ? 1 << 29 : (int)(2 * size + 65536);
+	int want = (int)(2 * size + 65536);  /* size <= BENCH_SIZE_MAX */
 
 	for (int i = 0; i < c->nfds; i++) {
 		/* SO_SNDBUFFORCE passes wmem_max as root; else take what we get */
@@ -521,6 +521,14 @@ static void sysv_teardown(void *ctx)
 	msgctl(c->id, IPC_RMID, NULL);
 	free(c->msg);
 	free(c);
+}
+
+/* A System V queue outlives every process: a run that dies removes it. */
+static void sysv_abandon(void *ctx)
+{
+	struct sysv_ctx *c = ctx;
+
+	msgctl(c->id, IPC_RMID, NULL);
 }
 
 static int sysv_put(struct sysv_ctx *c, long type, const void *buf)
@@ -889,6 +897,7 @@ static const struct bench_method ipc_methods[] = {
 	FD_METHOD("tcp", "TCP loopback, TCP_NODELAY", tcp_setup),
 	{ .name = "sysv_mq", .what = "System V message queue", .kinds = BOTH,
 	  .sized = true, .copies = 2, .setup = sysv_setup, .teardown = sysv_teardown,
+	  .abandon = sysv_abandon,
 	  .round_a = sysv_a, .round_b = sysv_b, .send_a = sysv_send, .recv_b = sysv_recv },
 	{ .name = "posix_mq", .what = "POSIX message queues", .kinds = BOTH,
 	  .sized = true, .copies = 2, .setup = mq_setup, .teardown = mq_teardown,

@@ -190,11 +190,16 @@ int bench_plot(const char *path, const struct bench_report *rep)
 	}
 	close(fds[0]);
 	FILE *f = fdopen(fds[1], "w");
+	int err = 0;
 	if (!f) {
-		close(fds[1]);
+		err = -errno;
+		close(fds[1]);  /* gnuplot reads an empty script and ends */
 	} else {
 		gp_script(f, path, rep);
-		fclose(f);
+		if (ferror(f))
+			err = -EIO;
+		if (fclose(f) && !err)
+			err = -errno;
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
@@ -202,5 +207,7 @@ int bench_plot(const char *path, const struct bench_report *rep)
 			return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
 		return WIFEXITED(status) ? -ENOENT : -EIO;
-	return WEXITSTATUS(status) ? -EIO : 0;
+	if (WEXITSTATUS(status))
+		return -EIO;
+	return err;
 }

@@ -540,7 +540,8 @@ static void json_result(FILE *f, const struct bench_report *rep, const struct be
 	fputs(", \"bytes_per_s\": ", f);
 	json_num(f, rate ? r->msgs_per_s * (double)r->size : NAN);
 	fputs(", \"cpu_ns_per_msg\": ", f);
-	json_num(f, r->size ? total : NAN);
+	/* a round trip carries two messages */
+	json_num(f, !r->size ? NAN : r->kind == BENCH_LATENCY ? total / 2 : total);
 	fputs(", \"cpu_ns_per_op\": ", f);
 	json_num(f, total);
 	if (rate) {

@@ -252,6 +252,28 @@ expect_eq "$RC" 1 "exit status of --plot without gnuplot"
 expect_stderr_contains "shmkit: bench: --plot: gnuplot is not installed (Debian package gnuplot-nox"
 [ ! -e "$T/c.png" ] || fail "--plot without gnuplot wrote a file"
 
+# --- side B killed: exit 1 with a message, its System V queue removed --------
+queues() { ipcs -q 2>/dev/null | grep -c '^0x00000000'; }
+before=$(queues)
+"$SHMKIT" bench --methods sysv_mq --sizes 64 >/dev/null 2>"$T/kill.err" &
+bpid=$!
+killed=0
+for _ in $(seq 400); do
+	kill -0 "$bpid" 2>/dev/null || break
+	for kid in $(pgrep -P "$bpid"); do
+		kill -9 "$kid" 2>/dev/null && killed=1
+	done
+	[ "$killed" = 1 ] && break
+	sleep 0.02
+done
+wait "$bpid"
+rc=$?
+[ "$killed" = 1 ] || fail "found no side B to kill"
+expect_eq "$rc" 1 "exit status with side B killed"
+grep -q "shmkit: bench: sysv_mq: side B ended before its last round" "$T/kill.err" ||
+	fail "no message for a killed side B: $(cat "$T/kill.err")"
+expect_eq "$(queues)" "$before" "System V queues after a run that died"
+
 # --- usage errors: exit 2, the CLI's message format ---------------------------
 expect_exit 2 "$SHMKIT" bench --methods floor,x
 expect_stderr_contains "shmkit: bench: unknown method 'x'"
