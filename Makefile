@@ -4,6 +4,7 @@
 #   make test            install test deps (as root), build, run every test
 #   make demo            the guided tour
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
+#   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   V=1                  show the commands
@@ -54,10 +55,12 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPERS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/helpers/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(B)/tests/fuzz/replay_%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 
-.PHONY: all lib test tests-build demo bench install uninstall clean check-deps
+.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -108,7 +111,15 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libshmkit.a
 	$(vecho) CC $@
 	$(Q)$(CC) $(BASE_CFLAGS) -Isrc $(CFLAGS) -MF $@.d -o $@ $< $(B)/libshmkit.a $(LDFLAGS)
 
-tests-build: all $(UNIT_TESTS) $(HELPERS)
+# A fuzz target linked with replay.c runs the seed corpus in `make test`;
+# `make fuzz` links the same target with libFuzzer (tests/fuzz/run.sh).
+$(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/fuzz $(CFLAGS) -MF $@.d -o $@ $< tests/fuzz/replay.c \
+		$(B)/libshmkit.a $(LDFLAGS)
+
+tests-build: all $(UNIT_TESTS) $(HELPERS) $(FUZZ_REPLAYS)
 
 # `make test` installs what the tests need (as root, when missing), then
 # builds and runs everything; tests/run.sh prints the closing summary.
@@ -130,6 +141,12 @@ bench: $(B)/shmkit
 	-$(Q)bench/deps.sh
 	$(Q)$(B)/shmkit bench --json $(B)/bench.json \
 		$$(command -v gnuplot >/dev/null && echo --plot $(B)/bench.png) $(BENCH_ARGS)
+
+# FUZZ_SECONDS per target (default 60); clang and its libFuzzer runtime are
+# installed when missing, as root.  Finds land in build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 shmkit.pc: shmkit.pc.in Makefile
 	$(vecho) GEN $@
@@ -154,7 +171,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/shmkit.1 $(DESTDIR)$(PKGCONFIGDIR)/shmkit.pc
 
 clean:
-	rm -rf build build-san-*
+	rm -rf build build-san-* build-fuzz
 
 -include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
-	$(B)/tests/helpers/*.d)
+	$(B)/tests/helpers/*.d $(B)/tests/fuzz/*.d)
