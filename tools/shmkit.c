@@ -925,9 +925,11 @@ static int64_t mono_ns(void)
 /*
  * A writer that stops on an error leaves the stream unended, so a reader
  * tells "the writer died" rather than taking a cut stream for a whole one:
- * its handle is never closed (the process exits), and stays reachable here.
+ * its handle is never closed (the process exits), and stays reachable here
+ * (volatile: a store nobody reads would be optimised away, and LeakSanitizer
+ * would call the handle lost).
  */
-static shmkit_chan *abandoned;
+static shmkit_chan *volatile abandoned;
 
 /* The writer's state while it sends stdin. */
 struct sender {
