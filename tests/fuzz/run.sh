@@ -22,16 +22,8 @@ have_fuzzer() {
 
 mkdir -p "$OUT"
 if ! have_fuzzer; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "tests/fuzz/run.sh: clang with libFuzzer is missing: install clang and libclang-rt-14-dev" >&2
-		exit 1
-	fi
-	echo "tests/fuzz/run.sh: installing clang libclang-rt-14-dev"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null &&
-		apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null ||
-		{ echo "tests/fuzz/run.sh: apt-get install failed" >&2; exit 1; }
-	have_fuzzer || { echo "tests/fuzz/run.sh: clang -fsanitize=fuzzer still fails" >&2; exit 1; }
+	tools/need-debs.sh tests/fuzz/run.sh clang libclang-rt-14-dev || exit 1
+	have_fuzzer || { echo "tests/fuzz/run.sh: clang -fsanitize=fuzzer fails" >&2; exit 1; }
 fi
 
 FLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Iinclude -Isrc -Itests/fuzz
