@@ -10,41 +10,16 @@
  *           that copies can at best approach (a throughput baseline)
  *
  * The floor's two words each have a cache line to themselves (two: the
- * adjacent-line prefetcher pulls pairs), so it measures two line
- * transfers and nothing else.
+ * adjacent-line prefetcher pulls pairs; struct bench_pingpong), so it
+ * measures two line transfers and nothing else.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "harness.h"
 #include "suites.h"
-
-#define LINE 128  /* a cache line, and its prefetch buddy */
-
-/* One word per direction, each alone on its line pair. */
-struct line_pair {
-	_Alignas(LINE) _Atomic uint32_t ping;
-	_Alignas(LINE) _Atomic uint32_t pong;
-};
-
-static int floor_setup(void **ctx, struct bench_cell *cell)
-{
-	struct line_pair *lp = bench_map_shared(sizeof(*lp));
-
-	(void)cell;
-	if (!lp)
-		return -errno;
-	*ctx = lp;
-	return 0;
-}
-
-static void floor_teardown(void *ctx)
-{
-	munmap(ctx, sizeof(struct line_pair));
-}
 
 /* Acquire: the answer is not seen before the question (pairs with the
  * other side's release store). */
@@ -56,7 +31,7 @@ static void spin_until(const struct bench_side *s, _Atomic uint32_t *w, uint32_t
 
 static int floor_a(struct bench_side *s)
 {
-	struct line_pair *lp = s->ctx;
+	struct bench_pingpong *lp = s->ctx;
 	uint32_t v = (uint32_t)++s->seq;
 
 	/* release: pairs with side B's acquire in spin_until */
@@ -67,7 +42,7 @@ static int floor_a(struct bench_side *s)
 
 static int floor_b(struct bench_side *s)
 {
-	struct line_pair *lp = s->ctx;
+	struct bench_pingpong *lp = s->ctx;
 	uint32_t v = (uint32_t)++s->seq;
 
 	spin_until(s, &lp->ping, v);
@@ -131,7 +106,7 @@ static int copy_cost(struct bench_side *s, uint64_t n)
 static const struct bench_method floor_methods[] = {
 	{ .name = "floor", .what = "cache-line round trip, spinning",
 	  .kinds = BENCH_LATENCY, .copies = -1,
-	  .setup = floor_setup, .teardown = floor_teardown,
+	  .setup = bench_pingpong_setup, .teardown = bench_pingpong_teardown,
 	  .round_a = floor_a, .round_b = floor_b },
 	{ .name = "memcpy", .what = "one core's memcpy, each size",
 	  .kinds = BENCH_COST, .sized = true, .copies = 1,

@@ -684,13 +684,12 @@ static void summarize(const struct bench_trial *t, unsigned trials, struct bench
 		out->cpu[side].sys_ns = tot * sys;
 		out->cpu[side].user_ns = tot - out->cpu[side].sys_ns;
 	}
-	/* the spread of what the trials are compared by */
-	size_t by = out->kind == BENCH_THROUGHPUT ? offsetof(struct bench_trial, mean)
-							   : offsetof(struct bench_trial, p50);
-	out->spread_min_ns = out->spread_max_ns = field_of(&t[0], by);
+	/* the spread of the p50s (a cost's p50 is its mean; a stream's spread
+	 * is of its rates, below) */
+	out->spread_min_ns = out->spread_max_ns = t[0].p50;
 	for (unsigned i = 1; i < trials; i++) {
-		out->spread_min_ns = fmin(out->spread_min_ns, field_of(&t[i], by));
-		out->spread_max_ns = fmax(out->spread_max_ns, field_of(&t[i], by));
+		out->spread_min_ns = fmin(out->spread_min_ns, t[i].p50);
+		out->spread_max_ns = fmax(out->spread_max_ns, t[i].p50);
 	}
 	out->msgs_per_s = out->rate_min = out->rate_max = NAN;
 	if (out->kind == BENCH_COST && out->size) {
@@ -714,6 +713,22 @@ void *bench_map_shared(size_t size)
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+int bench_pingpong_setup(void **ctx, struct bench_cell *cell)
+{
+	struct bench_pingpong *pp = bench_map_shared(sizeof(*pp));
+
+	(void)cell;
+	if (!pp)
+		return -errno;
+	*ctx = pp;
+	return 0;
+}
+
+void bench_pingpong_teardown(void *ctx)
+{
+	munmap(ctx, sizeof(struct bench_pingpong));
 }
 
 int bench_trial_run(const struct bench_plan *plan, struct bench_trials *set,

@@ -134,7 +134,7 @@ struct bench_result {
 	 * p50_ns = mean_ns, the cost per operation; throughput entries have
 	 * only mean_ns, the receiver's time per message) */
 	double p50_ns, p99_ns, p999_ns, mean_ns;
-	/* fastest, slowest trial's p50 (throughput: mean_ns) */
+	/* fastest, slowest trial's p50 (NAN for throughput) */
 	double spread_min_ns, spread_max_ns;
 	/* throughput: median messages per second, slowest and fastest trial's;
 	 * NAN for the other kinds */
@@ -199,6 +199,19 @@ static inline uint64_t bench_seq(const void *p)
 
 /* MAP_SHARED|MAP_ANONYMOUS memory a forked side B shares; NULL, errno set. */
 void *bench_map_shared(size_t size);
+
+#define BENCH_LINE 128  /* a cache line, and its prefetch buddy */
+
+/* Two words a round trip bounces, one per direction, each alone on its line
+ * pair, in memory both sides share: the floor's and the futex's. */
+struct bench_pingpong {
+	_Alignas(BENCH_LINE) _Atomic uint32_t ping;
+	_Alignas(BENCH_LINE) _Atomic uint32_t pong;
+};
+
+/* setup() and teardown() of an entry whose context is a bench_pingpong. */
+int bench_pingpong_setup(void **ctx, struct bench_cell *cell);
+void bench_pingpong_teardown(void *ctx);
 
 /* Pins the calling process to @cpu (< 0: leaves it alone); 0 or -errno. */
 int bench_pin(int cpu);

@@ -31,30 +31,6 @@
 #include "shmkit.h"
 #include "suites.h"
 
-#define LINE 128  /* a cache line, and its prefetch buddy */
-
-/* One word per direction, each alone on its line pair. */
-struct pingpong {
-	_Alignas(LINE) _Atomic uint32_t ping;
-	_Alignas(LINE) _Atomic uint32_t pong;
-};
-
-static int pingpong_setup(void **ctx, struct bench_cell *cell)
-{
-	struct pingpong *pp = bench_map_shared(sizeof(*pp));
-
-	(void)cell;
-	if (!pp)
-		return -errno;
-	*ctx = pp;
-	return 0;
-}
-
-static void pingpong_teardown(void *ctx)
-{
-	munmap(ctx, sizeof(struct pingpong));
-}
-
 /* ---------------------------------------------------------------------- */
 /* futex: the kernel's sleep and wake, nothing else                       */
 
@@ -84,7 +60,7 @@ static void futex_until(_Atomic uint32_t *w, uint32_t v)
  * waiter count has to, and it is what the comparison is about. */
 static int futex_a(struct bench_side *s)
 {
-	struct pingpong *pp = s->ctx;
+	struct bench_pingpong *pp = s->ctx;
 	uint32_t v = (uint32_t)++s->seq;
 
 	atomic_store_explicit(&pp->ping, v, memory_order_release);
@@ -95,7 +71,7 @@ static int futex_a(struct bench_side *s)
 
 static int futex_b(struct bench_side *s)
 {
-	struct pingpong *pp = s->ctx;
+	struct bench_pingpong *pp = s->ctx;
 	uint32_t v = (uint32_t)++s->seq;
 
 	futex_until(&pp->ping, v);
@@ -121,14 +97,14 @@ static int event_setup(void **ctx, struct bench_cell *cell)
 	if (!c)
 		return -ENOMEM;
 	/* anonymous: inherited by side B across fork, which registers it */
-	err = shmkit_region_anon(2 * LINE, 0, &c->r);
+	err = shmkit_region_anon(2 * BENCH_LINE, 0, &c->r);
 	if (err) {
 		free(c);
 		return err;
 	}
 	char *base = shmkit_region_base(c->r);
 	c->ping = (shmkit_event *)(void *)base;
-	c->pong = (shmkit_event *)(void *)(base + LINE);
+	c->pong = (shmkit_event *)(void *)(base + BENCH_LINE);
 	if ((err = shmkit_event_init(c->r, c->ping)) ||
 	    (err = shmkit_event_init(c->r, c->pong))) {
 		shmkit_region_close(c->r);
@@ -317,7 +293,7 @@ static int mutex_setup(void **ctx, struct bench_cell *cell)
 	(void)cell;
 	if (!c)
 		return -ENOMEM;
-	err = shmkit_region_anon(LINE, 0, &c->r);
+	err = shmkit_region_anon(BENCH_LINE, 0, &c->r);
 	if (!err) {
 		c->m = shmkit_region_base(c->r);
 		err = shmkit_mutex_init(c->r, c->m);
@@ -358,7 +334,7 @@ static int mutex_cost(struct bench_side *s, uint64_t n)
 static const struct bench_method sync_methods[] = {
 	{ .name = "futex", .what = "raw FUTEX_WAIT/WAKE round trip",
 	  .kinds = BENCH_LATENCY, .copies = -1,
-	  .setup = pingpong_setup, .teardown = pingpong_teardown,
+	  .setup = bench_pingpong_setup, .teardown = bench_pingpong_teardown,
 	  .round_a = futex_a, .round_b = futex_b },
 	{ .name = "event", .what = "shmkit event round trip",
 	  .kinds = BENCH_LATENCY, .copies = -1,
