@@ -7,6 +7,7 @@
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
+#   BUILD=dir            build into dir/ (default build/) instead
 #   V=1                  show the commands
 
 VERSION_MAJOR := 0
@@ -25,10 +26,11 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 comma := ,
 SAN ?=
+BUILD ?= build
 ifeq ($(SAN),)
-B := build
+B := $(BUILD)
 else
-B := build-san-$(subst $(comma),-,$(SAN))
+B := $(BUILD)-san-$(subst $(comma),-,$(SAN))
 CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)
 endif
