@@ -61,6 +61,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(B)/tests/fuzz/replay_%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
+# the CLI's own modules besides tools/shmkit.c: its argument parser
+CLI_OBJS := $(B)/tools/args.o
 
 .PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps
 all: lib $(B)/shmkit $(EXAMPLES)
@@ -89,12 +91,17 @@ $(B)/bench/%.o: bench/%.c
 	$(vecho) CC $<
 	$(Q)$(CC) $(BASE_CFLAGS) -pthread $(CFLAGS) -c -o $@ $<
 
+$(B)/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(vecho) CC $<
+	$(Q)$(CC) $(BASE_CFLAGS) -Ibench $(CFLAGS) -c -o $@ $<
+
 # The CLI and the examples link the static library: they run from the tree.
-$(B)/shmkit: tools/shmkit.c $(BENCH_OBJS) $(B)/libshmkit.a
+$(B)/shmkit: tools/shmkit.c $(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a
 	@mkdir -p $(@D)
 	$(vecho) CC $@
 	$(Q)$(CC) $(BASE_CFLAGS) -Ibench $(CFLAGS) -MF $(B)/shmkit.d -o $@ $< \
-		$(BENCH_OBJS) $(B)/libshmkit.a $(LDFLAGS) -pthread -lm
+		$(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a $(LDFLAGS) -pthread -lm
 
 $(B)/examples/%: examples/%.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
@@ -175,5 +182,5 @@ uninstall:
 clean:
 	rm -rf build build-san-* build-fuzz
 
--include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
+-include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/tools/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
 	$(B)/tests/helpers/*.d $(B)/tests/fuzz/*.d)

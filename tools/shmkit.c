@@ -36,116 +36,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "bench.h"
 #include "shmkit.h"
 
 enum {
 	EXIT_RUNTIME = 1,
-	EXIT_USAGE = 2,
 };
-
-/* What parse_args() returns besides 0. */
-#define PARSE_USAGE (-1) /* a usage error, already reported */
-#define PARSE_HELP (-2)  /* --help was given: print the command's help */
-
-struct command {
-	const char *name;
-	int (*run)(const struct command *c, int argc, char **argv);
-	const char *synopsis;
-	const char *help;
-};
-
-struct option_spec {
-	const char *name;   /* "--size" */
-	bool has_value;
-	const char *value;  /* out: the value given (NULL if none) */
-	bool seen;          /* out */
-};
-
-static const struct command *find_command(const char *name);
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
 
-/* A name as it appears in messages: '' for the empty one. */
-static const char *shown(const char *name)
-{
-	return (name && *name) ? name : "''";
-}
-
-/* Writes "shmkit: WHAT[ NAME]: WHY" to stderr. */
-static void verr_msg(const char *what, const char *name, const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fprintf(stderr, "shmkit: %s", what);
-	if (name)
-		fprintf(stderr, " %s", shown(name));
-	fputs(": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
+/* Writes "shmkit: WHAT[ NAME]: WHY" to stderr, after what stdout has. */
 static void __attribute__((format(printf, 3, 4)))
 err_msg(const char *what, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
 	va_start(ap, fmt);
-	verr_msg(what, name, fmt, ap);
+	args_vmsg(stderr, what, name, fmt, ap);
 	va_end(ap);
-}
-
-/* Reports a usage error and the hint; returns EXIT_USAGE. */
-static int __attribute__((format(printf, 3, 4)))
-usage_err(const char *what, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	verr_msg(what, name, fmt, ap);
-	va_end(ap);
-	if (find_command(what))
-		fprintf(stderr, "Try 'shmkit %s --help' for more information.\n", what);
-	else
-		fputs("Try 'shmkit --help' for more information.\n", stderr);
-	return EXIT_USAGE;
-}
-
-/* Why shmkit_name_check() refused @name (it returned @err). */
-static const char *name_problem(const char *name, int err)
-{
-	bool sysv = !strncmp(name, "sysv:", 5), file = !strncmp(name, "file:", 5);
-	const char *p = strncmp(name, "posix:", 6) ? name : name + 6;
-
-	if (*name == '\0')
-		return "empty name";
-	if (err == -ENAMETOOLONG)
-		return (sysv || file) ? "name too long"
-				      : "too long (a POSIX name has at most 200 bytes)";
-	if (sysv) {
-		if (strchr(name + 5, ':'))
-			return "expected sysv:PATH:PROJ, PROJ a number whose low 8 bits are not 0";
-		return "expected sysv:KEY, KEY 1..0xffffffff in decimal or 0x hex";
-	}
-	if (file)
-		return "expected file:PATH, the path of a regular file";
-	if (*p == '\0')
-		return "empty name";
-	if (strchr(p, '/'))
-		return "'/' is not allowed in a POSIX name (use file:PATH for a file)";
-	if (!strcmp(p, ".") || !strcmp(p, ".."))
-		return "'.' and '..' are not names";
-	return "a POSIX name has only letters, digits, '.', '_' and '-'";
-}
-
-/* Checks @name up front; a bad one is a usage error. */
-static int check_name(const char *what, const char *name)
-{
-	int ret = shmkit_name_check(name);
-
-	if (ret > 0)
-		return 0;
-	return usage_err(what, name, "invalid name: %s", name_problem(name, ret));
 }
 
 /*
@@ -176,157 +87,6 @@ static void lib_err(const char *what, const char *name, int err)
 			shmkit_strerror(err));
 	else
 		err_msg(what, name, "%s", shmkit_strerror(err));
-}
-
-/* ---------------------------------------------------------------------- */
-/* Arguments                                                              */
-
-/*
- * Parses @argv (the command's arguments, after its name) against @opts:
- * "--opt VALUE", "--opt=VALUE", flags, "--" ends the options.  Positional
- * arguments are moved to the front of @argv; *npos tells how many.
- */
-static int parse_args(const struct command *c, int argc, char **argv,
-		      struct option_spec *opts, size_t nopts, int *npos)
-{
-	bool options = true;
-	int n = 0;
-
-	for (int i = 0; i < argc; i++) {
-		char *arg = argv[i];
-		if (!options || arg[0] != '-' || arg[1] == '\0') {
-			argv[n++] = arg;
-			continue;
-		}
-		if (!strcmp(arg, "--")) {
-			options = false;
-			continue;
-		}
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-			return PARSE_HELP;
-		const char *eq = strchr(arg, '=');
-		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		struct option_spec *o = NULL;
-		for (size_t k = 0; k < nopts; k++) {
-			if (strlen(opts[k].name) == len && !strncmp(opts[k].name, arg, len)) {
-				o = &opts[k];
-				break;
-			}
-		}
-		if (!o || arg[1] != '-') {
-			usage_err(c->name, NULL, "unknown option '%.*s'", (int)len, arg);
-			return PARSE_USAGE;
-		}
-		if (o->seen) {
-			usage_err(c->name, NULL, "option '%s' given twice", o->name);
-			return PARSE_USAGE;
-		}
-		o->seen = true;
-		if (!o->has_value) {
-			if (eq) {
-				usage_err(c->name, NULL, "option '%s' takes no value", o->name);
-				return PARSE_USAGE;
-			}
-			continue;
-		}
-		if (eq) {
-			o->value = eq + 1;
-		} else if (i + 1 < argc) {
-			o->value = argv[++i];
-		} else {
-			usage_err(c->name, NULL, "option '%s' needs a value", o->name);
-			return PARSE_USAGE;
-		}
-	}
-	*npos = n;
-	return 0;
-}
-
-/*
- * Parses a byte count: decimal digits and an optional binary suffix K, M,
- * G or T (also KiB, MiB, GiB, TiB).  Returns NULL, or why it is refused.
- */
-static const char *parse_bytes(const char *s, uint64_t *out)
-{
-	static const char suffixes[] = "KMGT";
-	uint64_t v = 0;
-	unsigned shift = 0;
-	const char *p = s;
-
-	if (*s == '\0')
-		return "empty value";
-	if (*s == '-')
-		return "must not be negative";
-	if (!isdigit((unsigned char)*s))
-		return "not a number";
-	for (; isdigit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return "too large";
-		v = v * 10 + d;
-	}
-	if (*p) {
-		const char *k = strchr(suffixes, toupper((unsigned char)*p));
-		if (!k || *k == '\0')
-			return "unknown suffix (use K, M, G or T)";
-		shift = 10u * (unsigned)(k - suffixes + 1);
-		p++;
-		if (p[0] == 'i' && p[1] == 'B')
-			p += 2;
-		if (*p)
-			return "trailing characters after the number";
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return "too large";
-	v <<= shift;
-	if (v > SIZE_MAX)
-		return "too large";
-	*out = v;
-	return NULL;
-}
-
-/* Parses the value of byte-count option @o (if given) into *out. */
-static int opt_bytes(const struct command *c, const struct option_spec *o,
-		     uint64_t *out)
-{
-	const char *why;
-
-	if (!o->seen)
-		return 0;
-	why = parse_bytes(o->value, out);
-	if (why)
-		return usage_err(c->name, NULL, "invalid %s '%s': %s", o->name, o->value, why);
-	return 0;
-}
-
-/* Parses an octal permission mode, 1..0777. */
-static int opt_mode(const struct command *c, const struct option_spec *o,
-		    unsigned *out)
-{
-	unsigned v = 0;
-	const char *p = o->value;
-
-	if (!o->seen)
-		return 0;
-	if (*p == '\0')
-		return usage_err(c->name, NULL, "invalid %s '': empty value", o->name);
-	for (; *p; p++) {
-		if (*p < '0' || *p > '7')
-			return usage_err(c->name, NULL,
-					 "invalid %s '%s': not an octal mode such as 0600",
-					 o->name, o->value);
-		v = v * 8 + (unsigned)(*p - '0');
-		if (v > 0777)
-			return usage_err(c->name, NULL,
-					 "invalid %s '%s': permission bits only, at most 0777",
-					 o->name, o->value);
-	}
-	if (v == 0)
-		return usage_err(c->name, NULL,
-				 "invalid %s '%s': a mode must grant some permission",
-				 o->name, o->value);
-	*out = v;
-	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -460,67 +220,34 @@ static const char *fmt_time(int64_t ns, const char *none, char *buf, size_t len)
 /* ---------------------------------------------------------------------- */
 /* create                                                                 */
 
-static int create_channel(const struct command *c, const char *name,
-			  struct option_spec *opts, unsigned flags);
+static int create_channel(const struct args *a);
 
-static int cmd_create(const struct command *c, int argc, char **argv)
+static int cmd_create(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--size", .has_value = true },
-		{ .name = "--raw" },
-		{ .name = "--excl" },
-		{ .name = "--mode", .has_value = true },
-		{ .name = "--channel", .has_value = true },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--policy", .has_value = true },
-	};
-	uint64_t size = 0;
-	unsigned mode = SHMKIT_DEFAULT_MODE, flags = SHMKIT_CREATE;
+	const struct command *c = a->cmd;
+	const char *name = a->name;
 	shmkit_region *r;
-	int n, ret;
+	int ret;
 
-	ret = parse_args(c, argc, argv, opts, 7, &n);
-	if (ret)
-		return ret;
-	if (n != 1)
-		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
-	if ((ret = check_name(c->name, argv[0])) != 0)
-		return ret;
-	if (opts[2].seen)
-		flags |= SHMKIT_EXCL;
-	if (opts[4].seen)
-		return create_channel(c, argv[0], opts, flags);
-	for (int i = 5; i < 7; i++)
-		if (opts[i].seen)
-			return usage_err(c->name, NULL, "%s needs --channel", opts[i].name);
-	if (!opts[0].seen)
-		return usage_err(c->name, NULL, "missing --size");
-	if ((ret = opt_bytes(c, &opts[0], &size)) != 0 ||
-	    (ret = opt_mode(c, &opts[3], &mode)) != 0)
-		return ret;
-	if (size == 0)
-		return usage_err(c->name, NULL, "invalid --size '%s': size must be at least 1 byte",
-				 opts[0].value);
-	if (opts[1].seen)
-		flags |= SHMKIT_RAW;
-
-	ret = shmkit_region_open(argv[0], flags, (size_t)size, mode, &r);
-	if (ret == -EINVAL && !(flags & SHMKIT_EXCL)) {
+	if (a->channel)
+		return create_channel(a);
+	ret = shmkit_region_open(name, a->flags, (size_t)a->size, a->mode, &r);
+	if (ret == -EINVAL && !(a->flags & SHMKIT_EXCL)) {
 		struct shmkit_stat st;
-		if (shmkit_stat(argv[0], &st) == 0 && st.size < size) {
-			err_msg(c->name, argv[0], "exists with %" PRIu64
+		if (shmkit_stat(name, &st) == 0 && st.size < a->size) {
+			err_msg(c->name, name, "exists with %" PRIu64
 				" bytes, less than the %" PRIu64 " asked for",
-				st.size, size);
+				st.size, a->size);
 			return EXIT_RUNTIME;
 		}
 	}
 	if (ret) {
-		lib_err(c->name, argv[0], ret);
+		lib_err(c->name, name, ret);
 		return EXIT_RUNTIME;
 	}
 	ret = shmkit_region_close(r);
 	if (ret) {
-		lib_err(c->name, argv[0], ret);
+		lib_err(c->name, name, ret);
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -610,190 +337,82 @@ static int close_with(const struct command *c, const char *name, shmkit_region *
 	return status;
 }
 
-static int cmd_write(const struct command *c, int argc, char **argv)
+static int cmd_write(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--offset", .has_value = true },
-		{ .name = "--raw" },
-	};
-	uint64_t offset = 0, total, size;
+	const struct command *c = a->cmd;
+	const char *name = a->name;
+	uint64_t offset = a->offset, total, size;
 	char *buf = NULL;
 	shmkit_region *r;
-	int n, ret, status = 0;
+	int ret, status = 0;
 
-	ret = parse_args(c, argc, argv, opts, 2, &n);
-	if (ret)
-		return ret;
-	if (n != 1)
-		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
-	if ((ret = check_name(c->name, argv[0])) != 0 ||
-	    (ret = opt_bytes(c, &opts[0], &offset)) != 0)
-		return ret;
-
-	ret = open_at(c, argv[0], opts[1].seen ? SHMKIT_RAW : 0, offset, &r);
+	ret = open_at(c, name, a->flags, offset, &r);
 	if (ret)
 		return ret;
 	size = shmkit_region_size(r);
 	ret = slurp_stdin(size - offset, &buf, &total);
 	if (ret) {
-		err_msg(c->name, argv[0], "reading stdin: %s", strerror(ret));
+		err_msg(c->name, name, "reading stdin: %s", strerror(ret));
 		status = EXIT_RUNTIME;
 		goto out;
 	}
 	if (total > size - offset) {
-		err_msg(c->name, argv[0], "input (%" PRIu64 " bytes) does not fit at offset %"
+		err_msg(c->name, name, "input (%" PRIu64 " bytes) does not fit at offset %"
 			PRIu64 " of a %" PRIu64 "-byte region", total, offset, size);
 		status = EXIT_RUNTIME;
 		goto out;
 	}
 	if (total) {
 		memcpy((char *)shmkit_region_base(r) + offset, buf, (size_t)total);
-		if (shmkit_name_check(argv[0]) == SHMKIT_BACKEND_FILE) {
+		if (shmkit_name_check(name) == SHMKIT_BACKEND_FILE) {
 			ret = shmkit_region_sync(r, (size_t)offset, (size_t)total, SHMKIT_SYNC);
 			if (ret) {
-				lib_err(c->name, argv[0], ret);
+				lib_err(c->name, name, ret);
 				status = EXIT_RUNTIME;
 			}
 		}
 	}
 out:
 	free(buf);
-	return close_with(c, argv[0], r, status);
+	return close_with(c, name, r, status);
 }
 
 /* ---------------------------------------------------------------------- */
 /* read                                                                   */
 
-static int cmd_read(const struct command *c, int argc, char **argv)
+static int cmd_read(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--offset", .has_value = true },
-		{ .name = "--length", .has_value = true },
-		{ .name = "--raw" },
-	};
-	uint64_t offset = 0, length = 0, size;
-	unsigned flags = SHMKIT_RDONLY;
+	const struct command *c = a->cmd;
+	const char *name = a->name;
+	uint64_t offset = a->offset, length = a->length, size;
 	shmkit_region *r;
-	int n, ret, status = 0;
+	int ret, status = 0;
 
-	ret = parse_args(c, argc, argv, opts, 3, &n);
-	if (ret)
-		return ret;
-	if (n != 1)
-		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
-	if ((ret = check_name(c->name, argv[0])) != 0 ||
-	    (ret = opt_bytes(c, &opts[0], &offset)) != 0 ||
-	    (ret = opt_bytes(c, &opts[1], &length)) != 0)
-		return ret;
-	if (opts[2].seen)
-		flags |= SHMKIT_RAW;
-
-	ret = open_at(c, argv[0], flags, offset, &r);
+	ret = open_at(c, name, a->flags, offset, &r);
 	if (ret)
 		return ret;
 	size = shmkit_region_size(r);
-	if (opts[1].seen && length > size - offset) {
-		err_msg(c->name, argv[0], "%" PRIu64 " bytes at offset %" PRIu64
+	if (a->has_length && length > size - offset) {
+		err_msg(c->name, name, "%" PRIu64 " bytes at offset %" PRIu64
 			" go beyond the end of a %" PRIu64 "-byte region",
 			length, offset, size);
 		status = EXIT_RUNTIME;
 	} else {
-		if (!opts[1].seen)
+		if (!a->has_length)
 			length = size - offset;
 		ret = write_all(STDOUT_FILENO, (const char *)shmkit_region_base(r) + offset,
 				(size_t)length);
 		if (ret) {
 			if (ret != EPIPE)
-				err_msg(c->name, argv[0], "writing stdout: %s", strerror(ret));
+				err_msg(c->name, name, "writing stdout: %s", strerror(ret));
 			status = EXIT_RUNTIME;
 		}
 	}
-	return close_with(c, argv[0], r, status);
+	return close_with(c, name, r, status);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Channels: create --channel, send, recv                                 */
-
-/* Parses --capacity: a power of two from 64 bytes to 1 GiB. */
-static int opt_capacity(const struct command *c, const struct option_spec *o,
-			size_t *out)
-{
-	uint64_t v = 0;
-	int ret = opt_bytes(c, o, &v);
-
-	if (ret || !o->seen)
-		return ret;
-	if (v < 64 || v > ((uint64_t)1 << 30) || (v & (v - 1)))
-		return usage_err(c->name, NULL,
-				 "invalid %s '%s': a channel's capacity is a power of two "
-				 "from 64 to 1G", o->name, o->value);
-	*out = (size_t)v;
-	return 0;
-}
-
-/* Parses a count of at least 1 (a byte count's syntax). */
-static int opt_count(const struct command *c, const struct option_spec *o,
-		     uint64_t *out)
-{
-	int ret = opt_bytes(c, o, out);
-
-	if (ret || !o->seen)
-		return ret;
-	if (*out == 0)
-		return usage_err(c->name, NULL, "invalid %s '0': must be at least 1", o->name);
-	return 0;
-}
-
-/* Parses milliseconds, plain decimal, into nanoseconds (@out stays -1, no
- * limit, when the option is not given). */
-static int opt_ms(const struct command *c, const struct option_spec *o, int64_t *out)
-{
-	int64_t v = 0;
-	const char *p = o->value;
-
-	if (!o->seen)
-		return 0;
-	if (*p == '\0')
-		return usage_err(c->name, NULL, "invalid %s '': empty value", o->name);
-	if (*p == '-')
-		return usage_err(c->name, NULL, "invalid %s '%s': must not be negative",
-				 o->name, o->value);
-	for (; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return usage_err(c->name, NULL,
-					 "invalid %s '%s': milliseconds, digits only",
-					 o->name, o->value);
-		v = v * 10 + (*p - '0');
-		if (v > INT64_MAX / 1000000 / 10)
-			return usage_err(c->name, NULL, "invalid %s '%s': too large",
-					 o->name, o->value);
-	}
-	*out = v * 1000000;
-	return 0;
-}
-
-static const char *const policy_names[] = {
-	[SHMKIT_WAIT_SPIN] = "spin",
-	[SHMKIT_WAIT_SPIN_SLEEP] = "spin-sleep",
-	[SHMKIT_WAIT_SLEEP] = "sleep",
-};
-
-/* Parses --policy: spin, spin-sleep or sleep. */
-static int opt_policy(const struct command *c, const struct option_spec *o,
-		      unsigned *out)
-{
-	if (!o->seen)
-		return 0;
-	for (unsigned i = SHMKIT_WAIT_SPIN; i <= SHMKIT_WAIT_SLEEP; i++) {
-		if (!strcmp(o->value, policy_names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return usage_err(c->name, NULL,
-			 "invalid %s '%s': expected spin, spin-sleep or sleep",
-			 o->name, o->value);
-}
 
 /* Reports an error of a channel function on @name. */
 static void chan_err(const char *what, const char *name, int role, int err)
@@ -827,38 +446,14 @@ static void chan_err(const char *what, const char *name, int role, int err)
 	}
 }
 
-static int create_channel(const struct command *c, const char *name,
-			  struct option_spec *opts, unsigned flags)
+static int create_channel(const struct args *a)
 {
-	struct shmkit_chan_opts co = { .mode = SHMKIT_DEFAULT_MODE };
+	const struct command *c = a->cmd;
+	const char *name = a->name;
 	struct shmkit_chan_info ci;
-	const char *type = opts[4].value;
 	int ret;
 
-	if (opts[0].seen)
-		return usage_err(c->name, NULL,
-				 "--channel and --size do not go together "
-				 "(a channel is as large as its --capacity)");
-	if (opts[1].seen)
-		return usage_err(c->name, NULL,
-				 "--channel and --raw do not go together "
-				 "(a channel lives in a shmkit segment)");
-	if (!strcmp(type, "mpsc") || !strcmp(type, "broadcast"))
-		return usage_err(c->name, NULL,
-				 "invalid --channel '%s': mpsc and broadcast are not "
-				 "implemented yet", type);
-	if (strcmp(type, "spsc"))
-		return usage_err(c->name, NULL,
-				 "invalid --channel '%s': expected spsc, mpsc or broadcast",
-				 type);
-	if (!opts[5].seen)
-		return usage_err(c->name, NULL, "missing --capacity");
-	if ((ret = opt_capacity(c, &opts[5], &co.capacity)) != 0 ||
-	    (ret = opt_mode(c, &opts[3], &co.mode)) != 0 ||
-	    (ret = opt_policy(c, &opts[6], &co.policy)) != 0)
-		return ret;
-
-	ret = shmkit_chan_create(name, flags, &co);
+	ret = shmkit_chan_create(name, a->flags, &a->co);
 	if (ret) {
 		chan_err(c->name, name, 0, ret);
 		return EXIT_RUNTIME;
@@ -869,48 +464,11 @@ static int create_channel(const struct command *c, const char *name,
 		chan_err(c->name, name, 0, ret);
 		return EXIT_RUNTIME;
 	}
-	if (ci.capacity != co.capacity) {
+	if (ci.capacity != a->co.capacity) {
 		err_msg(c->name, name, "exists with a capacity of %" PRIu64
-			" bytes, not the %zu asked for", ci.capacity, co.capacity);
+			" bytes, not the %zu asked for", ci.capacity, a->co.capacity);
 		return EXIT_RUNTIME;
 	}
-	return 0;
-}
-
-/* Options that send and recv share. */
-struct chan_args {
-	const char *name;
-	unsigned flags;             /* SHMKIT_CREATE with --create */
-	struct shmkit_chan_opts co;
-	int64_t timeout_ns;         /* -1: wait for ever */
-	const char *timeout_ms;     /* as given, for messages */
-	char term;                  /* '\n', or '\0' with --null */
-};
-
-/* Checks the options common to send and recv: --create [0], --capacity [1],
- * --null [2], --timeout [3]. */
-static int chan_args(const struct command *c, char **argv, int n,
-		     const struct option_spec *opts, struct chan_args *a)
-{
-	int ret;
-
-	if (n != 1)
-		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
-	if ((ret = check_name(c->name, argv[0])) != 0)
-		return ret;
-	memset(a, 0, sizeof(*a));
-	a->name = argv[0];
-	a->timeout_ns = -1;
-	a->timeout_ms = opts[3].value;
-	a->term = opts[2].seen ? '\0' : '\n';
-	if (opts[1].seen && !opts[0].seen)
-		return usage_err(c->name, NULL,
-				 "--capacity needs --create (an existing channel keeps its own)");
-	if ((ret = opt_capacity(c, &opts[1], &a->co.capacity)) != 0 ||
-	    (ret = opt_ms(c, &opts[3], &a->timeout_ns)) != 0)
-		return ret;
-	if (opts[0].seen)
-		a->flags = SHMKIT_CREATE;
 	return 0;
 }
 
@@ -934,7 +492,7 @@ static shmkit_chan *volatile abandoned;
 /* The writer's state while it sends stdin. */
 struct sender {
 	const struct command *c;
-	const struct chan_args *a;
+	const struct args *a;
 	shmkit_chan *ch;
 	unsigned batch;             /* messages reserved since the last commit */
 };
@@ -1058,27 +616,15 @@ out:
 	return status;
 }
 
-static int cmd_send(const struct command *c, int argc, char **argv)
+static int cmd_send(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--create" },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--null" },
-		{ .name = "--timeout", .has_value = true },
-	};
-	struct chan_args a;
-	struct sender s = { .c = c, .a = &a };
-	int n, ret;
+	const struct command *c = a->cmd;
+	struct sender s = { .c = c, .a = a };
+	int ret;
 
-	ret = parse_args(c, argc, argv, opts, 4, &n);
-	if (ret)
-		return ret;
-	if ((ret = chan_args(c, argv, n, opts, &a)) != 0)
-		return ret;
-
-	ret = shmkit_chan_open(a.name, a.flags, SHMKIT_CHAN_WRITER, &a.co, &s.ch);
+	ret = shmkit_chan_open(a->name, a->flags, SHMKIT_CHAN_WRITER, &a->co, &s.ch);
 	if (ret) {
-		chan_err(c->name, a.name, SHMKIT_CHAN_WRITER, ret);
+		chan_err(c->name, a->name, SHMKIT_CHAN_WRITER, ret);
 		return EXIT_RUNTIME;
 	}
 	ret = send_stdin(&s);
@@ -1089,7 +635,7 @@ static int cmd_send(const struct command *c, int argc, char **argv)
 	/* the end of stdin ends the stream */
 	ret = shmkit_chan_close(s.ch);
 	if (ret) {
-		lib_err(c->name, a.name, ret);
+		lib_err(c->name, a->name, ret);
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -1098,7 +644,7 @@ static int cmd_send(const struct command *c, int argc, char **argv)
 /* The reader's state: messages peeked and copied to out, not yet released. */
 struct receiver {
 	const struct command *c;
-	const struct chan_args *a;
+	const struct args *a;
 	shmkit_chan *ch;
 	char *out;
 	size_t used, size;          /* bytes in out; its size */
@@ -1165,36 +711,22 @@ static int recv_msg(struct receiver *r, const char *p, size_t len)
 	return r->used >= r->flush_at ? recv_flush(r) : 0;
 }
 
-static int cmd_recv(const struct command *c, int argc, char **argv)
+static int cmd_recv(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--create" },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--null" },
-		{ .name = "--timeout", .has_value = true },
-		{ .name = "--count", .has_value = true },
-	};
-	struct chan_args a;
-	struct receiver r = { .c = c, .a = &a };
-	uint64_t count = 0, got = 0;
-	int n, ret, status = 0;
-
-	ret = parse_args(c, argc, argv, opts, 5, &n);
-	if (ret)
-		return ret;
-	if ((ret = chan_args(c, argv, n, opts, &a)) != 0 ||
-	    (ret = opt_count(c, &opts[4], &count)) != 0)
-		return ret;
+	const struct command *c = a->cmd;
+	struct receiver r = { .c = c, .a = a };
+	uint64_t count = a->count, got = 0;
+	int ret, status = 0;
 
 	r.size = (size_t)256 << 10;
 	r.out = malloc(r.size);
 	if (!r.out) {
-		err_msg(c->name, a.name, "%s", strerror(ENOMEM));
+		err_msg(c->name, a->name, "%s", strerror(ENOMEM));
 		return EXIT_RUNTIME;
 	}
-	ret = shmkit_chan_open(a.name, a.flags, SHMKIT_CHAN_READER, &a.co, &r.ch);
+	ret = shmkit_chan_open(a->name, a->flags, SHMKIT_CHAN_READER, &a->co, &r.ch);
 	if (ret) {
-		chan_err(c->name, a.name, SHMKIT_CHAN_READER, ret);
+		chan_err(c->name, a->name, SHMKIT_CHAN_READER, ret);
 		free(r.out);
 		return EXIT_RUNTIME;
 	}
@@ -1210,7 +742,7 @@ static int cmd_recv(const struct command *c, int argc, char **argv)
 			if ((status = recv_flush(&r)) != 0)
 				break;
 			do
-				len = shmkit_chan_peek(r.ch, &p, a.timeout_ns);
+				len = shmkit_chan_peek(r.ch, &p, a->timeout_ns);
 			while (len == -EINTR);
 		}
 		if (len > 0) {
@@ -1226,11 +758,11 @@ static int cmd_recv(const struct command *c, int argc, char **argv)
 			break;
 		status = EXIT_RUNTIME;
 		if (len == -ETIMEDOUT || len == -EAGAIN)
-			err_msg(c->name, a.name, "no message within %s ms", a.timeout_ms);
+			err_msg(c->name, a->name, "no message within %s ms", a->timeout_ms);
 		else if (len == -EPIPE)
-			err_msg(c->name, a.name, "the writer died");
+			err_msg(c->name, a->name, "the writer died");
 		else
-			chan_err(c->name, a.name, SHMKIT_CHAN_READER, (int)len);
+			chan_err(c->name, a->name, SHMKIT_CHAN_READER, (int)len);
 		break;
 	}
 	if (!status)
@@ -1238,7 +770,7 @@ static int cmd_recv(const struct command *c, int argc, char **argv)
 	/* messages peeked and not written stay for the next reader */
 	ret = shmkit_chan_close(r.ch);
 	if (ret && !status) {
-		lib_err(c->name, a.name, ret);
+		lib_err(c->name, a->name, ret);
 		status = EXIT_RUNTIME;
 	}
 	free(r.out);
@@ -1574,41 +1106,32 @@ static void stat_print_json(const char *name, const struct stat_view *v)
 	printf("}\n");
 }
 
-static int cmd_stat(const struct command *c, int argc, char **argv)
+static int cmd_stat(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--json" },
-	};
+	const struct command *c = a->cmd;
+	const char *name = a->name;
 	struct stat_view *v;
-	int n, ret;
-
-	ret = parse_args(c, argc, argv, opts, 1, &n);
-	if (ret)
-		return ret;
-	if (n != 1)
-		return usage_err(c->name, NULL, n ? "too many arguments" : "missing NAME");
-	if ((ret = check_name(c->name, argv[0])) != 0)
-		return ret;
+	int ret;
 
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		lib_err(c->name, argv[0], -ENOMEM);
+		lib_err(c->name, name, -ENOMEM);
 		return EXIT_RUNTIME;
 	}
-	ret = shmkit_stat(argv[0], &v->st);
+	ret = shmkit_stat(name, &v->st);
 	if (ret) {
-		lib_err(c->name, argv[0], ret);
+		lib_err(c->name, name, ret);
 		free(v);
 		return EXIT_RUNTIME;
 	}
-	v->perr = v->st.managed ? get_peers(argv[0], &v->peers, &v->npeers) : -EPROTO;
-	v->nprims = v->st.managed ? shmkit_prims(argv[0], v->prims, 64) : -EPROTO;
+	v->perr = v->st.managed ? get_peers(name, &v->peers, &v->npeers) : -EPROTO;
+	v->nprims = v->st.managed ? shmkit_prims(name, v->prims, 64) : -EPROTO;
 	v->prerr = v->nprims < 0 ? v->nprims : 0;
-	v->cherr = v->st.managed ? shmkit_chan_stat(argv[0], &v->chan) : -EPROTO;
-	if (opts[0].seen)
-		stat_print_json(argv[0], v);
+	v->cherr = v->st.managed ? shmkit_chan_stat(name, &v->chan) : -EPROTO;
+	if (a->json)
+		stat_print_json(name, v);
 	else
-		stat_print_human(argv[0], v);
+		stat_print_human(name, v);
 	free(v->peers);
 	free(v);
 	return 0;
@@ -1764,26 +1287,19 @@ static void ls_print_json(const struct listing *l)
 	printf("%s]}\n", l->n ? "\n" : "");
 }
 
-static int cmd_ls(const struct command *c, int argc, char **argv)
+static int cmd_ls(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--json" },
-	};
+	const struct command *c = a->cmd;
 	struct listing l;
-	int n, ret;
+	int ret;
 
-	ret = parse_args(c, argc, argv, opts, 1, &n);
-	if (ret)
-		return ret;
-	if (n != 0)
-		return usage_err(c->name, NULL, "too many arguments");
 	ret = listing_collect(&l);
 	if (ret) {
 		free(l.v);
 		err_msg(c->name, NULL, "%s", shmkit_strerror(ret));
 		return EXIT_RUNTIME;
 	}
-	if (opts[0].seen)
+	if (a->json)
 		ls_print_json(&l);
 	else
 		ls_print_table(&l);
@@ -1794,22 +1310,15 @@ static int cmd_ls(const struct command *c, int argc, char **argv)
 /* ---------------------------------------------------------------------- */
 /* rm                                                                     */
 
-static int cmd_rm(const struct command *c, int argc, char **argv)
+static int cmd_rm(const struct args *a)
 {
-	int n, ret, status = 0;
+	const struct command *c = a->cmd;
+	int ret, status = 0;
 
-	ret = parse_args(c, argc, argv, NULL, 0, &n);
-	if (ret)
-		return ret;
-	if (n == 0)
-		return usage_err(c->name, NULL, "missing NAME");
-	for (int i = 0; i < n; i++)
-		if ((ret = check_name(c->name, argv[i])) != 0)
-			return ret;
-	for (int i = 0; i < n; i++) {
-		ret = shmkit_remove(argv[i]);
+	for (int i = 0; i < a->npos; i++) {
+		ret = shmkit_remove(a->pos[i]);
 		if (ret) {
-			lib_err(c->name, argv[i], ret);
+			lib_err(c->name, a->pos[i], ret);
 			status = EXIT_RUNTIME;
 		}
 	}
@@ -1826,22 +1335,14 @@ static bool reapable(const struct item *it)
 	       !it->st.removed && it->st.nattch == 0;
 }
 
-static int cmd_gc(const struct command *c, int argc, char **argv)
+static int cmd_gc(const struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--dry-run" },
-	};
+	const struct command *c = a->cmd;
 	struct listing l;
 	unsigned count = 0;
-	int n, ret, status = 0;
-	bool dry;
+	int ret, status = 0;
+	bool dry = a->dry_run;
 
-	ret = parse_args(c, argc, argv, opts, 1, &n);
-	if (ret)
-		return ret;
-	if (n != 0)
-		return usage_err(c->name, NULL, "too many arguments");
-	dry = opts[0].seen;
 	ret = listing_collect(&l);
 	if (ret) {
 		free(l.v);
@@ -1880,95 +1381,13 @@ static int cmd_gc(const struct command *c, int argc, char **argv)
 /* ---------------------------------------------------------------------- */
 /* bench: lives in bench/                                                 */
 
-static int cmd_bench(const struct command *c, int argc, char **argv)
+static int cmd_bench(const struct args *a)
 {
-	(void)c;
-	int ret = bench_command(argc, argv);
-
-	return ret == BENCH_EXIT_HELP ? PARSE_HELP : ret;
+	return bench_command(a->npos, a->pos);
 }
 
 /* ---------------------------------------------------------------------- */
-/* help, version, and the table of commands                               */
-
-static int cmd_help(const struct command *c, int argc, char **argv);
-
-static const struct command commands[] = {
-	{ "create", cmd_create,
-	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]\n"
-	  "create NAME --channel spsc --capacity BYTES [--excl] [--mode MODE] [--policy POLICY]",
-	  "Creates a region of BYTES data bytes, or opens an existing one that is\n"
-	  "at least that large.  --raw: no shmkit header, foreign programs see the\n"
-	  "data at offset 0.  --excl: fail if it exists.  --mode: octal permission\n"
-	  "bits, default 0600.\n"
-	  "\n"
-	  "With --channel, creates a channel that carries messages from one writer\n"
-	  "to one reader (see send and recv), without taking either role.  Its\n"
-	  "ring holds --capacity bytes, a power of two from 64 to 1G; the largest\n"
-	  "message is a quarter of that.  An existing channel of that capacity is\n"
-	  "left as it is.  --policy: how its sides wait by default: spin (lowest\n"
-	  "latency, a busy CPU), spin-sleep (spin briefly, then sleep; the default)\n"
-	  "or sleep.  Only spsc (single producer, single consumer) exists so far.\n" },
-	{ "write", cmd_write,
-	  "write NAME [--offset N] [--raw]",
-	  "Copies stdin into the region's data at offset N (default 0).  Input that\n"
-	  "does not fit is refused as a whole; nothing is written.\n" },
-	{ "read", cmd_read,
-	  "read NAME [--offset N] [--length N] [--raw]",
-	  "Copies the region's data from offset N, N bytes long (default: to the\n"
-	  "end), to stdout.\n" },
-	{ "send", cmd_send,
-	  "send NAME [--create] [--capacity BYTES] [--null] [--timeout MS]",
-	  "Sends stdin to channel NAME as its writer, one message per line; the\n"
-	  "end of stdin ends the stream.  Each message is the line with its\n"
-	  "newline (a last line without one is sent without one), so recv writes\n"
-	  "out exactly what send read, empty lines and binary bytes included.  A\n"
-	  "line (with its newline) longer than the largest message, a quarter of\n"
-	  "the capacity, is an error: nothing is ever cut.  --null: records end\n"
-	  "with NUL instead of newline.  --create: create the channel if it does\n"
-	  "not exist, with --capacity BYTES (default 1M).  --timeout: give up when\n"
-	  "there is no room for a message within MS milliseconds (default: wait).\n"
-	  "Fails when the reader dies; on any error the stream is left unended,\n"
-	  "so the reader reports that the writer died.\n" },
-	{ "recv", cmd_recv,
-	  "recv NAME [--create] [--capacity BYTES] [--count N] [--timeout MS] [--null]",
-	  "Receives the messages of channel NAME as its reader and writes them to\n"
-	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
-	  "with --null) goes between a message that lacks one and the next, so\n"
-	  "messages from any writer come out one per line.  --count: stop after N\n"
-	  "messages; the rest stay for the next reader.  --timeout: fail when no\n"
-	  "message comes within MS milliseconds (exit 1).  --create and --capacity\n"
-	  "as for send.  A message leaves the channel only once stdout has it.\n"
-	  "Fails, after writing every message it sent, when the writer died.\n" },
-	{ "ls", cmd_ls,
-	  "ls [--json]",
-	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"
-	  "shmkit's segments marked managed and their live peers counted.\n" },
-	{ "stat", cmd_stat,
-	  "stat NAME [--json]",
-	  "Shows size, mode, owner, creator and last PIDs, attach count, times and\n"
-	  "the peers of a segment, without attaching to it.\n" },
-	{ "rm", cmd_rm,
-	  "rm NAME...",
-	  "Removes segments: new opens fail at once, processes attached keep\n"
-	  "working until they detach.\n" },
-	{ "gc", cmd_gc,
-	  "gc [--dry-run]",
-	  "Removes every shmkit segment with no live peer.  Never touches objects\n"
-	  "that are not shmkit's.  --dry-run: only tell what would go.\n" },
-	{ "bench", cmd_bench, BENCH_SYNOPSIS, BENCH_HELP_TEXT },
-	{ "help", cmd_help, "help [COMMAND]", "Shows help on shmkit or one command.\n" },
-};
-
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static const struct command *find_command(const char *name)
-{
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
-}
+/* help, and running a command                                            */
 
 /* Prints a synopsis, one line per form: @first before the first, @more
  * before the others. */
@@ -1989,9 +1408,9 @@ static void print_synopsis(const char *syn, const char *first, const char *more)
 static void print_usage(void)
 {
 	fputs("Usage:\n", stdout);
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (commands[i].run != cmd_help)
-			print_synopsis(commands[i].synopsis, "  ", "  ");
+	for (size_t i = 0; i < CMD_COUNT; i++)
+		if (args_commands[i].id != CMD_HELP)
+			print_synopsis(args_commands[i].synopsis, "  ", "  ");
 	fputs("  shmkit --help | --version\n"
 	      "  shmkit COMMAND --help\n"
 	      "\n"
@@ -2011,59 +1430,47 @@ static void print_command_help(const struct command *c)
 	printf("\n%s", c->help);
 }
 
-static int cmd_help(const struct command *c, int argc, char **argv)
-{
-	int n, ret = parse_args(c, argc, argv, NULL, 0, &n);
-
-	if (ret == PARSE_HELP) {
-		print_usage();
-		return 0;
-	}
-	if (ret)
-		return ret;
-	if (n > 1)
-		return usage_err(c->name, NULL, "too many arguments");
-	if (n == 1) {
-		const struct command *which = find_command(argv[0]);
-		if (!which)
-			return usage_err(c->name, NULL, "unknown command '%s'", argv[0]);
-		print_command_help(which);
-		return 0;
-	}
-	print_usage();
-	return 0;
-}
+/* What runs each command; help is never run (args_parse() makes it
+ * ARGS_USAGE or ARGS_HELP). */
+static int (*const runners[CMD_COUNT])(const struct args *a) = {
+	[CMD_CREATE] = cmd_create,
+	[CMD_WRITE] = cmd_write,
+	[CMD_READ] = cmd_read,
+	[CMD_SEND] = cmd_send,
+	[CMD_RECV] = cmd_recv,
+	[CMD_LS] = cmd_ls,
+	[CMD_STAT] = cmd_stat,
+	[CMD_RM] = cmd_rm,
+	[CMD_GC] = cmd_gc,
+	[CMD_BENCH] = cmd_bench,
+};
 
 static int run(int argc, char **argv)
 {
-	const struct command *c;
-	int ret;
+	struct args a;
+	int ret = args_parse(argc, argv, &a, stderr);
 
-	if (argc < 2)
-		return usage_err("usage", NULL, "missing command");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		if (argc > 2)
-			return usage_err(argv[1], NULL, "takes no arguments");
+	if (ret)
+		return ret;
+	switch (a.action) {
+	case ARGS_USAGE:
 		print_usage();
 		return 0;
-	}
-	if (!strcmp(argv[1], "--version")) {
-		if (argc > 2)
-			return usage_err(argv[1], NULL, "takes no arguments");
+	case ARGS_VERSION:
 		printf("shmkit %s\n", shmkit_version());
 		return 0;
+	case ARGS_HELP:
+		print_command_help(a.cmd);
+		return 0;
+	case ARGS_RUN:
+		break;
 	}
-	if (argv[1][0] == '-')
-		return usage_err(argv[1], NULL, "unknown option");
-	c = find_command(argv[1]);
-	if (!c)
-		return usage_err(argv[1], NULL, "unknown command");
-	ret = c->run(c, argc - 2, argv + 2);
-	if (ret == PARSE_HELP) {
-		print_command_help(c);
+	ret = runners[a.cmd->id](&a);
+	if (ret == BENCH_EXIT_HELP) {
+		print_command_help(a.cmd);
 		return 0;
 	}
-	return ret == PARSE_USAGE ? EXIT_USAGE : ret;
+	return ret;
 }
 
 int main(int argc, char **argv)
