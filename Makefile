@@ -5,6 +5,7 @@
 #   make demo            the guided tour
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
+#   make torture         the kill -9 suites until TORTURE_KILLS kills (default 50000)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   BUILD=dir            build into dir/ (default build/) instead
@@ -64,7 +65,7 @@ BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 # the CLI's own modules besides tools/shmkit.c: its argument parser
 CLI_OBJS := $(B)/tools/args.o
 
-.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps
+.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -156,6 +157,13 @@ bench: $(B)/shmkit
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# The kill -9 suites, round after round with new seeds (tests/torture.sh).
+TORTURE_KILLS ?= 50000
+torture:
+	$(Q)tests/deps.sh
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)B=$(B) TORTURE_KILLS=$(TORTURE_KILLS) tests/torture.sh
 
 shmkit.pc: shmkit.pc.in Makefile
 	$(vecho) GEN $@

@@ -312,7 +312,9 @@ SHMKIT_API int shmkit_mutex_consistent(shmkit_region *r, shmkit_mutex *m);
  * (timedwait), -EAGAIN (trywait, value 0), -EINTR (a signal handler ran
  * while it slept, as sem_wait does).  post: -EOVERFLOW above
  * SHMKIT_SEM_VALUE_MAX.  value: the count (>= 0) or an error.  A holder that
- * dies does not give its unit back: a semaphore has no owner.
+ * dies does not give its unit back: a semaphore has no owner.  A unit whose
+ * poster (or whose woken waiter) died before a sleeper was told of it
+ * reaches a sleeper within SHMKIT_OWNER_POLL_MS.
  */
 #define SHMKIT_SEM_VALUE_MAX 0x7fffffff
 SHMKIT_API int shmkit_sem_init(shmkit_region *r, shmkit_sem *s, unsigned value);

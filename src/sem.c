@@ -9,6 +9,13 @@
  * poster's increment of value then its read of sleepers (S2); one of them
  * sees the other.  A taken unit is an acquiring CAS (S3) that pairs with
  * the post (S2), so what the poster wrote before posting is visible.
+ *
+ * Crashes: a poster killed between its increment and its wake, or a waiter
+ * killed after a post woke it but before it took the unit, leaves a unit
+ * that no sleeper was told of.  So a waiter sleeps at most SHMKIT_POLL_NS
+ * at a time and looks again: such a unit waits one poll period at most.
+ * A waiter killed asleep stays counted in sleepers, which only costs the
+ * posters a needless wake.
  */
 #include <string.h>
 
@@ -79,7 +86,9 @@ static int sem_take(shmkit_region *r, shmkit_sem *s, int64_t deadline, bool try_
 			return -ETIMEDOUT;
 		/* S1: counted before the kernel re-reads value; pairs with S2 */
 		atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_seq_cst);
-		err = shmkit__futex_wait(&p->value, 0, deadline);
+		/* at most a poll period: see "Crashes" above */
+		err = shmkit__futex_wait(&p->value, 0, shmkit__deadline_min(deadline,
+					 shmkit__mono_ns() + SHMKIT_POLL_NS));
 		atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
 		if (err == -EINTR)
 			return err;

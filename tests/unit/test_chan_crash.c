@@ -52,6 +52,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
+#include "crash_util.h"
 #include "util.h"
 
 #define KILLS 300                        /* per test */
@@ -188,50 +189,6 @@ static void teardown(void)
 }
 
 TestSuite(chan_crash, .init = setup, .fini = teardown, .timeout = 120);
-
-/* ---- time and randomness ---- */
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void spin_ns(int64_t ns)
-{
-	int64_t end = now_ns() + ns;
-	while (now_ns() < end)
-		;
-}
-
-static uint64_t rnd(uint64_t *s)  /* splitmix64 */
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t *s, uint64_t n)
-{
-	return rnd(s) % n;
-}
-
-static uint64_t test_seed(int salt)
-{
-	const char *e = getenv("SHMKIT_TEST_SEED");
-	if (e && *e)
-		return strtoull(e, NULL, 0);
-	return ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4) ^ (uint64_t)salt;
-}
 
 /* A pause in a child now and then: a wider window for the kill to hit. */
 static void maybe_pause(uint64_t *rng, _Atomic int *phase)

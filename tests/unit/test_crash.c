@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "crash_util.h"
 #include "util.h"
 
 #define ITERATIONS 60
@@ -84,13 +85,15 @@ static void creator(int backend, int start)
 static void run(int backend)
 {
 	int next = 0, leftovers = 0, complete = 0, kills = 0;
-	srand(4242 + (unsigned)backend);
+	uint64_t seed = test_seed(backend), rng = seed;
+	printf("crash %-5s: seed %llu (SHMKIT_TEST_SEED=%llu repeats it)\n",
+	       ut_backend_names[backend], (unsigned long long)seed, (unsigned long long)seed);
 	for (int it = 0; it < ITERATIONS && next < MAX_PER_RUN - 64; it++) {
 		pid_t pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0)
 			creator(backend, next);
-		usleep((useconds_t)(rand() % 4000));
+		usleep((useconds_t)rnd_below(&rng, 4000));
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "crash_util.h"
 #include "util.h"
 
 TestSuite(peers, .fini = ut_cleanup, .timeout = 120);
@@ -430,13 +431,15 @@ Test(peers, kill_during_attach_detach)
 		const char *n = ut_name(named_backends[b]);
 		shmkit_region *a;
 		cr_assert_eq(shmkit_region_open(n, SHMKIT_CREATE, 4096, 0, &a), 0);
-		srand(12345 + (unsigned)b);
+		uint64_t seed = test_seed((int)b), rng = seed;
+		printf("peers kill %s: seed %llu (SHMKIT_TEST_SEED=%llu repeats it)\n", n,
+		       (unsigned long long)seed, (unsigned long long)seed);
 		for (int it = 0; it < iterations; it++) {
 			pid_t k = fork();
 			cr_assert_geq(k, 0);
 			if (k == 0)
 				_exit(churn_forever((void *)n));
-			usleep((useconds_t)(rand() % 3000));
+			usleep((useconds_t)rnd_below(&rng, 3000));
 			kill(k, SIGKILL);
 			int status;
 			waitpid(k, &status, 0);
@@ -451,6 +454,8 @@ Test(peers, kill_during_attach_detach)
 			alive += v[i].alive != 0;
 		cr_expect_eq(alive, 1, "%s: only the creator is alive", n);
 		cr_expect_eq(nattch(n), 1, "%s", n);
+		printf("peers kill %s: %d kills\n", n, iterations);
+		fflush(stdout);
 		shmkit_region *c;  /* the segment still opens and registers */
 		cr_expect_eq(shmkit_region_open(n, 0, 0, 0, &c), 0, "%s", n);
 		shmkit_region_close(c);

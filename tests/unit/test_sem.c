@@ -160,6 +160,39 @@ Test(sem, post_wakes_waiter_in_another_process)
 	}
 }
 
+/* A poster killed between its increment and its wake (or a woken waiter
+ * killed before it took the unit) leaves a unit no sleeper was told of:
+ * a sleeper must find it anyway (it looks again every poll period). */
+Test(sem, unit_no_sleeper_was_told_of_is_taken)
+{
+	FOR_BACKENDS(be, bn, all_backends) {
+		const char *name;
+		shmkit_region *r = make_region(be, 4096, &name);
+		shmkit_sem *s = sem_at(r, 256);
+		struct job j = { .r = r, .name = name, .off = 256 };
+
+		memset(bd, 0, sizeof(*bd));
+		for (int k = 0; k < 4; k++)
+			atomic_store(&bd->res[k][0], 12345);
+		cr_assert_eq(shmkit_sem_init(r, s, 0), 0);
+		/* odd: waits without a timeout, which could end their sleep */
+		pid_t p1 = spawn(waiting_child, 1, &j), p3 = spawn(waiting_child, 3, &j);
+		cr_assert(WAIT_FOR(atomic_load(&sshm(s)->sleepers) >= 2), "%s: both asleep", bn);
+		sleep_ms(50);  /* into the kernel's sleep, past their last look */
+		/* the dead poster's increment, without its wake */
+		atomic_fetch_add(&sshm(s)->value, 1);
+		cr_assert(WAIT_FOR(bd->res[1][0] != 12345 || bd->res[3][0] != 12345),
+			  "%s: the unit stayed untaken", bn);
+		cr_expect_eq(shmkit_sem_post(r, s), 0);
+		cr_expect_eq(reap(p1), 0);
+		cr_expect_eq(reap(p3), 0);
+		cr_expect_eq(bd->res[1][0], 0, "%s wait: %s", bn, errname(bd->res[1][0]));
+		cr_expect_eq(bd->res[3][0], 0, "%s wait: %s", bn, errname(bd->res[3][0]));
+		cr_expect_eq(shmkit_sem_value(r, s), 0, "%s", bn);
+		cr_expect_eq(shmkit_region_close(r), 0);
+	}
+}
+
 static int interrupted_child(int idx, void *arg)
 {
 	struct job *j = arg;
