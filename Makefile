@@ -123,11 +123,13 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libshmkit.a
 
 # A fuzz target linked with replay.c runs the seed corpus in `make test`;
 # `make fuzz` links the same target with libFuzzer (tests/fuzz/run.sh).
+# fuzz_args is the CLI's argument parser, so it links that too.
+$(B)/tests/fuzz/replay_args: $(B)/tools/args.o
 $(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
 	$(vecho) CC $@
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/fuzz $(CFLAGS) -MF $@.d -o $@ $< tests/fuzz/replay.c \
-		$(B)/libshmkit.a $(LDFLAGS)
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/fuzz -Itools $(CFLAGS) -MF $@.d -o $@ $< tests/fuzz/replay.c \
+		$(filter %.o,$^) $(B)/libshmkit.a $(LDFLAGS)
 
 tests-build: all $(UNIT_TESTS) $(HELPERS) $(FUZZ_REPLAYS)
 

@@ -105,6 +105,7 @@ const char *args_bytes(const char *s, uint64_t *out);
 
 /* Writes "shmkit: WHAT[ NAME]: WHY\n" to @f ('' for an empty NAME): the
  * form of every error the CLI reports. */
-void args_vmsg(FILE *f, const char *what, const char *name, const char *fmt, va_list ap);
+void __attribute__((format(printf, 4, 0), nonnull(1, 2, 4)))
+args_vmsg(FILE *f, const char *what, const char *name, const char *fmt, va_list ap);
 
 #endif /* SHMKIT_ARGS_H */

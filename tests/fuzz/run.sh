@@ -28,18 +28,23 @@ fi
 
 FLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Iinclude -Isrc -Itests/fuzz
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-# the library, instrumented for coverage but without libFuzzer's main
-mkdir -p "$OUT/obj"
+# the library, instrumented for coverage but without libFuzzer's main;
+# the CLI's argument parser likewise, for fuzz_args
+mkdir -p "$OUT/obj" "$OUT/cli"
 for src in src/*.c; do
 	obj=$OUT/obj/$(basename "$src" .c).o
 	$CC_FUZZ $FLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || exit 1
 done
+$CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c tools/args.c \
+	-o "$OUT/cli/args.o" || exit 1
 
 status=0
 for src in tests/fuzz/fuzz_*.c; do
 	t=$(basename "$src" .c)
 	t=${t#fuzz_}
-	$CC_FUZZ $FLAGS -fsanitize=fuzzer "$src" "$OUT"/obj/*.o -o "$OUT/fuzz_$t" || exit 1
+	cli=
+	[ "$t" = args ] && cli=$OUT/cli/args.o
+	$CC_FUZZ $FLAGS -Itools -fsanitize=fuzzer "$src" $cli "$OUT"/obj/*.o -o "$OUT/fuzz_$t" || exit 1
 	mkdir -p "$OUT/corpus/$t"
 	echo "== fuzz_$t: ${SECONDS_EACH}s"
 	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
