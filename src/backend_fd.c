@@ -255,6 +255,26 @@ fail:
 	return err;
 }
 
+/*
+ * Opens the last component of a path, never through a symbolic link there
+ * (-ELOOP), and without blocking: a FIFO put in a segment's place would
+ * stall a read-only open until a writer came.  O_NONBLOCK is cleared once
+ * open; shmkit__fd_map() then refuses whatever is not a regular file.
+ */
+int shmkit__open_last(int dirfd, const char *base, int oflags)
+{
+	int fd = openat(dirfd, base, oflags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return shmkit__err();
+	if (fcntl(fd, F_SETFL, 0) != 0) {
+		int err = shmkit__err();
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 /* Opens an existing object; *writable tells whether the fd may write. */
 static int open_object(int dirfd, const char *base, unsigned flags, bool *writable)
 {
@@ -263,17 +283,16 @@ static int open_object(int dirfd, const char *base, unsigned flags, bool *writab
 
 	if ((flags & SHMKIT_RAW) && read_enough) {
 		*writable = false;
-		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		return fd < 0 ? shmkit__err() : fd;
+		return shmkit__open_last(dirfd, base, O_RDONLY);
 	}
 	*writable = true;
-	fd = openat(dirfd, base, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && read_enough) {
+	fd = shmkit__open_last(dirfd, base, O_RDWR);
+	if (fd == -EACCES && read_enough) {
 		/* no write access: a managed read-only open becomes an observer */
 		*writable = false;
-		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = shmkit__open_last(dirfd, base, O_RDONLY);
 	}
-	return fd < 0 ? shmkit__err() : fd;
+	return fd;
 }
 
 int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,
@@ -358,8 +377,14 @@ int shmkit__fd_description(int fd, int oflags)
 int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend)
 {
 	bool want_write = !(flags & SHMKIT_RAW) || !(flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE));
+	struct stat sb;
 	int nfd, fl;
 
+	/* before the reopen: reopening a FIFO a peer passed would block */
+	if (fstat(fd, &sb) != 0)
+		return shmkit__err();
+	if (!S_ISREG(sb.st_mode))
+		return -ENODEV;
 	*backend = backend_of_fd(fd);
 	nfd = shmkit__fd_description(fd, want_write ? O_RDWR : O_RDONLY);
 	if (nfd == -EACCES && want_write && (flags & (SHMKIT_RDONLY | SHMKIT_PRIVATE)))
@@ -375,6 +400,35 @@ int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend)
 	}
 	*writable = (fl & O_ACCMODE) == O_RDWR;
 	return nfd;
+}
+
+/*
+ * Removes the name of a POSIX object or file.  A symbolic link as the last
+ * component is refused (-ELOOP), as every open refuses it.  Should one be
+ * swapped in between the look and the unlink, unlinkat() removes the link
+ * itself: it never reaches what the link points at.
+ */
+int shmkit__fd_remove(const struct shmkit__name *n)
+{
+	char dir[SHMKIT_NAME_MAX];
+	const char *base;
+	struct stat sb;
+	int dirfd, err;
+
+	err = split_path(n->path, dir, sizeof(dir), &base);
+	if (err)
+		return err;
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return shmkit__err();
+	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		err = shmkit__err();
+	else if (S_ISLNK(sb.st_mode))
+		err = -ELOOP;
+	else if (unlinkat(dirfd, base, 0) != 0)
+		err = shmkit__err();
+	close(dirfd);
+	return err;
 }
 
 int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out)

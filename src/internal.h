@@ -123,6 +123,10 @@ int shmkit__fd_create_memfd(const char *label, size_t size, unsigned flags,
 int shmkit__fd_description(int fd, int oflags);
 int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend);
 int shmkit__fd_stat(int fd, struct shmkit_stat *st, struct shmkit_hdr *hdr_out);
+/* Opens a path's last component: never a symlink (-ELOOP), never blocking. */
+int shmkit__open_last(int dirfd, const char *base, int oflags);
+/* Unlinks a POSIX object's or file's name; a symlink there is -ELOOP. */
+int shmkit__fd_remove(const struct shmkit__name *n);
 int shmkit__sysv_open(const struct shmkit__name *n, unsigned flags, size_t size,
 		      unsigned mode, struct shmkit_region *r);
 int shmkit__sysv_attach(int shmid, unsigned flags, size_t size,

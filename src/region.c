@@ -398,5 +398,5 @@ int shmkit_remove(const char *name)
 			return id;
 		return shmctl(id, IPC_RMID, NULL) != 0 ? shmkit__err() : 0;
 	}
-	return unlink(n.path) != 0 ? shmkit__err() : 0;
+	return shmkit__fd_remove(&n);
 }

@@ -65,11 +65,10 @@ static int fd_stat_full(int fd, int self_slot, struct shmkit_stat *st)
 	return n < 0 ? n : 0;
 }
 
+/* An observer's fd: never through a final symlink, never blocking on a FIFO. */
 static int open_by_name(const struct shmkit__name *n)
 {
-	int fd = open(n->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	return fd < 0 ? shmkit__err() : fd;
+	return shmkit__open_last(AT_FDCWD, n->path, O_RDONLY);
 }
 
 int shmkit_stat(const char *name, struct shmkit_stat *st)

@@ -82,6 +82,17 @@ static void lib_err(const char *what, const char *name, int err)
 	}
 	if (err == -ENOENT)
 		err_msg(what, name, "no such segment");
+	else if (err == -ELOOP)
+		err_msg(what, name, "refusing a symbolic link: shmkit never follows "
+			"one as the last component of a name");
+	else if (err == -ENODEV)
+		err_msg(what, name, "not a regular file, so not a segment");
+	else if (err == -EACCES)
+		err_msg(what, name, "%s (the mode does not grant this user that access)",
+			shmkit_strerror(err));
+	else if (err == -EPERM)
+		err_msg(what, name, "%s (only its owner or a privileged user may do that)",
+			shmkit_strerror(err));
 	else if (err == -EPROTO)
 		err_msg(what, name, "%s (use --raw for a raw or foreign object)",
 			shmkit_strerror(err));
