@@ -18,6 +18,9 @@
  *   -EBADMSG          a shmkit segment whose header is corrupt or truncated
  *   -EIDRM            the region was marked for destruction
  *   -EUSERS           every peer slot of the segment is taken by a live peer
+ *   -ELOOP            the last component of a name is a symbolic link, which
+ *                     shmkit never follows (nor removes)
+ *   -ENODEV           the name is not a regular file (a FIFO, a device ...)
  */
 #ifndef SHMKIT_H
 #define SHMKIT_H
@@ -190,7 +193,8 @@ SHMKIT_API int shmkit_region_close(shmkit_region *r);
  * Marks the region called @name for destruction: new opens fail at once,
  * processes attached keep working, and the memory goes when the last one
  * detaches (IPC_RMID semantics).  Works on any object, shmkit's or not.
- * -ENOENT if there is none.
+ * -ENOENT if there is none, -ELOOP for a symbolic link (neither it nor its
+ * target is removed), -EPERM without the right to remove it.
  */
 SHMKIT_API int shmkit_remove(const char *name);
 
