@@ -6,6 +6,7 @@
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
 #   make torture         the kill -9 suites until TORTURE_KILLS kills (default 50000)
+#   make model           spin checks the Promela model of the SPSC channel (models/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   BUILD=dir            build into dir/ (default build/) instead
@@ -65,7 +66,7 @@ BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 # the CLI's own modules besides tools/shmkit.c: its argument parser
 CLI_OBJS := $(B)/tools/args.o
 
-.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture
+.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -166,6 +167,11 @@ torture:
 	$(Q)tests/deps.sh
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)B=$(B) TORTURE_KILLS=$(TORTURE_KILLS) tests/torture.sh
+
+# The channel protocol's model (models/spsc.pml) under spin, with its
+# mutants; spin is installed when missing, as root.  About a minute.
+model:
+	$(Q)models/check.sh
 
 shmkit.pc: shmkit.pc.in Makefile
 	$(vecho) GEN $@

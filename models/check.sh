@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# models/check.sh - checks the Promela model of the SPSC channel
+# (models/spsc.pml) with spin: every configuration must verify with no
+# error over the whole state space, and every mutant (a broken protocol)
+# must give the counterexample expected of it, or the model proves
+# nothing.  Installs spin when missing (as root); needs a C compiler for
+# spin's verifier (pan).  Work files go to a temporary directory.
+# Prints states and seconds per configuration; exits 1 on any failure.
+# `make model` runs it.  CC, and MODEL_KEEP=1 (keep the work directory) are
+# honoured.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+tools/need-debs.sh models/check.sh spin || exit 1
+CC=${CC:-cc}
+command -v "$CC" >/dev/null || { echo "models/check.sh: no C compiler ($CC)" >&2; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/shmkit-model.XXXXXX") || exit 1
+if [ "${MODEL_KEEP:-}" = 1 ]; then
+	echo "work directory: $W"
+else
+	trap 'rm -rf "$W"' EXIT
+fi
+trap 'exit 1' INT TERM HUP
+cp models/spsc.pml "$W/" || exit 1
+
+# Exhaustive search (no bitstate, no compression): SAFETY (assertions and
+# invalid end states, which is how a lost wake-up shows); MEMLIM caps the
+# memory, and a search it stops counts as a failure.
+PAN_CFLAGS="-O2 -w -DSAFETY -DMEMLIM=3072"
+DEPTH=100000
+
+failures=0
+total_start=$EPOCHREALTIME
+
+# run NAME DEFINES... : spin -a, build pan, run it; output in $W/NAME.out
+run() {
+	local name=$1
+	shift
+	mkdir -p "$W/$name" || return 1
+	(
+		cd "$W/$name" &&
+			spin "$@" -a ../spsc.pml >spin.out 2>&1 &&
+			"$CC" $PAN_CFLAGS -o pan pan.c >cc.out 2>&1 &&
+			./pan -m$DEPTH >"../$name.out" 2>&1
+	)
+	local rc=$?
+	[ -s "$W/$name.out" ] || cat "$W/$name/spin.out" "$W/$name/cc.out" >"$W/$name.out" 2>/dev/null
+	return $rc
+}
+
+states() {
+	sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$1" | head -n 1
+}
+
+# verify NAME DEFINES... : a configuration that must hold
+verify() {
+	local name=$1 out=$W/$1.out start secs
+	shift
+	start=$EPOCHREALTIME
+	run "$name" "$@"
+	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	if grep -q '^State-vector .* errors: 0$' "$out" &&
+		! grep -q 'max search depth too small' "$out" &&
+		! grep -q 'reached -DMEMLIM bound' "$out" &&
+		! grep -q 'Search not completed' "$out"; then
+		printf '  %-18s %-34s %12s states %6ss  verified\n' "$name" "$*" "$(states "$out")" "$secs"
+	else
+		printf '  %-18s %-34s %12s states %6ss  FAILED\n' "$name" "$*" "$(states "$out")" "$secs"
+		sed 's/^/      | /' "$out" | head -n 40
+		failures=$((failures + 1))
+	fi
+}
+
+# mutant NAME EXPECTED DEFINES... : a broken protocol; spin must find the
+# counterexample EXPECTED (the property pan names first)
+mutant() {
+	local name=$1 want=$2 out=$W/$1.out start secs got
+	shift 2
+	start=$EPOCHREALTIME
+	run "$name" "$@"
+	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	got=$(sed -n 's/^pan:1: \(.*\) (at depth \([0-9]*\))$/\1, depth \2/p' "$out" | head -n 1)
+	if grep -q '^State-vector .* errors: [1-9]' "$out" && [ -n "$got" ] &&
+		case $got in "$want"*) true ;; *) false ;; esac; then
+		printf '  %-18s %-34s %12s states %6ss  fails as expected: %s\n' \
+			"$name" "$1" "$(states "$out")" "$secs" "$got"
+	else
+		printf '  %-18s %-34s %12s states %6ss  NOT CAUGHT (wanted: %s; got: %s)\n' \
+			"$name" "$1" "$(states "$out")" "$secs" "$want" "${got:-no error}"
+		sed 's/^/      | /' "$out" | head -n 40
+		failures=$((failures + 1))
+	fi
+}
+
+echo "models/spsc.pml with $(spin -V 2>&1 | head -n 1)"
+echo "the protocol (each must verify: no error in the whole state space):"
+# a stream of 7 messages (3 laps of the ring), nobody killed
+verify stream -DNMSG=7 -DWKILLS=0 -DRKILLS=0
+# two writers killed at any step, each followed by a takeover (or not)
+verify writer-kills -DNMSG=4 -DWKILLS=2 -DRKILLS=0
+# three readers killed at any step, each followed by a new reader
+verify reader-kills -DNMSG=5 -DWKILLS=0 -DRKILLS=3
+# a writer and a reader killed
+verify both-kills -DNMSG=5 -DWKILLS=1 -DRKILLS=1
+
+echo "mutants (each must give its counterexample):"
+M="-DNMSG=5 -DWKILLS=1 -DRKILLS=1"
+mutant commit-first "assertion violated no_torn" -DBUG_COMMIT_FIRST $M
+mutant no-zero "assertion violated no_dup" -DBUG_NO_ZERO $M
+mutant no-room "assertion violated writes_free" -DBUG_NO_ROOM $M
+mutant early-release "assertion violated no_loss" -DBUG_EARLY_RELEASE $M
+mutant tail-first "assertion violated no_loss" -DBUG_TAIL_FIRST $M
+mutant no-walk "assertion violated hdr_valid" -DBUG_NO_WALK $M
+mutant no-c5 "invalid end state" -DBUG_NO_C5 $M
+
+secs=$(awk -v a="$total_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+if [ $failures -ne 0 ]; then
+	echo "model check: $failures failure(s) (${secs}s)"
+	exit 1
+fi
+echo "model check: ok (${secs}s)"
