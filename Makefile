@@ -9,6 +9,7 @@
 #   make model           spin checks the Promela model of the SPSC channel (models/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
+#   make test VALGRIND=1 the CLI tests with every command under memcheck
 #   BUILD=dir            build into dir/ (default build/) instead
 #   V=1                  show the commands
 
@@ -28,6 +29,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 comma := ,
 SAN ?=
+VALGRIND ?= 0
 BUILD ?= build
 ifeq ($(SAN),)
 B := $(BUILD)
@@ -139,7 +141,7 @@ tests-build: all $(UNIT_TESTS) $(HELPERS) $(FUZZ_REPLAYS)
 test:
 	$(Q)tests/deps.sh
 	$(Q)$(MAKE) --no-print-directory tests-build
-	$(Q)B=$(B) SAN=$(SAN) tests/run.sh
+	$(Q)B=$(B) SAN=$(SAN) VALGRIND=$(VALGRIND) tests/run.sh
 
 demo: all
 	$(Q)B=$(B) examples/demo.sh

@@ -83,9 +83,9 @@ if [ ! -x "$SHMKIT" ]; then
 	exit 1
 fi
 
-# run CMD... : stdin is the caller's; a hang counts as exit 124.
+# run CMD... : stdin is the caller's; a hang (20 s, SHMKIT_RUN_TIMEOUT) is exit 124.
 run() {
-	timeout 20 "$@" >"$T/out" 2>"$T/err"
+	timeout "${SHMKIT_RUN_TIMEOUT:-20}" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 	OUT=$(tr -d '\0' <"$T/out")
 	ERR=$(cat "$T/err")

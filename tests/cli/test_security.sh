@@ -36,7 +36,16 @@ sec_cleanup() {
 }
 trap sec_cleanup EXIT
 chmod 0755 "$PUB"
-cp "$SHMKIT" "$PUB/shmkit" && chmod 0755 "$PUB/shmkit" || exit 1
+if [ "${SHMKIT_VALGRIND:-0}" = 1 ]; then
+	# VALGRIND=1: a wrapper of our own, whose logs nobody can write too
+	cp "$SHMKIT_UNWRAPPED" "$PUB/shmkit.bin" && chmod 0755 "$PUB/shmkit.bin" || exit 1
+	mkdir -m 1777 "$PUB/vg" || exit 1
+	printf '#!/bin/sh\nexec %s %s --log-file=%s/vg/%%p.log %s/shmkit.bin "$@"\n' \
+		"$(command -v valgrind)" "$SHMKIT_VALGRIND_OPTS" "$PUB" "$PUB" >"$PUB/shmkit"
+	chmod 0755 "$PUB/shmkit"
+else
+	cp "$SHMKIT" "$PUB/shmkit" && chmod 0755 "$PUB/shmkit" || exit 1
+fi
 HAVE_LIB=0
 if [ -f "$LIB" ] && python3 -c '' 2>/dev/null; then
 	cp "$LIB" "$PUB/libshmkit.so" && chmod 0755 "$PUB/libshmkit.so" && HAVE_LIB=1
@@ -423,4 +432,10 @@ expect_stdout_lacks "removed ${P}gc"
 expect_exit 0 "${NB[@]}" "$S" gc --dry-run
 expect_stdout_lacks "${P}gc600"
 
+if [ -d "$PUB/vg" ]; then
+	for f in "$PUB"/vg/*.log; do
+		[ -s "$f" ] || continue
+		fail "memcheck: $(head -c 2000 "$f")"
+	done
+fi
 finish

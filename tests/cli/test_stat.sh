@@ -53,6 +53,7 @@ expect_eq "$(json_get 'sorted(d)')" \
 
 # --- a live peer, then the same peer crashed ---------------------------------
 COMM=$(basename "$SHMKIT" | cut -c 1-15)  # the holder's command name
+[ "${SHMKIT_VALGRIND:-0}" = 1 ] && COMM=memcheck-amd64-  # valgrind's, then
 hold "$X"
 wait_nattch "$X" 1
 expect_exit 0 "$SHMKIT" stat "$X"
@@ -83,7 +84,7 @@ expect_eq "$(json_get 'd["nattch"]')" 0 "nattch after a clean detach"
 # a command name with quotes, a backslash, a control byte and bad UTF-8 is
 # escaped into valid JSON
 WEIRD="$T/"$'q"\\\x01\xc3\xa9\xff'
-cp "$SHMKIT" "$WEIRD"
+cp "${SHMKIT_UNWRAPPED:-$SHMKIT}" "$WEIRD"  # the binary, not valgrind's wrapper
 SAVED=$SHMKIT
 SHMKIT=$WEIRD
 hold "$X"
