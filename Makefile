@@ -2,6 +2,7 @@
 # shmkit - one GNU Makefile; a C compiler and GNU make are all `make` needs.
 #   make                 library, CLI, examples
 #   make test            install test deps (as root), build, run every test
+#   make ci              what CI runs: test, SAN builds, VALGRIND=1, a bounded torture
 #   make demo            the guided tour
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
@@ -68,7 +69,7 @@ BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 # the CLI's own modules besides tools/shmkit.c: its argument parser
 CLI_OBJS := $(B)/tools/args.o
 
-.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model
+.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model ci
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -162,6 +163,11 @@ bench: $(B)/shmkit
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# What CI runs (tests/ci.sh): make test, then SAN=address,undefined,
+# SAN=thread and VALGRIND=1, then a torture of CI_TORTURE_KILLS (10000).
+ci:
+	$(Q)MAKE="$(MAKE)" tests/ci.sh
 
 # The kill -9 suites, round after round with new seeds (tests/torture.sh).
 TORTURE_KILLS ?= 50000
