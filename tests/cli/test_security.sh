@@ -19,7 +19,6 @@ set -u
 
 IS_ROOT=0
 [ "$(id -u)" -eq 0 ] && IS_ROOT=1
-LIB=${B}/libshmkit.so
 VICTIM_TEXT='root:x:0:0:victim:/root:/bin/sh'
 
 # A directory everyone may enter but only root may write, holding copies of
@@ -46,31 +45,13 @@ if [ "${SHMKIT_VALGRIND:-0}" = 1 ]; then
 else
 	cp "$SHMKIT" "$PUB/shmkit" && chmod 0755 "$PUB/shmkit" || exit 1
 fi
+# the library's own answers come from tests/helpers/lib_call (a copy
+# nobody can run), built like everything else (SAN= and VALGRIND=1 too)
 HAVE_LIB=0
-if [ -f "$LIB" ] && python3 -c '' 2>/dev/null; then
-	cp "$LIB" "$PUB/libshmkit.so" && chmod 0755 "$PUB/libshmkit.so" && HAVE_LIB=1
+if [ -x "$B/tests/helpers/lib_call" ]; then
+	cp "$B/tests/helpers/lib_call" "$PUB/lib_call" && chmod 0755 "$PUB/lib_call" && HAVE_LIB=1
 fi
 S=$PUB/shmkit
-
-# lib.py OP ARGS: one library call; prints its return value.
-#   open NAME FLAGS          shmkit_region_open(NAME, FLAGS, 0, 0)
-#   create NAME MODE         shmkit_region_open(NAME, CREATE|EXCL, 4096, MODE)
-#   sem NAME FLAGS MODE      shmkit_sem_open(NAME, FLAGS, MODE, 1)
-cat >"$PUB/lib.py" <<'EOF'
-import ctypes, os, sys
-lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "libshmkit.so"))
-h, s = ctypes.c_void_p(), ctypes.c_void_p()
-op, name = sys.argv[1], sys.argv[2].encode()
-if op == "open":
-    rc = lib.shmkit_region_open(name, int(sys.argv[3]), ctypes.c_size_t(0), 0, ctypes.byref(h))
-elif op == "create":
-    rc = lib.shmkit_region_open(name, 3, ctypes.c_size_t(4096), int(sys.argv[3], 8), ctypes.byref(h))
-else:
-    rc = lib.shmkit_sem_open(name, int(sys.argv[3]), int(sys.argv[4], 8), 1,
-                             ctypes.byref(h), ctypes.byref(s))
-print(rc)
-EOF
-chmod 0644 "$PUB/lib.py"
 RDONLY=4 CREATE=1
 
 # feed TEXT : the next command's stdin (use: feed TEXT; expect_exit ... <"$IN").
@@ -143,15 +124,15 @@ for um in 000 077; do
 	umask_run "$um" "$S" recv "${P}rcv$um" --create --timeout 1
 	expect_eq "$(mode_of "${P}rcv$um")" 600 "umask $um: recv --create"
 	if [ "$HAVE_LIB" -eq 1 ]; then
-		umask_run "$um" python3 "$PUB/lib.py" sem "${P}sem$um" $CREATE 0
+		umask_run "$um" "$PUB/lib_call" sem "${P}sem$um" $CREATE 0
 		expect_eq "$OUT" 0 "umask $um: shmkit_sem_open"
 		expect_eq "$(mode_of "${P}sem$um")" 600 "umask $um: named semaphore"
-		umask_run "$um" python3 "$PUB/lib.py" sem "sysv:$kd" $CREATE 0
+		umask_run "$um" "$PUB/lib_call" sem "sysv:$kd" $CREATE 0
 		expect_eq "$OUT" 0 "umask $um: shmkit_sem_open on System V"
 		expect_eq "$(mode_of "sysv:$kd")" 600 "umask $um: System V named semaphore"
-		umask_run "$um" python3 "$PUB/lib.py" sem "${P}sem6$um" $CREATE 0640
+		umask_run "$um" "$PUB/lib_call" sem "${P}sem6$um" $CREATE 0640
 		expect_eq "$(mode_of "${P}sem6$um")" 640 "umask $um: named semaphore mode 0640"
-		umask_run "$um" python3 "$PUB/lib.py" create "file:$PUB/lib$um" 0
+		umask_run "$um" "$PUB/lib_call" create "file:$PUB/lib$um" 0
 		expect_eq "$(mode_of "file:$PUB/lib$um")" 600 "umask $um: library mode 0 on file:"
 		track "file:$PUB/lib$um"
 	fi
@@ -223,7 +204,7 @@ done
 [ -L "/dev/shm/${P}lnk" ] || fail "rm removed the symlink /dev/shm/${P}lnk"
 # the library says -ELOOP
 if [ "$HAVE_LIB" -eq 1 ]; then
-	run python3 "$PUB/lib.py" open "file:$T/link" $RDONLY
+	run "$PUB/lib_call" open "file:$T/link" $RDONLY
 	expect_eq "$OUT" -40 "shmkit_region_open through a final symlink"
 fi
 # a directory component may be a symlink: it is resolved as the system does
@@ -307,13 +288,11 @@ NUID=$(id -u nobody 2>/dev/null) || skip "no user nobody"
 NGID=$(id -g nobody)
 NB=(setpriv --reuid="$NUID" --regid="$NGID" --clear-groups)
 "${NB[@]}" "$S" --version >/dev/null 2>&1 || skip "nobody cannot run $S"
-# the library as nobody: through a python3 that nobody may run
-NB_LIB=0 NBPY=
+# the library as nobody: the same helper
+NB_LIB=0
 if [ "$HAVE_LIB" -eq 1 ]; then
-	for py in /usr/bin/python3 "$(command -v python3)"; do
-		[ -x "$py" ] && "${NB[@]}" "$py" -c '' 2>/dev/null && { NBPY=$py; NB_LIB=1; break; }
-	done
-	[ "$NB_LIB" -eq 1 ] || echo "note: no python3 that nobody may run: library checks as nobody left out"
+	"${NB[@]}" "$PUB/lib_call" >/dev/null 2>&1
+	[ $? -eq 2 ] && NB_LIB=1  # its usage error: it ran
 fi
 
 # nobody_fails WHY CMD... : as nobody, exit 1 with WHY in the message
@@ -371,9 +350,9 @@ for mode in 0600 0644 0666; do
 		[ "$mode" = 0666 ] || expect_eq "$OUT" "root" "$name after nobody's attempts"
 		# the library's word for it
 		if [ "$NB_LIB" -eq 1 ]; then
-			run "${NB[@]}" "$NBPY" "$PUB/lib.py" open "$name" 0
+			run "${NB[@]}" "$PUB/lib_call" open "$name" 0
 			expect_eq "$OUT" "$([ $mode = 0666 ] && echo 0 || echo -13)" "library open of $name $mode by nobody"
-			run "${NB[@]}" "$NBPY" "$PUB/lib.py" open "$name" $RDONLY
+			run "${NB[@]}" "$PUB/lib_call" open "$name" $RDONLY
 			expect_eq "$OUT" "$([ $mode = 0600 ] && echo -13 || echo 0)" "library read-only open of $name $mode by nobody"
 		fi
 	done
@@ -403,9 +382,9 @@ done
 
 # named semaphores: the library refuses nobody root's 0600 one
 if [ "$NB_LIB" -eq 1 ]; then
-	run "${NB[@]}" "$NBPY" "$PUB/lib.py" sem "${P}sem000" 0 0
+	run "${NB[@]}" "$PUB/lib_call" sem "${P}sem000" 0 0
 	expect_eq "$OUT" -13 "nobody opens root's 0600 semaphore"
-	run "${NB[@]}" "$NBPY" "$PUB/lib.py" sem "${P}sem6000" 0 0
+	run "${NB[@]}" "$PUB/lib_call" sem "${P}sem6000" 0 0
 	expect_eq "$OUT" -13 "nobody opens root's 0640 semaphore"
 fi
 
