@@ -2,7 +2,8 @@
 /*
  * crash_util.h - shared by the kill -9 suites (test_sync_crash.c,
  * test_chan_crash.c, test_prim_crash.c): a monotonic clock, sleeping and
- * busy pauses, and a seeded PRNG.  A suite prints its seed; the same
+ * busy pauses, a seeded PRNG, the children a test kills (reaped by its
+ * teardown whatever happened), and a child's report of its failure.  A suite prints its seed; the same
  * SHMKIT_TEST_SEED makes the same choices again, and `make torture` runs
  * the suites over and over with seeds of its own.
  */
@@ -10,10 +11,18 @@
 #define SHMKIT_TEST_CRASH_UTIL_H
 
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "shmkit.h"
 
 static inline int64_t now_ns(void)
 {
@@ -57,6 +66,75 @@ static inline uint64_t test_seed(int salt)
 	if (e && *e)
 		return strtoull(e, NULL, 0);
 	return ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4) ^ (uint64_t)salt;
+}
+
+/* The test's children, by place; crash_reap_all kills and reaps them. */
+#define CRASH_MAX_KIDS 8
+static pid_t crash_kids[CRASH_MAX_KIDS] __attribute__((unused));
+
+static inline void crash_reap_all(void)
+{
+	for (int i = 0; i < CRASH_MAX_KIDS; i++) {
+		if (crash_kids[i] > 0) {
+			kill(crash_kids[i], SIGKILL);
+			waitpid(crash_kids[i], NULL, 0);
+			crash_kids[i] = 0;
+		}
+	}
+}
+
+/* In shared memory: the first failure a child saw, for the parent. */
+struct crash_fail {
+	_Atomic int failed;
+	char msg[1024];
+};
+
+/* Records the failure (unless one is recorded already) and exits 3. */
+static inline __attribute__((noreturn, format(printf, 2, 3)))
+void crash_fail_exit(struct crash_fail *f, const char *fmt, ...)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&f->failed, &expected, 1)) {
+		va_list ap;
+		va_start(ap, fmt);
+		int k = snprintf(f->msg, sizeof(f->msg), "pid %d: ", (int)getpid());
+		vsnprintf(f->msg + k, sizeof(f->msg) - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	_exit(3);
+}
+
+/*
+ * A child's start: it dies with the parent (or exits 4 if that is gone
+ * already) and lives @alarm_s at most.  Then the region it works in: the
+ * handle it inherited across fork, or, for odd @serial when the region has
+ * a @name, a handle of its own (another mapping, another peer slot), which
+ * it returns in *own for crash_child_exit to close.
+ */
+static inline shmkit_region *crash_child_start(pid_t parent, unsigned alarm_s,
+					       shmkit_region *inherited, const char *name,
+					       unsigned serial, struct crash_fail *f,
+					       shmkit_region **own)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(4);
+	alarm(alarm_s);
+	*own = NULL;
+	if (!name || !(serial & 1))
+		return inherited;
+	int err = shmkit_region_open(name, 0, 0, 0, own);
+	if (err)
+		crash_fail_exit(f, "open %s: %s", name, shmkit_strerror(err));
+	return *own;
+}
+
+/* A child's clean end: closes its own handle (exit 5 if that fails). */
+static inline __attribute__((noreturn)) void crash_child_exit(shmkit_region *own)
+{
+	if (own && shmkit_region_close(own) != 0)
+		_exit(5);
+	_exit(0);
 }
 
 #endif

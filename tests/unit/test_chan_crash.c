@@ -74,9 +74,8 @@ static const char *const ph_names[] = { "out", "open", "send", "reserve", "commi
 struct entry { uint32_t inc, pad; uint64_t seq; };
 
 struct board {
-	_Atomic int failed;
+	struct crash_fail fail;
 	_Atomic int stop;
-	char msg[1024];
 	/* writers */
 	_Atomic uint64_t attempted[MAX_INC];
 	_Atomic uint64_t committed[MAX_INC];
@@ -109,18 +108,6 @@ struct ctx {
 };
 
 static struct board *bd;
-static pid_t live[2];
-
-static void reap_all(void)
-{
-	for (int i = 0; i < 2; i++) {
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-			live[i] = 0;
-		}
-	}
-}
 
 /*
  * A test process killed by a signal (a crash, or the alarm() that bounds a
@@ -181,7 +168,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	reap_all();
+	crash_reap_all();
 	ut_cleanup();
 	if (bd && bd != MAP_FAILED)
 		munmap(bd, sizeof(*bd));
@@ -260,19 +247,7 @@ static const char *msg_check(const unsigned char *p, long n, struct msg_hdr *h)
 
 /* ---- children ---- */
 
-static __attribute__((noreturn, format(printf, 1, 2)))
-void child_fail(const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&bd->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(bd->msg, sizeof(bd->msg), "pid %d: ", (int)getpid());
-		vsnprintf(bd->msg + k, sizeof(bd->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
+#define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
 
 /*
  * Opens the role the dead process held.  -EBUSY is retried for up to
@@ -556,7 +531,7 @@ static pid_t start(struct ctx *c, int which)
 			writer_main(c->name, inc, cseed);
 		reader_main(c->name, inc, cseed);
 	}
-	live[which] = pid;
+	crash_kids[which] = pid;
 	return pid;
 }
 
@@ -586,12 +561,12 @@ static const char *state_of(struct ctx *c)
 /* Fails the test if a child reported a failure or ended on its own. */
 static void check_children(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->bd->failed), "child failed: %s\n%s", c->bd->msg, state_of(c));
+	cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg, state_of(c));
 	for (int i = 0; i < 2; i++) {
 		int st;
-		if (live[i] > 0 && waitpid(live[i], &st, WNOHANG) == live[i]) {
-			live[i] = 0;
-			cr_assert(!atomic_load(&c->bd->failed), "child failed: %s\n%s", c->bd->msg,
+		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &st, WNOHANG) == crash_kids[i]) {
+			crash_kids[i] = 0;
+			cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg,
 				  state_of(c));
 			cr_assert_fail("the %s ended on its own: status %#x\n%s",
 				       i ? "reader" : "writer", st, state_of(c));
@@ -624,14 +599,14 @@ static void kill_one(struct ctx *c)
 		which = 1;
 	else
 		which = (int)rnd_below(&c->rng, 2);
-	pid_t pid = live[which];
+	pid_t pid = crash_kids[which];
 	int ph = atomic_load(which ? &c->bd->rphase : &c->bd->wphase);
 	uint64_t count0 = atomic_load(&c->bd->count);
 
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	live[which] = 0;
+	crash_kids[which] = 0;
 	check_children(c);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		  "the %s ended before the kill: status %#x\n%s", which ? "reader" : "writer", st,
@@ -655,15 +630,15 @@ static void stop_all(struct ctx *c)
 {
 	atomic_store(&c->bd->stop, 1);
 	int64_t deadline = now_ns() + 2 * LONG_NS;
-	while (live[0] > 0 || live[1] > 0) {
-		cr_assert(!atomic_load(&c->bd->failed), "child failed: %s\n%s", c->bd->msg,
+	while (crash_kids[0] > 0 || crash_kids[1] > 0) {
+		cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg,
 			  state_of(c));
 		for (int i = 0; i < 2; i++) {
 			int st;
-			if (live[i] > 0 && waitpid(live[i], &st, WNOHANG) == live[i]) {
-				live[i] = 0;
-				cr_assert(!atomic_load(&c->bd->failed), "child failed: %s\n%s",
-					  c->bd->msg, state_of(c));
+			if (crash_kids[i] > 0 && waitpid(crash_kids[i], &st, WNOHANG) == crash_kids[i]) {
+				crash_kids[i] = 0;
+				cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s",
+					  c->bd->fail.msg, state_of(c));
 				cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 					  "the %s: status %#x\n%s", i ? "reader" : "writer", st,
 					  state_of(c));

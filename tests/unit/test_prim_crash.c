@@ -58,12 +58,11 @@ struct shared {
 	shmkit_event ev;
 	shmkit_mutex m;
 	_Atomic int stop;
-	_Atomic int failed;
+	struct crash_fail fail;
 	_Atomic int phase[MAX_WORKERS];
 	_Atomic uint64_t cycles;        /* sem: wait-post cycles; event: waits woken */
 	_Atomic uint64_t wakes_started, wakes_done;
 	_Atomic uint64_t eod;           /* wait_mutex relocks that met -EOWNERDEAD */
-	char msg[256];
 };
 
 struct ctx {
@@ -80,40 +79,16 @@ struct ctx {
 	int extra;                      /* sem: units posted to let workers stop */
 };
 
-static pid_t live[MAX_WORKERS];
-
-static void reap_all(void)
-{
-	for (int i = 0; i < MAX_WORKERS; i++) {
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-			live[i] = 0;
-		}
-	}
-}
 
 static void teardown(void)
 {
-	reap_all();
+	crash_reap_all();
 	ut_cleanup();
 }
 
 TestSuite(prim_crash, .fini = teardown, .timeout = 150);
 
-static __attribute__((noreturn, format(printf, 2, 3)))
-void worker_fail(struct shared *sh, const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&sh->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(sh->msg, sizeof(sh->msg), "pid %d: ", (int)getpid());
-		vsnprintf(sh->msg + k, sizeof(sh->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
+#define worker_fail(sh, ...) crash_fail_exit(&(sh)->fail, __VA_ARGS__)
 
 /* ---- the workers ---- */
 
@@ -198,31 +173,19 @@ static void waiter(shmkit_region *r, struct shared *sh, int idx, uint64_t *rng)
 static __attribute__((noreturn))
 void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
 {
-	shmkit_region *r = c->r, *own = NULL;
-	struct shared *sh = c->sh;
+	shmkit_region *own;
+	shmkit_region *r = crash_child_start(parent, WORKER_ALARM_S, c->r, c->name, c->serial,
+					     &c->sh->fail, &own);
+	struct shared *sh = shmkit_region_base(r);
 	uint64_t rng = wseed;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(4);
-	alarm(WORKER_ALARM_S);
-	if (c->name && (c->serial & 1)) {
-		/* a handle of its own: another mapping, another peer slot */
-		int err = shmkit_region_open(c->name, 0, 0, 0, &own);
-		if (err)
-			worker_fail(sh, "open %s: %s", c->name, shmkit_strerror(err));
-		r = own;
-		sh = shmkit_region_base(own);
-	}
 	if (!c->event)
 		sem_worker(r, sh, idx, &rng);
 	else if (idx < EV_WAKERS)
 		waker(r, sh, idx, &rng);
 	else
 		waiter(r, sh, idx, &rng);
-	if (own && shmkit_region_close(own) != 0)
-		_exit(5);
-	_exit(0);
+	crash_child_exit(own);
 }
 
 /* ---- the parent ---- */
@@ -239,20 +202,20 @@ static void start_worker(struct ctx *c, int idx)
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0)
 		worker_main(c, idx, parent, wseed);
-	live[idx] = pid;
+	crash_kids[idx] = pid;
 	c->serial++;
 }
 
 static void check_workers(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->sh->failed), "[seed %llu] worker failed: %s",
-		  (unsigned long long)c->seed, c->sh->msg);
+	cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
+		  (unsigned long long)c->seed, c->sh->fail.msg);
 	for (int i = 0; i < c->n; i++) {
 		int status;
-		if (live[i] > 0 && waitpid(live[i], &status, WNOHANG) == live[i]) {
-			live[i] = 0;
-			cr_assert(!atomic_load(&c->sh->failed), "[seed %llu] worker failed: %s",
-				  (unsigned long long)c->seed, c->sh->msg);
+		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
+			crash_kids[i] = 0;
+			cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
+				  (unsigned long long)c->seed, c->sh->fail.msg);
 			cr_assert_fail("[seed %llu] worker %d ended on its own: status %#x",
 				       (unsigned long long)c->seed, i, status);
 		}
@@ -285,15 +248,15 @@ static void stop_all(struct ctx *c)
 		left = 0;
 		for (int i = 0; i < c->n; i++) {
 			int status;
-			if (live[i] <= 0)
+			if (crash_kids[i] <= 0)
 				continue;
-			if (waitpid(live[i], &status, WNOHANG) != live[i]) {
+			if (waitpid(crash_kids[i], &status, WNOHANG) != crash_kids[i]) {
 				left++;
 				continue;
 			}
-			live[i] = 0;
-			cr_assert(!atomic_load(&c->sh->failed), "[seed %llu] worker failed: %s",
-				  (unsigned long long)c->seed, c->sh->msg);
+			crash_kids[i] = 0;
+			cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
+				  (unsigned long long)c->seed, c->sh->fail.msg);
 			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 				  "[seed %llu] worker %d: status %#x",
 				  (unsigned long long)c->seed, i, status);
@@ -371,14 +334,14 @@ static void kill_one(struct ctx *c)
 			break;
 		}
 	}
-	pid_t pid = live[victim];
+	pid_t pid = crash_kids[victim];
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill: %s", strerror(errno));
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	live[victim] = 0;
+	crash_kids[victim] = 0;
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		  "[seed %llu] worker %d ended before the kill: status %#x (%s)",
-		  (unsigned long long)c->seed, victim, status, c->sh->msg);
+		  (unsigned long long)c->seed, victim, status, c->sh->fail.msg);
 	int ph = atomic_load(&c->sh->phase[victim]);  /* final: it is dead */
 	c->kills++;
 	c->k_phase[ph]++;

@@ -61,11 +61,10 @@ struct shared {
 	shmkit_rwlock rw;
 	struct record rec;
 	_Atomic int stop;
-	_Atomic int failed;
+	struct crash_fail fail;
 	_Atomic uint64_t eod;           /* -EOWNERDEAD returned to lockers (writers) */
 	_Atomic uint64_t rd_ok, rd_eod; /* read locks: 0, -EOWNERDEAD */
 	_Atomic int phase[MAX_WORKERS]; /* PH_* of the worker in each place */
-	char msg[512];
 };
 
 enum { PH_OUT, PH_LOCKING, PH_HOLDING, PH_UNLOCKING };
@@ -87,22 +86,10 @@ struct ctx {
 };
 
 /* Children to kill and reap when a test ends, whatever happened. */
-static pid_t live[MAX_WORKERS];
-
-static void reap_all(void)
-{
-	for (int i = 0; i < MAX_WORKERS; i++) {
-		if (live[i] > 0) {
-			kill(live[i], SIGKILL);
-			waitpid(live[i], NULL, 0);
-			live[i] = 0;
-		}
-	}
-}
 
 static void teardown(void)
 {
-	reap_all();
+	crash_reap_all();
 	ut_cleanup();
 }
 
@@ -133,19 +120,7 @@ static int rec_state(uint64_t a, uint64_t b, uint64_t s)
 
 /* ---- workers ---- */
 
-static __attribute__((noreturn, format(printf, 2, 3)))
-void worker_fail(struct shared *sh, const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&sh->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(sh->msg, sizeof(sh->msg), "pid %d: ", (int)getpid());
-		vsnprintf(sh->msg + k, sizeof(sh->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
+#define worker_fail(sh, ...) crash_fail_exit(&(sh)->fail, __VA_ARGS__)
 
 /* Called holding the lock after -EOWNERDEAD: makes the record whole. */
 static void repair(struct shared *sh, int n, const char *who)
@@ -299,30 +274,18 @@ static void reader_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 static __attribute__((noreturn))
 void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
 {
-	shmkit_region *r = c->r, *own = NULL;
-	struct shared *sh = c->sh;
+	shmkit_region *own;
+	shmkit_region *r = crash_child_start(parent, WORKER_ALARM_S, c->r, c->name, c->serial,
+					     &c->sh->fail, &own);
+	struct shared *sh = shmkit_region_base(r);
 	uint64_t rng = wseed;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(4);
-	alarm(WORKER_ALARM_S);
-	if (c->name && (c->serial & 1)) {
-		/* a handle of its own: another mapping, another peer slot */
-		int err = shmkit_region_open(c->name, 0, 0, 0, &own);
-		if (err)
-			worker_fail(sh, "open %s: %s", c->name, shmkit_strerror(err));
-		r = own;
-		sh = shmkit_region_base(own);
-	}
 	switch (c->role[idx]) {
 	case ROLE_MUTEX: mutex_worker(r, sh, idx, c->n, &rng); break;
 	case ROLE_WRITER: writer_worker(r, sh, idx, c->n, &rng); break;
 	default: reader_worker(r, sh, idx, c->n, &rng); break;
 	}
-	if (own && shmkit_region_close(own) != 0)
-		_exit(5);
-	_exit(0);
+	crash_child_exit(own);
 }
 
 /* ---- the parent ---- */
@@ -338,7 +301,7 @@ static void start_worker(struct ctx *c, int idx)
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0)
 		worker_main(c, idx, parent, wseed);
-	live[idx] = pid;
+	crash_kids[idx] = pid;
 	c->serial++;
 }
 
@@ -387,7 +350,7 @@ static const char *state_of(struct ctx *c)
 			     (unsigned long long)c->seed, c->kills, d);
 	for (int i = 0; i < c->n && k < sizeof(buf); i++)
 		k += (size_t)snprintf(buf + k, sizeof(buf) - k, " %s %d phase %d",
-				      role_names[c->role[i]], (int)live[i],
+				      role_names[c->role[i]], (int)crash_kids[i],
 				      atomic_load(&c->sh->phase[i]));
 	return buf;
 }
@@ -395,15 +358,15 @@ static const char *state_of(struct ctx *c)
 /* Fails the test if a worker reported a failure or ended on its own. */
 static void check_workers(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->sh->failed), "worker failed: %s\n%s", c->sh->msg,
+	cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s", c->sh->fail.msg,
 		  state_of(c));
 	for (int i = 0; i < c->n; i++) {
 		int status;
-		if (live[i] > 0 && waitpid(live[i], &status, WNOHANG) == live[i]) {
-			pid_t pid = live[i];
-			live[i] = 0;
-			cr_assert(!atomic_load(&c->sh->failed), "worker failed: %s\n%s",
-				  c->sh->msg, state_of(c));
+		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
+			pid_t pid = crash_kids[i];
+			crash_kids[i] = 0;
+			cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s",
+				  c->sh->fail.msg, state_of(c));
 			cr_assert_fail("%s worker %d ended on its own: %s %d\n%s",
 				       role_names[c->role[i]], (int)pid,
 				       WIFEXITED(status) ? "exit" : "signal",
@@ -434,7 +397,7 @@ static void wait_progress(struct ctx *c, uint64_t b0, uint64_t r0)
 static int worker_of(const struct ctx *c, pid_t pid)
 {
 	for (int i = 0; pid > 0 && i < c->n; i++)
-		if (live[i] == pid)
+		if (crash_kids[i] == pid)
 			return i;
 	return -1;
 }
@@ -486,7 +449,7 @@ static void kill_one(struct ctx *c)
 	if (victim < 0)
 		victim = (int)rnd_below(&c->rng, (uint64_t)c->n);
 
-	pid_t pid = live[victim];
+	pid_t pid = crash_kids[victim];
 	int ph = atomic_load(&c->sh->phase[victim]);
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
 	/* for the statistics only: did it hold w (a writer still locking is
@@ -498,7 +461,7 @@ static void kill_one(struct ctx *c)
 	uint64_t r0 = atomic_load(&c->sh->rd_ok) + atomic_load(&c->sh->rd_eod);
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	live[victim] = 0;
+	crash_kids[victim] = 0;
 	check_workers(c);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		  "[seed %llu] worker %d ended before the kill: status %#x",
@@ -527,17 +490,17 @@ static void stop_all(struct ctx *c)
 	int64_t deadline = now_ns() + STOP_TIMEOUT_NS;
 	for (;;) {
 		int left = 0;
-		cr_assert(!atomic_load(&c->sh->failed), "worker failed: %s\n%s", c->sh->msg,
+		cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s", c->sh->fail.msg,
 			  state_of(c));
 		for (int i = 0; i < c->n; i++) {
 			int status;
-			if (live[i] <= 0)
+			if (crash_kids[i] <= 0)
 				continue;
-			if (waitpid(live[i], &status, WNOHANG) == live[i]) {
-				pid_t pid = live[i];
-				live[i] = 0;
-				cr_assert(!atomic_load(&c->sh->failed), "worker failed: %s\n%s",
-					  c->sh->msg, state_of(c));
+			if (waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
+				pid_t pid = crash_kids[i];
+				crash_kids[i] = 0;
+				cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s",
+					  c->sh->fail.msg, state_of(c));
 				cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 					  "worker %d: status %#x\n%s", (int)pid, status, state_of(c));
 				continue;
