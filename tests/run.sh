@@ -8,7 +8,9 @@
 set -u
 B=${B:-build}
 export B SHMKIT=${SHMKIT:-$B/shmkit}
+# per test: 300 s, or 1200 s under VALGRIND=1 (test_security takes ~210 s there)
 TIMEOUT=${TEST_TIMEOUT:-300}
+[ "${VALGRIND:-0}" = 1 ] && TIMEOUT=${TEST_TIMEOUT:-1200}
 pass=0 fail=0 skip=0
 failed=()
 log_dir=$(mktemp -d "${TMPDIR:-/tmp}/shmkit-tests.XXXXXX")
