@@ -424,7 +424,7 @@ SHMKIT_API int shmkit_region_prims(shmkit_region *r,
 				   struct shmkit_prim_info *out, size_t cap);
 
 /* ---------------------------------------------------------------------- */
-/* Channels: messages from one writer to one reader through a ring         */
+/* Channels: messages from one writer (or many) to one reader, in a ring   */
 /*
  * A channel is a segment (any name shmkit_region_open takes) whose data is
  * a ring of variable-length messages, 1 byte up to capacity / 4, with the
@@ -439,6 +439,30 @@ SHMKIT_API int shmkit_region_prims(shmkit_region *r,
  * kernel-kept liveness of that slot (within SHMKIT_OWNER_POLL_MS when it
  * waits), never by PID alone.  A new process may take over the role of a
  * dead writer or reader and carry on from the published positions.
+ *
+ * Kinds, chosen at creation (struct shmkit_chan_opts.kind):
+ *  - SHMKIT_CHAN_SPSC (the default): one writer, one reader, as above.
+ *  - SHMKIT_CHAN_MPSC: up to SHMKIT_CHAN_MPSC_WRITERS (64) writers at once
+ *    and one reader.  Every opener as SHMKIT_CHAN_WRITER joins (-EUSERS
+ *    when 64 live writers hold the table).  The reader gets one total
+ *    order, each writer's messages in that writer's order.  A writer
+ *    claims its record with one atomic operation and no lock, then writes
+ *    and commits it in place; the calls are the same.  Differences:
+ *    - a writer holds one reservation at a time: reserve first commits the
+ *      writer's previous reservation, which must be fully written by then;
+ *      a reservation holds back every later message of every writer until
+ *      it is committed, so commit soon;
+ *    - a writer killed between reserve and commit: the reader finds the
+ *      record's writer dead by its kernel-kept liveness (no timeout; within
+ *      SHMKIT_OWNER_POLL_MS when it waits there), skips the record and
+ *      counts it lost (shmkit_chan_info.lost); committed messages are
+ *      never lost;
+ *    - the stream ends (recv returns 0) when writers have joined, all of
+ *      them have closed, and everything is read; -EPIPE instead when none
+ *      is left but one at least died without closing.  A writer joining
+ *      later opens the stream again;
+ *    - the reader marks every byte it releases as free space for the next
+ *      round of the ring (an 8-byte store per 8 bytes of records).
  */
 typedef struct shmkit_chan shmkit_chan;
 
@@ -453,6 +477,13 @@ enum shmkit_wait {
 };
 #define SHMKIT_SPIN_NS_DEFAULT 50000u
 
+/* What a channel is, chosen at its creation. */
+enum shmkit_chan_kind {
+	SHMKIT_CHAN_SPSC = 1,       /* one writer, one reader (the default) */
+	SHMKIT_CHAN_MPSC = 2,       /* up to 64 writers, one reader */
+};
+#define SHMKIT_CHAN_MPSC_WRITERS 64
+
 struct shmkit_chan_opts {
 	size_t capacity;      /* ring bytes on create: a power of two, 64 B..1 GiB
 			       * (0: 1 MiB); ignored on open */
@@ -462,16 +493,21 @@ struct shmkit_chan_opts {
 			       * the channel's) */
 	uint32_t spin_ns;     /* spin budget, the same way (0 on create:
 			       * SHMKIT_SPIN_NS_DEFAULT) */
-	uint32_t reserved0;
+	uint32_t kind;        /* enum shmkit_chan_kind: on create, what to make
+			       * (0: SPSC); on open, 0 takes any kind, another
+			       * value must match the channel's (-EPROTOTYPE) */
 	uint64_t reserved[4];
 };
 
 /*
  * Opens the channel @name as its writer or its reader (@role), creating it
  * with SHMKIT_CREATE (SHMKIT_EXCL: -EEXIST if it exists).  @opts may be
- * NULL.  -EBUSY: the role is held by a live process.  -EPROTONOSUPPORT:
- * @name is a segment but not a channel.  -EINVAL: a bad capacity, role or
- * flag.  Plus every error of shmkit_region_open.
+ * NULL.  -EBUSY: the role is held by a live process (the reader's; an
+ * SPSC writer's).  -EUSERS: an MPSC channel's 64 writer entries are all
+ * held by live writers.  -EPROTONOSUPPORT: @name is a segment but not a
+ * channel.  -EPROTOTYPE: opts->kind is not the channel's kind.  -EINVAL: a
+ * bad capacity, kind, role or flag.  Plus every error of
+ * shmkit_region_open.
  */
 SHMKIT_API int shmkit_chan_open(const char *name, unsigned flags, int role,
 				const struct shmkit_chan_opts *opts,
@@ -482,7 +518,8 @@ SHMKIT_API int shmkit_chan_open(const char *name, unsigned flags, int role,
 SHMKIT_API int shmkit_chan_create(const char *name, unsigned flags,
 				  const struct shmkit_chan_opts *opts);
 /* Closes the handle.  A writer first commits what it reserved and ends the
- * stream: the reader drains it, then recv returns 0. */
+ * stream: the reader drains it, then recv returns 0 (MPSC: once every
+ * writer has closed). */
 SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
 
 /*
@@ -500,7 +537,8 @@ SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
  * stream (the writer closed and everything was read); -EMSGSIZE if @cap is
  * too small (the message stays; shmkit_chan_max_msg tells the bound);
  * -EAGAIN, -ETIMEDOUT, -EINTR as send; -EPIPE once a dead writer's messages
- * are all read; -EBADMSG for a corrupt channel.
+ * are all read (MPSC: when no writer is left and one died); -EBADMSG for a
+ * corrupt channel.
  */
 SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
 				 int64_t timeout_ns);
@@ -514,6 +552,8 @@ SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
  * error as recv); successive peeks give successive messages; release hands
  * every peeked message back to the writer at once.  Release before a peek
  * that may wait: the room a writer waits for may be what you hold.
+ * MPSC: a writer holds one reservation at a time (reserve commits the
+ * previous one, which must be fully written); commit publishes it.
  */
 SHMKIT_API int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p,
 				   int64_t timeout_ns);
@@ -528,23 +568,30 @@ SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
 				    uint32_t spin_ns);
 /* The largest message, in bytes. */
 SHMKIT_API size_t shmkit_chan_max_msg(const shmkit_chan *c);
-/* The other side's PID (0: none yet) and, in *alive, 1/0/-1. */
+/* The other side's PID (0: none yet) and, in *alive, 1/0/-1.  An MPSC
+ * reader gets the writer of the lowest held writer entry. */
 SHMKIT_API int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive);
 /* The region the channel lives in. */
 SHMKIT_API shmkit_region *shmkit_chan_region(shmkit_chan *c);
 
 struct shmkit_chan_info {
-	int type;             /* 1: spsc */
+	int type;             /* enum shmkit_chan_kind */
 	uint64_t capacity;    /* ring bytes */
 	uint64_t max_msg;
 	uint64_t used;        /* bytes published and not yet released */
 	uint64_t in_flight;   /* messages sent and not yet received */
 	uint64_t sent, received;    /* counted after publication: a side killed
 				     * in between leaves them short by a batch */
-	int closed;           /* the writer ended the stream */
-	int32_t writer_pid, reader_pid;   /* 0: never had one */
+	int closed;           /* the writer ended the stream (MPSC: writers
+			       * joined, and every one closed) */
+	int32_t writer_pid, reader_pid;   /* 0: never had one (MPSC: the
+					   * writer of the lowest held entry) */
 	int writer_alive, reader_alive;   /* 1, 0, -1 cannot tell */
-	uint64_t reserved[4];
+	uint64_t lost;        /* MPSC: records of dead writers skipped */
+	uint32_t writers;     /* MPSC: writer entries held by live writers
+			       * (or ones whose liveness cannot be told) */
+	uint32_t writers_dead;  /* MPSC: entries still naming a dead writer */
+	uint64_t reserved[2];
 };
 /* The state of channel @name, read without attaching (-EPROTONOSUPPORT if
  * it is not a channel, -EBADMSG if its control block is corrupt). */

@@ -189,6 +189,17 @@ static int fill_new(int fd, unsigned flags, size_t size, unsigned mode,
 			munmap(h, header_size);
 			return err;
 		}
+		if (img && img->fill_from) {
+			unsigned char *d = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+						fd, (off_t)header_size);
+			if (d == MAP_FAILED) {
+				err = shmkit__err();
+				munmap(h, header_size);
+				return err;
+			}
+			shmkit__image_fill(d, size, img);
+			munmap(d, size);
+		}
 		/* R4: magic last; no opener can see the object before linkat()
 		 * names it, and that system call orders these stores before the
 		 * opener's pread()/mmap of the header. */

@@ -138,6 +138,7 @@ static int sysv_create(int32_t key, unsigned flags, size_t size, unsigned mode,
 				 img ? img->kind : SHMKIT_KIND_REGION);
 		if (img && img->len && img->len <= size)
 			memcpy(addr + header_size, img->bytes, img->len);
+		shmkit__image_fill((unsigned char *)addr + header_size, size, img);
 		/* R5: the header is complete before magic shows; pairs with A5. */
 		store_release(&h->magic, SHMKIT_MAGIC);
 	}

@@ -48,6 +48,7 @@
 #include "futex.h"
 #include "internal.h"
 #include "layout_chan.h"
+#include "layout_mpsc.h"
 #include "layout_sync.h"
 
 
@@ -74,6 +75,7 @@ struct shmkit_chan {
 	_Atomic uint32_t *mb_mine;  /* where this side advertises it */
 	_Atomic uint32_t *mb_peer;  /* where the other side does */
 	struct shmkit__peer_src src;
+	struct shmkit__mpsc *mp;  /* an MPSC channel's state (mpsc.c), else NULL */
 };
 
 static uint64_t align8(uint64_t n)
@@ -311,6 +313,8 @@ static int load_head(shmkit_chan *c)
 
 int shmkit_chan_commit(shmkit_chan *c)
 {
+	if (c && c->mp)
+		return shmkit__mpsc_commit(c->mp);
 	if (!c || c->role != SHMKIT_CHAN_WRITER)
 		return -EPERM;
 	if (c->pos == c->pub)
@@ -340,6 +344,8 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 {
 	if (!c || !p)
 		return -EINVAL;
+	if (c->mp)
+		return shmkit__mpsc_reserve(c->mp, len, p, timeout_ns);
 	if (c->role != SHMKIT_CHAN_WRITER)
 		return -EPERM;
 	if (len == 0 || len > c->max_msg)
@@ -398,6 +404,8 @@ int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len, int64_t timeou
 
 	if (!buf && len)
 		return -EINVAL;
+	if (c && c->mp)
+		return shmkit__mpsc_send(c->mp, buf, len, timeout_ns);
 	int err = shmkit_chan_reserve(c, len, &p, timeout_ns);
 	if (err)
 		return err;
@@ -480,6 +488,9 @@ static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
 long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 {
 	uint64_t need;
+
+	if (c && c->mp)
+		return shmkit__mpsc_peek(c->mp, p, timeout_ns);
 	long n = reader_next(c, p, &need, timeout_ns);
 
 	if (n > 0) {
@@ -491,6 +502,8 @@ long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 
 int shmkit_chan_release(shmkit_chan *c)
 {
+	if (c && c->mp)
+		return shmkit__mpsc_release(c->mp);
 	if (!c || c->role != SHMKIT_CHAN_READER)
 		return -EPERM;
 	if (c->pos == c->pub)
@@ -510,6 +523,8 @@ long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
 
 	if (!buf && cap)
 		return -EINVAL;
+	if (c && c->mp)
+		return shmkit__mpsc_recv(c->mp, buf, cap, timeout_ns);
 	long n = reader_next(c, &p, &need, timeout_ns);
 	if (n <= 0)
 		return n;
@@ -576,12 +591,17 @@ static int chan_check(const struct shmkit_chan_shm *s, uint64_t data_size)
 
 	if (s->magic != SHMKIT_CHAN_MAGIC)
 		return -EBADMSG;
-	if (s->version != SHMKIT_CHAN_VERSION || s->type != SHMKIT_CHAN_SPSC)
+	if (s->version != SHMKIT_CHAN_VERSION ||
+	    (s->type != SHMKIT_CHAN_TYPE_SPSC && s->type != SHMKIT_CHAN_TYPE_MPSC))
 		return -EPROTONOSUPPORT;
+	uint64_t ring_off = s->type == SHMKIT_CHAN_TYPE_MPSC ? SHMKIT_MPSC_RING_OFF
+							     : SHMKIT_CHAN_RING_OFF;
 	if (cap < SHMKIT_CHAN_MIN_CAP || cap > SHMKIT_CHAN_MAX_CAP || (cap & (cap - 1)) ||
-	    s->ring_offset != SHMKIT_CHAN_RING_OFF || s->max_msg != cap / 4 ||
-	    data_size < SHMKIT_CHAN_RING_OFF + cap || s->policy > SHMKIT_WAIT_SLEEP)
+	    s->ring_offset != ring_off || s->max_msg != cap / 4 ||
+	    data_size < ring_off + cap || s->policy > SHMKIT_WAIT_SLEEP)
 		return -EBADMSG;
+	if (s->type == SHMKIT_CHAN_TYPE_MPSC)
+		return shmkit__mpsc_check(s);
 	return 0;
 }
 
@@ -597,6 +617,8 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 	int err = chan_check(cs, data_size);
 	if (err)
 		return err;
+	if (cs->type == SHMKIT_CHAN_TYPE_MPSC)
+		return shmkit__mpsc_describe(src, data, data_size, out);
 	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
 	if (positions_check(tail, head, s->capacity))
 		return -EBADMSG;
@@ -660,21 +682,28 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 		*o = *opts;
 	if (o->capacity == 0)
 		o->capacity = 1u << 20;
-	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP)
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP ||
+	    o->kind > SHMKIT_CHAN_MPSC)
 		return -EINVAL;
 	if ((flags & SHMKIT_CREATE) &&
 	    ((o->mode & ~0777u) || o->capacity < SHMKIT_CHAN_MIN_CAP ||
 	     o->capacity > SHMKIT_CHAN_MAX_CAP || (o->capacity & (o->capacity - 1))))
 		return -EINVAL;  /* what a create would make: an open ignores it */
+	uint32_t policy = o->policy ? o->policy : SHMKIT_WAIT_SPIN_SLEEP;
+	uint32_t spin_ns = o->spin_ns ? o->spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	if (o->kind == SHMKIT_CHAN_MPSC) {
+		shmkit__mpsc_image(img, o->capacity, policy, spin_ns);
+		return 0;
+	}
 	memset(img, 0, sizeof(*img));
 	img->magic = SHMKIT_CHAN_MAGIC;
 	img->version = SHMKIT_CHAN_VERSION;
-	img->type = SHMKIT_CHAN_SPSC;
+	img->type = SHMKIT_CHAN_TYPE_SPSC;
 	img->capacity = o->capacity;
 	img->max_msg = (uint32_t)(o->capacity / 4);
 	img->ring_offset = SHMKIT_CHAN_RING_OFF;
-	img->policy = o->policy ? o->policy : SHMKIT_WAIT_SPIN_SLEEP;
-	img->spin_ns = o->spin_ns ? o->spin_ns : SHMKIT_SPIN_NS_DEFAULT;
+	img->policy = policy;
+	img->spin_ns = spin_ns;
 	return 0;
 }
 
@@ -683,9 +712,15 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 static int chan_region(const char *name, unsigned flags, const struct shmkit_chan_opts *o,
 		       struct shmkit_chan_shm *img, shmkit_region **r)
 {
-	struct shmkit__image image = { .kind = SHMKIT_KIND_CHANNEL, .bytes = img,
-				       .len = sizeof(*img) };
-	int err = shmkit__open_or_create(name, flags, SHMKIT_CHAN_RING_OFF + o->capacity,
+	bool mpsc = o->kind == SHMKIT_CHAN_MPSC;
+	/* an MPSC ring starts as lap 0's EMPTY marks (layout_mpsc.h) */
+	struct shmkit__image image = {
+		.kind = SHMKIT_KIND_CHANNEL, .bytes = img, .len = sizeof(*img),
+		.fill_from = mpsc ? SHMKIT_MPSC_RING_OFF : 0,
+		.fill_word = SHMKIT_MPSC_EMPTY(0),
+	};
+	uint64_t ring_off = mpsc ? SHMKIT_MPSC_RING_OFF : SHMKIT_CHAN_RING_OFF;
+	int err = shmkit__open_or_create(name, flags, ring_off + o->capacity,
 					 o->mode ? o->mode : SHMKIT_DEFAULT_MODE, &image, r);
 
 	if (err)
@@ -697,6 +732,9 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 		/* validate a private copy of the immutable line; use only the copy */
 		memcpy(img, (*r)->data, 64);
 		err = chan_check(img, (*r)->size);
+		/* a kind asked for must be the channel's */
+		if (!err && o->kind && img->type != o->kind)
+			err = -EPROTOTYPE;
 	}
 	if (err) {
 		shmkit_region_close(*r);
@@ -753,6 +791,14 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	c->chan_policy = img.policy;
 	c->chan_spin_ns = img.spin_ns;
 	shmkit_chan_set_wait(c, o.policy, o.spin_ns);
+	if (img.type == SHMKIT_CHAN_TYPE_MPSC) {
+		err = shmkit__mpsc_open(c->r, c->cap, role, &c->src, c->policy, c->spin_ns,
+					&c->mp);
+		if (err)
+			goto fail;
+		*out = c;
+		return 0;
+	}
 	err = claim_role(c, role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
 	if (err)
 		goto fail;
@@ -800,7 +846,9 @@ int shmkit_chan_close(shmkit_chan *c)
 {
 	if (!c)
 		return 0;
-	if (c->role == SHMKIT_CHAN_WRITER) {
+	if (c->mp) {
+		shmkit__mpsc_close(c->mp);
+	} else if (c->role == SHMKIT_CHAN_WRITER) {
 		shmkit_chan_commit(c);
 		/* C7: the end after the last commit; pairs with C8 */
 		store_release(&c->shm->closed, 1);
@@ -821,6 +869,8 @@ int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)
 		return -EINVAL;
 	c->policy = policy ? policy : c->chan_policy;
 	c->spin_ns = spin_ns ? spin_ns : c->chan_spin_ns;
+	if (c->mp)
+		shmkit__mpsc_set_wait(c->mp, c->policy, c->spin_ns);
 	if (c->mb_mine)
 		mb_advertise(c);  /* not yet during open */
 	return 0;
@@ -837,6 +887,8 @@ int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive)
 		*alive = 0;
 	if (!c)
 		return 0;
+	if (c->mp)
+		return shmkit__mpsc_peer_pid(c->mp, alive);
 	uint32_t tok = load_relaxed(c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
 								   : &c->shm->writer);
 	if (!tok || !shmkit__lockword_valid(tok))

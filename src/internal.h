@@ -40,7 +40,22 @@ struct shmkit__image {
 	uint32_t kind;                /* SHMKIT_KIND_* */
 	const void *bytes;
 	size_t len;
+	/* then every 8-byte word of the data from fill_from (8-aligned, > 0)
+	 * to its end holds fill_word; 0: no fill (an MPSC ring's EMPTY marks) */
+	uint64_t fill_from;
+	uint64_t fill_word;
 };
+
+/* Fills [data + from, data + size) with @word, 8 bytes at a time. */
+static inline void shmkit__image_fill(unsigned char *data, size_t size,
+				      const struct shmkit__image *img)
+{
+	if (!img || !img->fill_from || img->fill_from >= size)
+		return;
+	uint64_t *w = (uint64_t *)(void *)(data + img->fill_from);
+	for (size_t i = 0, n = (size - img->fill_from) / 8; i < n; i++)
+		w[i] = img->fill_word;
+}
 
 /* ---- region handle (region.c owns it) ---- */
 struct shmkit_region {
@@ -200,6 +215,28 @@ void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type);
 
 /* ---- chan.c ---- */
 int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
+			  uint64_t data_size, struct shmkit_chan_info *out);
+
+/* ---- mpsc.c: the MPSC channel behind a shmkit_chan handle ---- */
+struct shmkit__mpsc;
+/* Writes the 256-byte control block a create publishes. */
+void shmkit__mpsc_image(void *block, uint64_t capacity, uint32_t policy, uint32_t spin_ns);
+/* Checks the MPSC fields of an (SPSC-checked) immutable line. */
+int shmkit__mpsc_check(const void *block);
+int shmkit__mpsc_open(shmkit_region *r, uint64_t cap, int role,
+		      const struct shmkit__peer_src *src, unsigned policy, uint64_t spin_ns,
+		      struct shmkit__mpsc **out);
+void shmkit__mpsc_set_wait(struct shmkit__mpsc *m, unsigned policy, uint64_t spin_ns);
+void shmkit__mpsc_close(struct shmkit__mpsc *m);
+int shmkit__mpsc_reserve(struct shmkit__mpsc *m, size_t len, void **p, int64_t timeout_ns);
+int shmkit__mpsc_commit(struct shmkit__mpsc *m);
+int shmkit__mpsc_send(struct shmkit__mpsc *m, const void *buf, size_t len, int64_t timeout_ns);
+long shmkit__mpsc_peek(struct shmkit__mpsc *m, const void **p, int64_t timeout_ns);
+int shmkit__mpsc_release(struct shmkit__mpsc *m);
+long shmkit__mpsc_recv(struct shmkit__mpsc *m, void *buf, size_t cap, int64_t timeout_ns);
+int32_t shmkit__mpsc_peer_pid(struct shmkit__mpsc *m, int *alive);
+/* stat: @data holds a copy of [0, SHMKIT_MPSC_RING_OFF) */
+int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 			  uint64_t data_size, struct shmkit_chan_info *out);
 
 #endif /* SHMKIT_INTERNAL_H */

@@ -36,7 +36,8 @@
 
 #define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
 #define SHMKIT_CHAN_VERSION   2u   /* 2: per-record commit (docs) */
-#define SHMKIT_CHAN_SPSC      1u
+#define SHMKIT_CHAN_TYPE_SPSC 1u   /* = SHMKIT_CHAN_SPSC (shmkit.h) */
+#define SHMKIT_CHAN_TYPE_MPSC 2u   /* = SHMKIT_CHAN_MPSC: layout_mpsc.h */
 #define SHMKIT_CHAN_RING_OFF  256u
 #define SHMKIT_CHAN_MIN_CAP   64u
 #define SHMKIT_CHAN_MAX_CAP   (1u << 30)
@@ -55,7 +56,7 @@ struct shmkit_chan_shm {
 	/* --- line 0: immutable --- */
 	uint32_t magic;               /* 0 */
 	uint32_t version;             /* 4 */
-	uint32_t type;                /* 8: SHMKIT_CHAN_SPSC */
+	uint32_t type;                /* 8: SHMKIT_CHAN_TYPE_* */
 	uint32_t max_msg;             /* 12: capacity / 4 */
 	uint64_t capacity;            /* 16: ring bytes, a power of two */
 	uint64_t ring_offset;         /* 24: SHMKIT_CHAN_RING_OFF */

@@ -12,6 +12,7 @@
 #include "atomic.h"
 #include "internal.h"
 #include "layout_chan.h"
+#include "layout_mpsc.h"
 #include "layout_sync.h"
 
 /* Copies @len bytes at data offset @off; 0 or a negative errno. */
@@ -239,13 +240,21 @@ int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
 static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 		   read_fn rd, void *ctx, uint32_t kind, void *arg)
 {
-	_Alignas(64) unsigned char block[SHMKIT_CHAN_RING_OFF];
+	/* the control block, and an MPSC channel's writer table after it */
+	_Alignas(64) unsigned char block[SHMKIT_MPSC_RING_OFF];
+	const struct shmkit_chan_shm *cs = (const void *)block;
 
 	if (kind != SHMKIT_KIND_CHANNEL)
 		return -EPROTONOSUPPORT;
-	if (data_size < sizeof(block))
+	if (data_size < SHMKIT_CHAN_RING_OFF)
 		return -EBADMSG;
-	int err = rd(ctx, 0, block, sizeof(block));
+	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	if (!err && cs->type == SHMKIT_CHAN_TYPE_MPSC) {
+		if (data_size < SHMKIT_MPSC_RING_OFF)
+			return -EBADMSG;
+		err = rd(ctx, SHMKIT_CHAN_RING_OFF, block + SHMKIT_CHAN_RING_OFF,
+			 SHMKIT_MPSC_RING_OFF - SHMKIT_CHAN_RING_OFF);
+	}
 	return err ? err : shmkit__chan_describe(src, block, data_size, arg);
 }
 

@@ -1,0 +1,852 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the many-writer, one-reader channel (SHMKIT_CHAN_MPSC), issue #6.
+ *
+ *  - stream: 8 writer processes x 1,000,000 messages of random sizes, each
+ *    carrying its writer id, sequence number and an FNV-1a checksum of the
+ *    rest; the reader (the test process) checks every message's length and
+ *    checksum and that each writer's messages come in order, none missing,
+ *    none twice, then end of stream (recv 0 once every writer closed) and
+ *    the statistics; prints the rate.  SHMKIT_TEST_MPSC_N=N changes the
+ *    per-writer count;
+ *  - the ring's edges: a message at every starting offset of a 64- and a
+ *    256-byte ring, every size, by send/recv and by reserve/commit +
+ *    peek/release, two writers taking turns; full and empty rings;
+ *  - timeouts, -EAGAIN, -EMSGSIZE, zero copy (reserve's pointer is peek's),
+ *    one reservation at a time, the 65th writer (-EUSERS), kinds
+ *    (-EPROTOTYPE), end of stream 0 and -EPIPE;
+ *  - a writer killed between reserve and commit (exit, and kill -9 while
+ *    it holds the reservation; posix and sysv): the reader skips the
+ *    record, lost = 1, and later messages come;
+ *  - corruption of positions, headers and the writer table: -EBADMSG,
+ *    never a crash or a hang.
+ *
+ * Every wait is bounded: channel calls time out, children run under
+ * alarm() and PR_SET_PDEATHSIG, and .fini kills and reaps them.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "crash_util.h"
+#include "layout_mpsc.h"
+#include "util.h"
+
+#define LONG_NS ((int64_t)10 * 1000000000)
+#define SHORT_NS ((int64_t)20 * 1000000)
+#define CHILD_ALARM_S 150
+#define MAX_KIDS 80
+#define STREAM_WRITERS 8
+#define STREAM_N_DEFAULT 1000000ull
+
+struct board {
+	_Atomic int failed;
+	_Atomic int ready;
+	_Atomic int go;
+	char msg[512];
+};
+
+static struct board *bd;
+static pid_t kids[MAX_KIDS];
+
+static void setup(void)
+{
+	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (bd == MAP_FAILED)
+		abort();
+	memset(kids, 0, sizeof(kids));
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+			kids[i] = 0;
+		}
+	}
+	ut_cleanup();
+}
+
+TestSuite(mpsc, .init = setup, .fini = teardown, .timeout = 120);
+
+static __attribute__((noreturn, format(printf, 1, 2))) void child_fail(const char *fmt, ...)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&bd->failed, &expected, 1)) {
+		va_list ap;
+		va_start(ap, fmt);
+		int k = snprintf(bd->msg, sizeof(bd->msg), "child %d: ", (int)getpid());
+		vsnprintf(bd->msg + k, sizeof(bd->msg) - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	_exit(3);
+}
+
+static pid_t spawn(int (*fn)(void *), void *arg)
+{
+	pid_t parent = getpid();
+	int slot = -1;
+
+	for (int i = 0; i < MAX_KIDS && slot < 0; i++)
+		if (kids[i] == 0)
+			slot = i;
+	cr_assert_geq(slot, 0, "too many children");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(4);
+		alarm(CHILD_ALARM_S);
+		_exit(fn(arg));
+	}
+	kids[slot] = pid;
+	return pid;
+}
+
+static int wait_kid(pid_t pid, int64_t timeout_ns)
+{
+	int64_t end = now_ns() + timeout_ns;
+	int st;
+
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid) {
+			for (int i = 0; i < MAX_KIDS; i++)
+				if (kids[i] == pid)
+					kids[i] = 0;
+			return st;
+		}
+		cr_assert_geq(w, 0, "waitpid: %s", strerror(errno));
+		if (now_ns() > end) {
+			kill(pid, SIGKILL);
+			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->msg);
+		}
+		sleep_ns(200000);
+	}
+}
+
+static void expect_exit0(pid_t pid)
+{
+	int st = wait_kid(pid, 6 * LONG_NS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x; board: %s", st,
+		  bd->msg);
+}
+
+static void wait_ready(int n)
+{
+	int64_t end = now_ns() + LONG_NS;
+	while (atomic_load(&bd->ready) < n) {
+		cr_assert(!atomic_load(&bd->failed), "child failed: %s", bd->msg);
+		cr_assert(now_ns() < end, "children not ready (%d of %d)", atomic_load(&bd->ready), n);
+		sleep_ns(100000);
+	}
+}
+
+static void child_wait_go(void)
+{
+	int64_t end = now_ns() + LONG_NS;
+	while (!atomic_load(&bd->go)) {
+		if (now_ns() > end)
+			child_fail("no go");
+		sleep_ns(50000);
+	}
+}
+
+static const char *new_mpsc(int backend, size_t cap, unsigned policy)
+{
+	const char *name = ut_name(backend);
+	struct shmkit_chan_opts o = { .capacity = cap, .policy = policy, .kind = SHMKIT_CHAN_MPSC };
+	int err = shmkit_chan_create(name, SHMKIT_EXCL, &o);
+	cr_assert_eq(err, 0, "create %s: %s", name, shmkit_strerror(err));
+	return name;
+}
+
+static shmkit_chan *xopen(const char *name, int role)
+{
+	shmkit_chan *c = NULL;
+	int err = shmkit_chan_open(name, 0, role, NULL, &c);
+	cr_assert_eq(err, 0, "open %s: %s", name, shmkit_strerror(err));
+	return c;
+}
+
+static struct shmkit_mpsc_shm *cb_of(shmkit_chan *c)
+{
+	return shmkit_region_base(shmkit_chan_region(c));
+}
+
+/* ---- messages: id, seq, checksum ---- */
+
+struct mhdr {
+	uint32_t id;
+	uint32_t sum;   /* FNV-1a of the bytes after this header */
+	uint64_t seq;
+};
+
+static uint32_t fnv(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static uint64_t mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The length of message (id, seq): 16..~270 mostly, now and then up to @max. */
+static size_t msg_len(uint32_t id, uint64_t seq, size_t max)
+{
+	uint64_t r = mix(seq * 64 + id + 1);
+	size_t n = (r & 255) == 0 ? 16 + (r >> 8) % (max - 15) : 16 + (r >> 8) % 256;
+	return n > max ? max : n;
+}
+
+static void msg_fill(unsigned char *p, size_t n, uint32_t id, uint64_t seq)
+{
+	struct mhdr h = { .id = id, .seq = seq };
+	uint64_t r = mix(seq ^ ((uint64_t)id << 40));
+	for (size_t i = sizeof(h); i < n; i++)
+		p[i] = (unsigned char)(r + i * 131);
+	h.sum = fnv(p + sizeof(h), n - sizeof(h));
+	memcpy(p, &h, sizeof(h));
+}
+
+/* ---- the 8 x 1M stream ---- */
+
+struct stream_arg {
+	const char *name;
+	uint32_t id;
+	uint64_t n;
+	bool zero_copy;
+};
+
+static int stream_writer(void *a)
+{
+	struct stream_arg *sa = a;
+	shmkit_chan *c = NULL;
+	unsigned char buf[4096];
+	int err = shmkit_chan_open(sa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c);
+	if (err)
+		child_fail("open: %s", shmkit_strerror(err));
+	size_t max = shmkit_chan_max_msg(c) < sizeof(buf) ? shmkit_chan_max_msg(c) : sizeof(buf);
+	atomic_fetch_add(&bd->ready, 1);
+	child_wait_go();
+	for (uint64_t s = 0; s < sa->n; s++) {
+		size_t n = msg_len(sa->id, s, max);
+		if (sa->zero_copy && (s & 1)) {
+			void *p;
+			err = shmkit_chan_reserve(c, n, &p, LONG_NS);
+			if (!err) {
+				msg_fill(p, n, sa->id, s);
+				err = shmkit_chan_commit(c);
+			}
+		} else {
+			msg_fill(buf, n, sa->id, s);
+			err = shmkit_chan_send(c, buf, n, LONG_NS);
+		}
+		if (err)
+			child_fail("writer %u: send %llu: %s", sa->id, (unsigned long long)s,
+				   shmkit_strerror(err));
+	}
+	return shmkit_chan_close(c) ? 5 : 0;
+}
+
+static void run_stream(int backend, unsigned policy, size_t cap)
+{
+	const char *e = getenv("SHMKIT_TEST_MPSC_N");
+	uint64_t n = e && *e ? strtoull(e, NULL, 0) : STREAM_N_DEFAULT;
+	const char *name = new_mpsc(backend, cap, policy);
+	struct stream_arg args[STREAM_WRITERS];
+	pid_t pids[STREAM_WRITERS];
+
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	for (uint32_t i = 0; i < STREAM_WRITERS; i++) {
+		args[i] = (struct stream_arg){ .name = name, .id = i, .n = n, .zero_copy = i & 1 };
+		pids[i] = spawn(stream_writer, &args[i]);
+	}
+	wait_ready(STREAM_WRITERS);
+	uint64_t next[STREAM_WRITERS] = { 0 };
+	size_t max = shmkit_chan_max_msg(r);
+	unsigned char *buf = malloc(max);
+	cr_assert_not_null(buf);
+	uint64_t total = 0, bytes = 0;
+	int64_t t0 = now_ns();
+	atomic_store(&bd->go, 1);
+	for (;;) {
+		long got = shmkit_chan_recv(r, buf, max, LONG_NS);
+		if (got == 0)
+			break;
+		cr_assert_gt(got, 0, "recv after %llu: %s; board: %s", (unsigned long long)total,
+			     shmkit_strerror((int)got), bd->msg);
+		struct mhdr h;
+		cr_assert_geq(got, (long)sizeof(h));
+		memcpy(&h, buf, sizeof(h));
+		cr_assert_lt(h.id, STREAM_WRITERS, "writer id %u", h.id);
+		cr_assert_eq(h.seq, next[h.id], "writer %u: seq %llu, expected %llu", h.id,
+			     (unsigned long long)h.seq, (unsigned long long)next[h.id]);
+		cr_assert_eq((size_t)got, msg_len(h.id, h.seq, max < 4096 ? max : 4096),
+			     "writer %u seq %llu: length %ld", h.id, (unsigned long long)h.seq, got);
+		cr_assert_eq(h.sum, fnv(buf + sizeof(h), (size_t)got - sizeof(h)),
+			     "writer %u seq %llu: checksum", h.id, (unsigned long long)h.seq);
+		next[h.id]++;
+		total++;
+		bytes += (uint64_t)got;
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	for (int i = 0; i < STREAM_WRITERS; i++) {
+		cr_expect_eq(next[i], n, "writer %d: %llu of %llu", i, (unsigned long long)next[i],
+			     (unsigned long long)n);
+		expect_exit0(pids[i]);
+	}
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.type, SHMKIT_CHAN_MPSC);
+	cr_expect_eq(ci.sent, n * STREAM_WRITERS);
+	cr_expect_eq(ci.received, n * STREAM_WRITERS);
+	cr_expect_eq(ci.lost, 0);
+	cr_expect_eq(ci.used, 0);
+	cr_expect_eq(ci.writers, 0);
+	cr_expect(ci.closed);
+	printf("mpsc stream (%s, policy %u, capacity %zu): %d writers x %llu messages, "
+	       "%.2f s, %.2f M msgs/s, %.0f MB/s\n", ut_backend_names[backend], policy, cap,
+	       STREAM_WRITERS, (unsigned long long)n, secs, (double)total / secs / 1e6,
+	       (double)bytes / secs / 1e6);
+	free(buf);
+	cr_expect_eq(shmkit_chan_close(r), 0);
+}
+
+Test(mpsc, stream_8x1M) { run_stream(SHMKIT_BACKEND_POSIX, 0, 1u << 18); }
+Test(mpsc, stream_8_sleep_small_ring)
+{
+	/* a 4 KiB ring, sleeping at once: the writers wait for room all the
+	 * time and every wake-up path runs; a tenth of the messages */
+	const char *e = getenv("SHMKIT_TEST_MPSC_N");
+	char v[32];
+	snprintf(v, sizeof(v), "%llu", (e && *e ? strtoull(e, NULL, 0) : STREAM_N_DEFAULT) / 10);
+	setenv("SHMKIT_TEST_MPSC_N", v, 1);
+	run_stream(SHMKIT_BACKEND_SYSV, SHMKIT_WAIT_SLEEP, 4096);
+}
+
+/* ---- edges ---- */
+
+/* The size of the next filler record from ring offset @at towards @off
+ * (simulated offline over both ring sizes: it never cycles). */
+static size_t filler(size_t at, size_t off, size_t cap, size_t max)
+{
+	size_t most = 8 + ((max + 7) & ~(size_t)7);
+	size_t d = (off - at) & (cap - 1), e = cap - at;
+	bool fits_d = d >= 16 && d - 8 <= max, fits_e = e >= 16 && e - 8 <= max;
+
+	if (d <= e) {
+		size_t rec = fits_d ? d : d == 8 ? most : 16;
+		if (at + rec <= cap)
+			return rec;
+	}
+	/* it would cross the end: reach the end exactly, or step; with 8
+	 * bytes left the padding comes first and the record lands at rec */
+	if (fits_e)
+		return e;
+	if (e >= 24)
+		return 16;
+	return off >= 16 && off - 8 <= max ? off : 16;
+}
+
+/* Sends one message of every size at every reachable offset of a ring of
+ * @cap bytes, by two writers in turn, and reads each back at once. */
+static void edges(size_t cap, bool zero_copy)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, cap, 0);
+	shmkit_chan *w[2] = { xopen(name, SHMKIT_CHAN_WRITER), xopen(name, SHMKIT_CHAN_WRITER) };
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	size_t max = shmkit_chan_max_msg(r);
+	unsigned char in[1024], out[1024];
+	struct shmkit_mpsc_shm *s = cb_of(r);
+	uint64_t k = 0;
+
+	/* offset 8 is no record's start: a record is 16 bytes or more, and
+	 * padding ends only at the ring's end */
+	for (size_t off = 0; off < cap; off += off == 0 ? 16 : 8) {
+		for (size_t len = 1; len <= max; len++, k++) {
+			/* move the ring to @off with a filler from the other writer */
+			uint64_t at = atomic_load(&s->tail) & (cap - 1);
+			if (at != off) {
+				/* a filler record towards @off (padding may come
+				 * first, then we look again) */
+				size_t fill = filler(at, off, cap, max) - 8;
+				memset(in, 0xee, fill);
+				cr_assert_eq(shmkit_chan_send(w[(k + 1) & 1], in, fill, 0), 0);
+				cr_assert_eq(shmkit_chan_recv(r, out, sizeof(out), 0), (long)fill);
+				len--;
+				k--;
+				continue;
+			}
+			for (size_t i = 0; i < len; i++)
+				in[i] = (unsigned char)(k * 7 + i);
+			if (zero_copy) {
+				void *p;
+				const void *q;
+				cr_assert_eq(shmkit_chan_reserve(w[k & 1], len, &p, 0), 0);
+				memcpy(p, in, len);
+				cr_assert_eq(shmkit_chan_commit(w[k & 1]), 0);
+				cr_assert_eq(shmkit_chan_peek(r, &q, 0), (long)len, "off %zu len %zu", off, len);
+				cr_assert_eq((const char *)q - (const char *)shmkit_region_base(shmkit_chan_region(r)),
+					     (char *)p - (char *)shmkit_region_base(shmkit_chan_region(w[k & 1])),
+					     "zero copy: peek's bytes are reserve's");
+				cr_assert_eq(memcmp(q, in, len), 0, "off %zu len %zu", off, len);
+				cr_assert_eq(shmkit_chan_release(r), 0);
+			} else {
+				cr_assert_eq(shmkit_chan_send(w[k & 1], in, len, 0), 0, "off %zu len %zu",
+					     off, len);
+				cr_assert_eq(shmkit_chan_recv(r, out, sizeof(out), 0), (long)len,
+					     "off %zu len %zu", off, len);
+				cr_assert_eq(memcmp(in, out, len), 0, "off %zu len %zu", off, len);
+			}
+			cr_assert_eq(shmkit_chan_recv(r, out, sizeof(out), 0), -EAGAIN);
+		}
+	}
+	cr_expect_eq(atomic_load(&s->head), atomic_load(&s->tail));
+	shmkit_chan_close(w[0]);
+	shmkit_chan_close(w[1]);
+	cr_expect_eq(shmkit_chan_recv(r, out, sizeof(out), 0), 0, "both closed: end of stream");
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, edges_64) { edges(64, false); }
+Test(mpsc, edges_64_zero_copy) { edges(64, true); }
+Test(mpsc, edges_256) { edges(256, false); }
+Test(mpsc, edges_256_zero_copy) { edges(256, true); }
+
+Test(mpsc, full_and_empty)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 256, 0);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	unsigned char b[64] = { 0 };
+	int n = 0;
+
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), -EAGAIN);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT);
+	/* 8 + 8 bytes a record: the ring holds exactly 16 */
+	while (shmkit_chan_send(w, b, 8, 0) == 0)
+		n++;
+	cr_expect_eq(n, 16);
+	cr_expect_eq(shmkit_chan_send(w, b, 1, 0), -EAGAIN);
+	cr_expect_eq(shmkit_chan_send(w, b, 1, SHORT_NS), -ETIMEDOUT);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.used, 256);
+	cr_expect_eq(ci.writers, 1);
+	cr_expect_eq(ci.in_flight, 16);
+	for (int i = 0; i < n; i++)
+		cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 8);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), -EAGAIN);
+	cr_expect_eq(shmkit_chan_send(w, b, 65, 0), -EMSGSIZE);
+	cr_expect_eq(shmkit_chan_send(w, b, 0, 0), -EMSGSIZE);
+	cr_expect_eq(shmkit_chan_send(w, b, 64, 0), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, 63, 0), -EMSGSIZE);
+	cr_expect_eq(shmkit_chan_recv(r, b, 64, 0), 64);
+	/* roles */
+	cr_expect_eq(shmkit_chan_send(r, b, 1, 0), -EPERM);
+	cr_expect_eq(shmkit_chan_recv(w, b, 1, 0), -EPERM);
+	cr_expect_eq(shmkit_chan_release(w), -EPERM);
+	cr_expect_eq(shmkit_chan_commit(r), -EPERM);
+	shmkit_chan *r2 = NULL;
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &r2), -EBUSY);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, one_reservation_at_a_time)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	void *p, *q;
+	const void *x;
+
+	cr_assert_eq(shmkit_chan_reserve(w, 5, &p, 0), 0);
+	memcpy(p, "first", 5);
+	cr_expect_eq(shmkit_chan_peek(r, &x, 0), -EAGAIN, "not committed yet");
+	cr_assert_eq(shmkit_chan_reserve(w, 6, &q, 0), 0);  /* commits the first */
+	memcpy(q, "second", 6);
+	cr_expect_eq(shmkit_chan_peek(r, &x, 0), 5);
+	cr_expect_eq(memcmp(x, "first", 5), 0);
+	cr_expect_eq(shmkit_chan_peek(r, &x, 0), -EAGAIN);
+	cr_assert_eq(shmkit_chan_commit(w), 0);
+	cr_expect_eq(shmkit_chan_peek(r, &x, 0), 6);
+	cr_expect_eq(memcmp(x, "second", 6), 0);
+	cr_expect_eq(shmkit_chan_release(r), 0);
+	cr_expect_eq(atomic_load(&cb_of(r)->received), 2);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, kinds)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 4096, 0);
+	struct shmkit_chan_opts spsc = { .kind = SHMKIT_CHAN_SPSC };
+	struct shmkit_chan_opts bad = { .kind = 7 };
+	shmkit_chan *c = NULL;
+
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, &spsc, &c), -EPROTOTYPE);
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, &bad, &c), -EINVAL);
+	cr_expect_eq(shmkit_chan_create(name, 0, &spsc), -EPROTOTYPE);
+	const char *sp = ut_name(SHMKIT_BACKEND_POSIX);
+	cr_assert_eq(shmkit_chan_create(sp, SHMKIT_EXCL, NULL), 0);
+	struct shmkit_chan_opts mp = { .kind = SHMKIT_CHAN_MPSC };
+	cr_expect_eq(shmkit_chan_open(sp, 0, SHMKIT_CHAN_READER, &mp, &c), -EPROTOTYPE);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(sp, &ci), 0);
+	cr_expect_eq(ci.type, SHMKIT_CHAN_SPSC);
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.type, SHMKIT_CHAN_MPSC);
+	cr_expect_eq(ci.capacity, 4096);
+	cr_expect_eq(ci.max_msg, 1024);
+}
+
+Test(mpsc, sixty_fifth_writer)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *w[SHMKIT_CHAN_MPSC_WRITERS];
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *x = NULL;
+	char b[16];
+
+	for (int i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
+		w[i] = xopen(name, SHMKIT_CHAN_WRITER);
+		snprintf(b, sizeof(b), "w%d", i);
+		cr_assert_eq(shmkit_chan_send(w[i], b, strlen(b) + 1, 0), 0);
+	}
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &x), -EUSERS);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.writers, 64);
+	shmkit_chan_close(w[10]);
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &x), 0, "an entry is free");
+	w[10] = x;
+	for (int i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
+		char e[16];
+		snprintf(e, sizeof(e), "w%d", i);
+		cr_assert_eq(shmkit_chan_recv(r, b, sizeof(b), 0), (long)strlen(e) + 1);
+		cr_expect_str_eq(b, e, "the order of the sends");
+	}
+	for (int i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++)
+		shmkit_chan_close(w[i]);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 0);
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.sent, 64);
+	cr_expect(ci.closed);
+	shmkit_chan_close(r);
+}
+
+/* ---- end of stream ---- */
+
+static int send_and_die(void *a)
+{
+	shmkit_chan *c = NULL;
+	if (shmkit_chan_open(a, 0, SHMKIT_CHAN_WRITER, NULL, &c))
+		child_fail("open");
+	if (shmkit_chan_send(c, "bye", 3, LONG_NS))
+		child_fail("send");
+	_exit(0);  /* no close: the entry names a dead writer */
+}
+
+Test(mpsc, end_of_stream)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	char b[8];
+
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT, "no writer yet");
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	cr_assert_eq(shmkit_chan_send(w, "a", 1, 0), 0);
+	shmkit_chan_close(w);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 0);
+	/* a writer that dies: its message, then -EPIPE */
+	expect_exit0(spawn(send_and_die, (void *)name));
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), -EPIPE);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.writers_dead, 1);
+	cr_expect_eq(ci.sent, 2);
+	/* a new writer takes the dead one's entry: the stream goes on */
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	cr_assert_eq(shmkit_chan_send(w, "b", 1, 0), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1);
+	shmkit_chan_close(w);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.sent, 3);
+	cr_expect(ci.closed);
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, reader_sleeping_wakes_at_last_close)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 4096, SHMKIT_WAIT_SLEEP);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	char b[8];
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT);
+	shmkit_chan_close(w);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	shmkit_chan_close(r);
+}
+
+/* ---- a writer killed between reserve and commit ---- */
+
+struct abandon_arg {
+	const char *name;
+	bool exit_now;   /* _exit after the reserve; else wait for the kill */
+};
+
+static int reserve_and_die(void *a)
+{
+	struct abandon_arg *aa = a;
+	shmkit_chan *c = NULL;
+	void *p;
+	if (shmkit_chan_open(aa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c))
+		child_fail("open");
+	if (shmkit_chan_send(c, "before", 6, LONG_NS))
+		child_fail("send");
+	if (shmkit_chan_reserve(c, 100, &p, LONG_NS))
+		child_fail("reserve");
+	memset(p, 'x', 50);  /* half written */
+	if (aa->exit_now)
+		_exit(0);
+	atomic_fetch_add(&bd->ready, 1);
+	for (;;)
+		pause();
+}
+
+static void abandoned(int backend, bool exit_now)
+{
+	const char *name = new_mpsc(backend, 1024, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	struct abandon_arg aa = { .name = name, .exit_now = exit_now };
+	char b[128], o[128];
+
+	cr_assert_eq(shmkit_chan_send(w, "first", 5, 0), 0);
+	pid_t pid = spawn(reserve_and_die, &aa);
+	if (exit_now)
+		expect_exit0(pid);
+	else
+		wait_ready(1);
+	cr_assert_eq(shmkit_chan_send(w, "after", 5, 0), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 6);
+	cr_expect_eq(memcmp(b, "before", 6), 0);
+	if (!exit_now) {
+		/* the claim stands and its writer lives: later messages wait */
+		cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT,
+			     "a live writer's claim holds the stream");
+		kill(pid, SIGKILL);
+		int st = wait_kid(pid, LONG_NS);
+		cr_assert(WIFSIGNALED(st));
+	}
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5, "after the hole");
+	cr_expect_eq(memcmp(b, "after", 5), 0);
+	/* more than a ring's worth goes on through the same space */
+	for (int i = 0; i < 40; i++) {
+		snprintf(b, sizeof(b), "%-60d", i);
+		cr_assert_eq(shmkit_chan_send(w, b, 60, LONG_NS), 0, "send %d", i);
+		cr_assert_eq(shmkit_chan_recv(r, o, sizeof(o), LONG_NS), 60, "recv %d", i);
+		cr_assert_eq(memcmp(o, b, 60), 0);
+	}
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.lost, 1);
+	cr_expect_eq(ci.sent, 43);
+	cr_expect_eq(ci.received, 43);
+	cr_expect_eq(ci.writers, 1);
+	cr_expect_eq(ci.writers_dead, 1);
+	shmkit_chan_close(w);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), -EPIPE,
+		     "no writer left, one died");
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, abandoned_exit_posix) { abandoned(SHMKIT_BACKEND_POSIX, true); }
+Test(mpsc, abandoned_kill_posix) { abandoned(SHMKIT_BACKEND_POSIX, false); }
+Test(mpsc, abandoned_exit_sysv) { abandoned(SHMKIT_BACKEND_SYSV, true); }
+Test(mpsc, abandoned_kill_sysv) { abandoned(SHMKIT_BACKEND_SYSV, false); }
+Test(mpsc, abandoned_kill_file) { abandoned(SHMKIT_BACKEND_FILE, false); }
+
+/* A writer killed after its claim but before its tail CAS: forged here by
+ * a claim header at tail with tail left alone, in a free entry. */
+Test(mpsc, claim_without_tail_move)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	struct shmkit_mpsc_shm *s = cb_of(r);
+	unsigned char *ring = (unsigned char *)s + SHMKIT_MPSC_RING_OFF;
+	char b[64];
+
+	cr_assert_eq(shmkit_chan_send(w, "one", 3, 0), 0);
+	uint64_t t = atomic_load(&s->tail);
+	/* entry 5 is free: its claimer "closed"; then it counts as dead */
+	atomic_store((_Atomic uint64_t *)(void *)(ring + t), SHMKIT_MPSC_HDR(SHMKIT_MPSC_CLAIMED, 5, 0, 20));
+	/* the writer helps tail past it and goes on */
+	cr_assert_eq(shmkit_chan_send(w, "two", 3, 0), 0);
+	cr_expect_eq(atomic_load(&s->tail), t + 8 + 24 + 16);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
+	cr_expect_eq(memcmp(b, "two", 3), 0);
+	cr_expect_eq(atomic_load(&s->lost), 1);
+	/* and a claim the reader meets first: it moves tail itself */
+	t = atomic_load(&s->tail);
+	atomic_store((_Atomic uint64_t *)(void *)(ring + t), SHMKIT_MPSC_HDR(SHMKIT_MPSC_CLAIMED, 6, 0, 8));
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT);
+	cr_expect_eq(atomic_load(&s->tail), t + 16);
+	cr_assert_eq(shmkit_chan_send(w, "three", 5, 0), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5);
+	cr_expect_eq(atomic_load(&s->lost), 2);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* ---- corruption ---- */
+
+static void expect_badmsg(long v, const char *what)
+{
+	cr_expect_eq(v, -EBADMSG, "%s: %ld (%s)", what, v, shmkit_strerror((int)v));
+}
+
+Test(mpsc, corrupt_positions_and_headers)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	struct shmkit_mpsc_shm *s = cb_of(r);
+	_Atomic uint64_t *ring = (_Atomic uint64_t *)(void *)((unsigned char *)s + SHMKIT_MPSC_RING_OFF);
+	char b[300];
+	struct shmkit_chan_info ci;
+
+	cr_assert_eq(shmkit_chan_send(w, "ok", 2, 0), 0);
+	uint64_t t = atomic_load(&s->tail), h0 = atomic_load(&ring[0]);
+	/* tail misaligned, before head, far past head */
+	atomic_store(&s->tail, t + 3);
+	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "tail misaligned");
+	expect_badmsg(shmkit_chan_stat(name, &ci), "stat, tail misaligned");
+	atomic_store(&s->tail, t + 4096);
+	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "tail far ahead");
+	atomic_store(&s->tail, t);
+	/* garbage where the reader looks */
+	atomic_store(&ring[0], 0x1234567812345678ull);
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "garbage header");
+	/* a wrong tag, a zero length, a length past max, past the ring end,
+	 * padding not at the end */
+	uint64_t bad[] = {
+		SHMKIT_MPSC_HDR(SHMKIT_MPSC_COMMITTED, 0, 1, 2),
+		SHMKIT_MPSC_HDR(SHMKIT_MPSC_COMMITTED, 0, 0, 0),
+		SHMKIT_MPSC_HDR(SHMKIT_MPSC_COMMITTED, 0, 0, 257),
+		SHMKIT_MPSC_HDR(SHMKIT_MPSC_PAD, 0, 0, 2000),
+		SHMKIT_MPSC_HDR(SHMKIT_MPSC_PAD, 0, 0, 8),
+		SHMKIT_MPSC_EMPTY(1),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		atomic_store(&ring[0], bad[i]);
+		expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "bad header");
+	}
+	atomic_store(&ring[0], h0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 2, "repaired");
+	/* the word at tail: neither EMPTY nor a claim */
+	t = atomic_load(&s->tail);
+	atomic_store(&ring[t / 8], 0x42);
+	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "garbage at tail");
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "garbage at head");
+	atomic_store(&ring[t / 8], SHMKIT_MPSC_EMPTY(0));
+	/* head misaligned (a writer with room in its last view of head does
+	 * not look again; stat does), then past tail */
+	atomic_store(&s->head, t + 4);
+	expect_badmsg(shmkit_chan_stat(name, &ci), "stat, head misaligned");
+	atomic_store(&s->head, t + 64);
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0, "a racy copy: tolerated");
+	cr_expect_eq(ci.used, 0);
+	atomic_store(&s->head, t);
+	/* a claim naming an entry with a malformed token: judged on the wait */
+	atomic_store(&s->tail, t);
+	cr_assert_eq(shmkit_chan_send(w, "y", 1, 0), 0);
+	uint64_t hc = atomic_load(&ring[t / 8]);
+	uint64_t claim = (hc & ~(uint64_t)3) | SHMKIT_MPSC_CLAIMED;
+	atomic_store(&ring[t / 8], (claim & ~(uint64_t)(63 << 2)) | (uint64_t)9 << 2);
+	struct shmkit_mpsc_writer *tab = (void *)((unsigned char *)s + SHMKIT_MPSC_TABLE_OFF);
+	atomic_store(&tab[9].token, 0x7fffffffu);
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "bad token");
+	atomic_store(&tab[9].token, 0);
+	atomic_store(&ring[t / 8], hc);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1, "repaired again");
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, corrupt_before_open)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	struct shmkit_mpsc_shm *s = cb_of(w);
+	shmkit_chan *c = NULL;
+
+	/* the immutable line */
+	s->writers_max = 65;
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);
+	s->writers_max = SHMKIT_MPSC_WRITERS;
+	/* a release in progress that makes no sense */
+	atomic_store(&s->rel, 8);
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);
+	atomic_store(&s->rel, 0);
+	/* a malformed writer token blocks no join but is reported */
+	struct shmkit_mpsc_writer *tab = (void *)((unsigned char *)s + SHMKIT_MPSC_TABLE_OFF);
+	atomic_store(&tab[1].token, 0x40000001u);
+	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &c), -EBADMSG);
+	atomic_store(&tab[1].token, 0);
+	cr_assert_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), 0);
+	shmkit_chan_close(c);
+	shmkit_chan_close(w);
+}
+
+/* A reader killed while it marked a release: the next one finishes it. */
+Test(mpsc, release_in_progress)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	struct shmkit_mpsc_shm *s = cb_of(w);
+	char b[64];
+
+	cr_assert_eq(shmkit_chan_send(w, "one", 3, 0), 0);
+	cr_assert_eq(shmkit_chan_send(w, "two", 3, 0), 0);
+	uint64_t end = atomic_load(&s->tail);
+	shmkit_chan_close(r);
+	/* as if a reader died after storing rel and marking the first word */
+	atomic_store(&s->rel, end);
+	atomic_store((_Atomic uint64_t *)(void *)((unsigned char *)s + SHMKIT_MPSC_RING_OFF),
+		     SHMKIT_MPSC_EMPTY(1));
+	r = xopen(name, SHMKIT_CHAN_READER);
+	cr_expect_eq(atomic_load(&s->head), end);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), -EAGAIN);
+	cr_assert_eq(shmkit_chan_send(w, "three", 5, 0), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 5);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
