@@ -56,10 +56,9 @@ enum { PH_OUT, PH_OPEN, PH_SEND, PH_RESERVED, PH_COMMIT, PH_PAUSE, PH_COUNT };
 static const char *const ph_names[] = { "out", "open", "send", "reserved", "commit", "pause" };
 
 struct board {
-	_Atomic int failed;
+	struct crash_fail fail;
 	_Atomic int stop;
 	_Atomic int reader_done;
-	char msg[512];
 	_Atomic uint64_t attempted[MAX_INC];
 	_Atomic uint64_t committed[MAX_INC];
 	_Atomic uint64_t delivered[MAX_INC];
@@ -68,42 +67,24 @@ struct board {
 };
 
 static struct board *bd;
-static pid_t kids[WRITERS + 1];
+_Static_assert(WRITERS + 1 <= CRASH_MAX_KIDS, "crash_kids holds the writers and the reader");
 
 static void setup(void)
 {
 	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (bd == MAP_FAILED)
 		abort();
-	memset(kids, 0, sizeof(kids));
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i <= WRITERS; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
-	}
+	crash_reap_all();
 	ut_cleanup();
 }
 
 TestSuite(mpsc_crash, .init = setup, .fini = teardown, .timeout = 120);
 
-static __attribute__((noreturn, format(printf, 1, 2))) void child_fail(const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&bd->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(bd->msg, sizeof(bd->msg), "pid %d: ", (int)getpid());
-		vsnprintf(bd->msg + k, sizeof(bd->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
+#define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
 
 static pid_t spawn(int slot, int (*fn)(void *), void *arg)
 {
@@ -114,13 +95,11 @@ static pid_t spawn(int slot, int (*fn)(void *), void *arg)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(4);
-		alarm(CHILD_ALARM_S);
+		shmkit_region *own;
+		crash_child_start(parent, CHILD_ALARM_S, NULL, NULL, 0, &bd->fail, &own);
 		_exit(fn(arg));
 	}
-	kids[slot] = pid;
+	crash_kids[slot] = pid;
 	return pid;
 }
 
@@ -247,7 +226,7 @@ static int reap(pid_t pid, int64_t timeout_ns)
 		if (now_ns() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->msg);
+			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->fail.msg);
 		}
 		sleep_ns(100000);
 	}
@@ -275,15 +254,15 @@ static void run(int backend)
 		spawn(i, writer_main, &args[next_inc++]);
 	}
 	while (kills < KILLS) {
-		cr_assert(!atomic_load(&bd->failed), "%s", bd->msg);
+		cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
 		sleep_ns((int64_t)rnd_below(&rs, 2000000));
 		int v = (int)rnd_below(&rs, WRITERS);
 		int inc = slot_inc[v];
 		/* the kill; where it landed, as the victim last said */
-		cr_assert_eq(kill(kids[v], SIGKILL), 0);
-		int st = reap(kids[v], LONG_NS);
-		kids[v] = 0;
-		cr_assert(WIFSIGNALED(st), "writer %d ended before the kill: %#x; %s", inc, st, bd->msg);
+		cr_assert_eq(kill(crash_kids[v], SIGKILL), 0);
+		int st = reap(crash_kids[v], LONG_NS);
+		crash_kids[v] = 0;
+		cr_assert(WIFSIGNALED(st), "writer %d ended before the kill: %#x; %s", inc, st, bd->fail.msg);
 		at[atomic_load(&bd->phase[inc])]++;
 		killed[inc] = true;
 		kills++;
@@ -294,7 +273,7 @@ static void run(int backend)
 		uint64_t seen = atomic_load(&bd->total);
 		int64_t end = now_ns() + PROGRESS_NS;
 		while (atomic_load(&bd->total) == seen) {
-			cr_assert(!atomic_load(&bd->failed), "%s", bd->msg);
+			cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
 			cr_assert(now_ns() < end, "no message delivered for 10 s after kill %d; seed %llu",
 				  kills, (unsigned long long)seed);
 			sleep_ns(20000);
@@ -302,13 +281,13 @@ static void run(int backend)
 	}
 	atomic_store(&bd->stop, 1);
 	for (int i = 0; i < WRITERS; i++) {
-		int st = reap(kids[i], LONG_NS);
-		kids[i] = 0;
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, bd->msg);
+		int st = reap(crash_kids[i], LONG_NS);
+		crash_kids[i] = 0;
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, bd->fail.msg);
 	}
-	int st = reap(kids[WRITERS], LONG_NS);
-	kids[WRITERS] = 0;
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader: %#x; %s", st, bd->msg);
+	int st = reap(crash_kids[WRITERS], LONG_NS);
+	crash_kids[WRITERS] = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader: %#x; %s", st, bd->fail.msg);
 
 	uint64_t sum = 0, may_lose = 0;
 	for (uint32_t i = 0; i < next_inc; i++) {
