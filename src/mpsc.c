@@ -512,6 +512,12 @@ static long next_record(struct shmkit__mpsc *m, const void **p, uint64_t *size,
 			uint64_t *seen, int64_t now)
 {
 	for (;;) {
+		if (m->pos - m->pub >= m->cap) {
+			/* a whole ring passed and not released (peeked messages):
+			 * the word here is one of ours, nothing new can come */
+			*seen = load_relaxed(word_at(m, m->pos));
+			return 0;
+		}
 		/* M4: pairs with M5 (and M1, for a claim); one load, then checked */
 		uint64_t h = load_acquire(word_at(m, m->pos));
 		*seen = h;
@@ -600,6 +606,14 @@ static long reader_next(struct shmkit__mpsc *m, const void **p, uint64_t *size,
 		long n = next_record(m, p, size, &seen, now);
 		if (n)
 			return n;
+		/* padding and abandoned records passed, and no message held by
+		 * a peek: their space goes back now, or a writer waiting for it
+		 * and this reader waiting for that writer would wait for ever */
+		if (m->pending == 0 && m->pos != m->pub) {
+			int err = shmkit__mpsc_release(m);
+			if (err)
+				return err;
+		}
 		if (!full) {
 			first = false;
 			poll_brief(word_at(m, m->pos), seen);

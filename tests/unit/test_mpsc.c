@@ -691,6 +691,114 @@ Test(mpsc, abandoned_exit_sysv) { abandoned(SHMKIT_BACKEND_SYSV, true); }
 Test(mpsc, abandoned_kill_sysv) { abandoned(SHMKIT_BACKEND_SYSV, false); }
 Test(mpsc, abandoned_kill_file) { abandoned(SHMKIT_BACKEND_FILE, false); }
 
+/* A writer that reserves @len bytes and exits without committing. */
+struct claim_arg {
+	const char *name;
+	size_t len;
+};
+
+static int claim_and_exit(void *a)
+{
+	struct claim_arg *ca = a;
+	shmkit_chan *c = NULL;
+	void *p;
+	if (shmkit_chan_open(ca->name, 0, SHMKIT_CHAN_WRITER, NULL, &c))
+		child_fail("open");
+	if (shmkit_chan_reserve(c, ca->len, &p, 0))
+		child_fail("reserve");
+	_exit(0);
+}
+
+static void abandon_claim(const char *name, size_t len)
+{
+	struct claim_arg ca = { .name = name, .len = len };
+	expect_exit0(spawn(claim_and_exit, &ca));
+}
+
+/* Peeking a whole ring without releasing: the next peek finds nothing
+ * (the word a ring further is its own first record), not -EBADMSG. */
+Test(mpsc, peek_a_full_ring)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 64, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	const void *p;
+
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(shmkit_chan_send(w, "abcdefgh", 8, 0), 0, "send %d", i);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(shmkit_chan_peek(r, &p, 0), 8, "peek %d", i);
+	cr_expect_eq(shmkit_chan_peek(r, &p, 0), -EAGAIN, "a full ring peeked");
+	cr_expect_eq(shmkit_chan_peek(r, &p, SHORT_NS), -ETIMEDOUT);
+	cr_assert_eq(shmkit_chan_release(r), 0);
+	cr_expect_eq(shmkit_chan_send(w, "ijklmnop", 8, 0), 0, "room again");
+	cr_expect_eq(shmkit_chan_peek(r, &p, 0), 8);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* Two abandoned claims and the padding after them take the reader to the
+ * end of the lap: it must give that space back, not read the next lap's
+ * word, which is still the first abandoned header (was -EBADMSG). */
+Test(mpsc, abandoned_claims_then_padding)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 64, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	char b[64];
+
+	abandon_claim(name, 16);  /* [0, 24) */
+	abandon_claim(name, 16);  /* [24, 48) */
+	/* padding over [48, 64), then no room at 64 */
+	cr_expect_eq(shmkit_chan_send(w, "0123456789abcdef", 16, 0), -EAGAIN);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), -EAGAIN, "nothing, no error");
+	cr_expect_eq(shmkit_chan_send(w, "0123456789abcdef", 16, 0), 0, "the space came back");
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 16);
+	cr_expect_eq(memcmp(b, "0123456789abcdef", 16), 0);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.lost, 2);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* A writer waiting for room that only abandoned records hold, while the
+ * reader waits for that writer: the reader gives the space back before it
+ * waits (both used to wait for ever). */
+static int send_16(void *a)
+{
+	shmkit_chan *c = NULL;
+	if (shmkit_chan_open(a, 0, SHMKIT_CHAN_WRITER, NULL, &c))
+		child_fail("open");
+	int err = shmkit_chan_send(c, "0123456789abcdef", 16, LONG_NS);
+	if (err)
+		child_fail("send: %s", shmkit_strerror(err));
+	shmkit_chan_close(c);
+	return 0;
+}
+
+Test(mpsc, abandoned_space_goes_back_before_the_reader_waits)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 64, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	char b[64];
+
+	cr_assert_eq(shmkit_chan_send(w, "abcdefgh", 8, 0), 0);
+	cr_assert_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 8);  /* head 16 */
+	abandon_claim(name, 16);  /* [16, 40) */
+	abandon_claim(name, 16);  /* [40, 64) */
+	pid_t pid = spawn(send_16, (void *)name);  /* waits for room */
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 16, "the waiting writer's message");
+	cr_expect_eq(memcmp(b, "0123456789abcdef", 16), 0);
+	expect_exit0(pid);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.lost, 2);
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
 /* A writer killed after its claim but before its tail CAS: forged here by
  * a claim header at tail with tail left alone, in a free entry. */
 Test(mpsc, claim_without_tail_move)
