@@ -597,6 +597,33 @@ struct shmkit_chan_info {
  * it is not a channel, -EBADMSG if its control block is corrupt). */
 SHMKIT_API int shmkit_chan_stat(const char *name, struct shmkit_chan_info *out);
 
+/* One writer entry of an MPSC channel, as shmkit_chan_writers() sees it.
+ * Positions are byte positions of the ring, counted since the channel was
+ * made; they come from a racy copy and are informational. */
+struct shmkit_chan_writer {
+	uint32_t entry;       /* index in the writer table, 0..63 */
+	int32_t pid;          /* the occupant's PID */
+	int alive;            /* 1, 0 (dead: it never closed), -1 cannot tell */
+	uint64_t sent;        /* messages it committed */
+	uint64_t join;        /* the claim position when it joined */
+	uint64_t pos;         /* its last claim (join before any) */
+	uint64_t lag;         /* pos - the reader's head when pos is ahead
+			       * (bytes the reader has yet to pass before it
+			       * reaches that claim), else 0 */
+	uint64_t reserved[2];
+};
+/*
+ * Lists the writer entries of MPSC channel @name that are held (by a live
+ * writer, or one that died without closing), read without attaching, in
+ * table order.  Fills at most @cap entries of @out and returns how many
+ * are held (more than @cap: call again with room for all; at most
+ * SHMKIT_CHAN_MPSC_WRITERS).  -EPROTOTYPE: an SPSC channel (its one writer
+ * is in shmkit_chan_info); -EPROTONOSUPPORT: not a channel; -EBADMSG: a
+ * corrupt control block or writer entry; -EINVAL: @out NULL with @cap > 0.
+ */
+SHMKIT_API int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out,
+				   size_t cap);
+
 /* ---------------------------------------------------------------------- */
 /* Listing                                                                */
 

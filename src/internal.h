@@ -238,5 +238,7 @@ int32_t shmkit__mpsc_peer_pid(struct shmkit__mpsc *m, int *alive);
 /* stat: @data holds a copy of [0, SHMKIT_MPSC_RING_OFF) */
 int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 			  uint64_t data_size, struct shmkit_chan_info *out);
+int shmkit__mpsc_writers(const struct shmkit__peer_src *src, const void *data,
+			 uint64_t data_size, struct shmkit_chan_writer *out, size_t cap);
 
 #endif /* SHMKIT_INTERNAL_H */

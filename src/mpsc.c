@@ -953,3 +953,47 @@ int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 	}
 	return 0;
 }
+
+/* The held writer entries, from the same copy (validated by
+ * shmkit__chan_describe first); see shmkit_chan_writers(). */
+int shmkit__mpsc_writers(const struct shmkit__peer_src *src, const void *data,
+			 uint64_t data_size, struct shmkit_chan_writer *out, size_t cap)
+{
+	struct shmkit_mpsc_shm *s = (struct shmkit_mpsc_shm *)data;
+	struct shmkit_mpsc_writer *tab =
+		(struct shmkit_mpsc_writer *)(void *)((unsigned char *)data + SHMKIT_MPSC_TABLE_OFF);
+	int n = 0;
+
+	if (data_size < SHMKIT_MPSC_RING_OFF || shmkit__mpsc_check(data))
+		return -EBADMSG;
+	uint64_t head = load_relaxed(&s->head), capacity = s->capacity;
+	if (head & 7)
+		return -EBADMSG;
+	for (unsigned i = 0; i < SHMKIT_MPSC_WRITERS; i++) {
+		uint32_t tok = load_relaxed(&tab[i].token);
+		if (!tok)
+			continue;
+		if (!shmkit__lockword_valid(tok))
+			return -EBADMSG;
+		uint64_t join = load_relaxed(&tab[i].join), pos = load_relaxed(&tab[i].pos);
+		if ((join | pos) & 7)
+			return -EBADMSG;
+		if ((size_t)n < cap) {
+			struct shmkit_chan_writer *w = &out[n];
+			memset(w, 0, sizeof(*w));
+			w->entry = i;
+			w->pid = load_relaxed(&tab[i].pid);
+			w->alive = shmkit__token_alive(src, tok);
+			w->sent = load_relaxed(&tab[i].sent);
+			w->join = join;
+			/* a joiner stores join before pos: the copy may hold the
+			 * previous occupant's pos, which lies below */
+			w->pos = pos < join ? join : pos;
+			w->lag = w->pos > head ? w->pos - head : 0;
+			if (w->lag > capacity)
+				w->lag = capacity;  /* a racy copy: clamped */
+		}
+		n++;
+	}
+	return n;
+}

@@ -265,3 +265,44 @@ int shmkit_chan_stat(const char *name, struct shmkit_chan_info *out)
 	memset(out, 0, sizeof(*out));
 	return observe(name, chan_cb, out);
 }
+
+struct writers_arg { struct shmkit_chan_writer *out; size_t cap; };
+
+static int writers_cb(const struct shmkit__peer_src *src, uint64_t data_size,
+		      read_fn rd, void *ctx, uint32_t kind, void *arg)
+{
+	_Alignas(64) unsigned char block[SHMKIT_MPSC_RING_OFF];
+	const struct shmkit_chan_shm *cs = (const void *)block;
+	struct writers_arg *a = arg;
+	struct shmkit_chan_info ci;
+
+	if (kind != SHMKIT_KIND_CHANNEL)
+		return -EPROTONOSUPPORT;
+	if (data_size < SHMKIT_CHAN_RING_OFF)
+		return -EBADMSG;
+	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	if (err)
+		return err;
+	if (cs->type != SHMKIT_CHAN_TYPE_MPSC) {
+		/* an SPSC channel (checked), or a corrupt one */
+		err = shmkit__chan_describe(src, block, data_size, &ci);
+		return err ? err : -EPROTOTYPE;
+	}
+	if (data_size < SHMKIT_MPSC_RING_OFF)
+		return -EBADMSG;
+	err = rd(ctx, SHMKIT_CHAN_RING_OFF, block + SHMKIT_CHAN_RING_OFF,
+		 SHMKIT_MPSC_RING_OFF - SHMKIT_CHAN_RING_OFF);
+	/* the whole control block is checked before the table is read */
+	if (!err)
+		err = shmkit__chan_describe(src, block, data_size, &ci);
+	return err ? err : shmkit__mpsc_writers(src, block, data_size, a->out, a->cap);
+}
+
+int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out, size_t cap)
+{
+	struct writers_arg a = { .out = out, .cap = cap };
+
+	if (!out && cap)
+		return -EINVAL;
+	return observe(name, writers_cb, &a);
+}

@@ -325,6 +325,28 @@ static int opt_policy(FILE *err, const struct command *c, const struct option_sp
 			 o->name, o->value);
 }
 
+/* Parses a channel kind (--channel): spsc or mpsc. */
+static int opt_kind(FILE *err, const struct command *c, const struct option_spec *o,
+		    uint32_t *out)
+{
+	if (!o->seen)
+		return 0;
+	if (!strcmp(o->value, "spsc")) {
+		*out = SHMKIT_CHAN_SPSC;
+		return 0;
+	}
+	if (!strcmp(o->value, "mpsc")) {
+		*out = SHMKIT_CHAN_MPSC;
+		return 0;
+	}
+	if (!strcmp(o->value, "broadcast"))
+		return usage_err(err, c->name, NULL,
+				 "invalid %s 'broadcast': broadcast channels are not "
+				 "implemented yet", o->name);
+	return usage_err(err, c->name, NULL, "invalid %s '%s': expected spsc or mpsc",
+			 o->name, o->value);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The commands' arguments                                                */
 
@@ -342,7 +364,6 @@ static int one_name(FILE *err, const struct command *c, char **argv, int n,
 static int parse_channel(FILE *err, const struct command *c, struct option_spec *opts,
 			 struct args *a)
 {
-	const char *type = opts[4].value;
 	int ret;
 
 	if (opts[0].seen)
@@ -353,14 +374,8 @@ static int parse_channel(FILE *err, const struct command *c, struct option_spec 
 		return usage_err(err, c->name, NULL,
 				 "--channel and --raw do not go together "
 				 "(a channel lives in a shmkit segment)");
-	if (!strcmp(type, "mpsc") || !strcmp(type, "broadcast"))
-		return usage_err(err, c->name, NULL,
-				 "invalid --channel '%s': mpsc and broadcast are not "
-				 "implemented yet", type);
-	if (strcmp(type, "spsc"))
-		return usage_err(err, c->name, NULL,
-				 "invalid --channel '%s': expected spsc, mpsc or broadcast",
-				 type);
+	if ((ret = opt_kind(err, c, &opts[4], &a->co.kind)) != 0)
+		return ret;
 	if (!opts[5].seen)
 		return usage_err(err, c->name, NULL, "missing --capacity");
 	a->channel = true;
@@ -453,7 +468,7 @@ static int parse_read(FILE *err, const struct command *c, int argc, char **argv,
 }
 
 /* The arguments send and recv share: NAME, --create [0], --capacity [1],
- * --null [2], --timeout [3]. */
+ * --null [2], --timeout [3], --channel [4]. */
 static int chan_args(FILE *err, const struct command *c, char **argv, int n,
 		     const struct option_spec *opts, struct args *a)
 {
@@ -467,7 +482,12 @@ static int chan_args(FILE *err, const struct command *c, char **argv, int n,
 	if (opts[1].seen && !opts[0].seen)
 		return usage_err(err, c->name, NULL,
 				 "--capacity needs --create (an existing channel keeps its own)");
-	if ((ret = opt_capacity(err, c, &opts[1], &a->co.capacity)) != 0 ||
+	if (opts[4].seen && !opts[0].seen)
+		return usage_err(err, c->name, NULL,
+				 "--channel needs --create (an existing channel is opened "
+				 "whatever its kind)");
+	if ((ret = opt_kind(err, c, &opts[4], &a->co.kind)) != 0 ||
+	    (ret = opt_capacity(err, c, &opts[1], &a->co.capacity)) != 0 ||
 	    (ret = opt_ms(err, c, &opts[3], &a->timeout_ns)) != 0)
 		return ret;
 	if (opts[0].seen)
@@ -483,8 +503,9 @@ static int parse_send(FILE *err, const struct command *c, int argc, char **argv,
 		{ .name = "--capacity", .has_value = true },
 		{ .name = "--null" },
 		{ .name = "--timeout", .has_value = true },
+		{ .name = "--channel", .has_value = true },
 	};
-	int n, ret = parse_args(err, c, argc, argv, opts, 4, &n);
+	int n, ret = parse_args(err, c, argc, argv, opts, 5, &n);
 
 	return ret ? ret : chan_args(err, c, argv, n, opts, a);
 }
@@ -497,13 +518,14 @@ static int parse_recv(FILE *err, const struct command *c, int argc, char **argv,
 		{ .name = "--capacity", .has_value = true },
 		{ .name = "--null" },
 		{ .name = "--timeout", .has_value = true },
+		{ .name = "--channel", .has_value = true },
 		{ .name = "--count", .has_value = true },
 	};
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 5, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, opts, 6, &n)) != 0 ||
 	    (ret = chan_args(err, c, argv, n, opts, a)) != 0 ||
-	    (ret = opt_count(err, c, &opts[4], &a->count)) != 0)
+	    (ret = opt_count(err, c, &opts[5], &a->count)) != 0)
 		return ret;
 	return 0;
 }

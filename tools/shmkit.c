@@ -4,12 +4,13 @@
  * clean up shared-memory regions; send and receive through channels.
  *
  *   shmkit create NAME --size BYTES [--raw] [--excl] [--mode MODE]
- *   shmkit create NAME --channel spsc --capacity BYTES [--excl] [--mode MODE]
+ *   shmkit create NAME --channel spsc|mpsc --capacity BYTES [--excl] [--mode MODE]
  *                 [--policy spin|spin-sleep|sleep]
  *   shmkit write NAME [--offset N] [--raw]
  *   shmkit read NAME [--offset N] [--length N] [--raw]
- *   shmkit send NAME [--create] [--capacity BYTES] [--null] [--timeout MS]
- *   shmkit recv NAME [--create] [--capacity BYTES] [--count N] [--timeout MS] [--null]
+ *   shmkit send NAME [--create [--channel KIND] [--capacity BYTES]] [--null] [--timeout MS]
+ *   shmkit recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N]
+ *               [--timeout MS] [--null]
  *   shmkit ls [--json]
  *   shmkit stat NAME [--json]
  *   shmkit rm NAME...
@@ -425,12 +426,29 @@ static int cmd_read(const struct args *a)
 /* ---------------------------------------------------------------------- */
 /* Channels: create --channel, send, recv                                 */
 
+/* A channel kind's name, as --channel and stat write it. */
+static const char *kind_name(int kind)
+{
+	return kind == SHMKIT_CHAN_SPSC ? "spsc" : kind == SHMKIT_CHAN_MPSC ? "mpsc" : "unknown";
+}
+
 /* Reports an error of a channel function on @name. */
 static void chan_err(const char *what, const char *name, int role, int err)
 {
 	struct shmkit_chan_info ci;
 
 	switch (-err) {
+	case EPROTOTYPE:
+		if (shmkit_chan_stat(name, &ci) == 0)
+			err_msg(what, name, "is an %s channel, not the kind --channel asks for",
+				kind_name(ci.type));
+		else
+			err_msg(what, name, "not the kind of channel --channel asks for");
+		break;
+	case EUSERS:
+		err_msg(what, name, "the channel has %d live writers already, its most",
+			SHMKIT_CHAN_MPSC_WRITERS);
+		break;
 	case EPROTONOSUPPORT:
 		err_msg(what, name, "not a channel (or one this shmkit does not support)");
 		break;
@@ -473,6 +491,11 @@ static int create_channel(const struct args *a)
 	ret = shmkit_chan_stat(name, &ci);
 	if (ret) {
 		chan_err(c->name, name, 0, ret);
+		return EXIT_RUNTIME;
+	}
+	if ((uint32_t)ci.type != a->co.kind) {
+		err_msg(c->name, name, "exists as an %s channel, not %s", kind_name(ci.type),
+			kind_name((int)a->co.kind));
 		return EXIT_RUNTIME;
 	}
 	if (ci.capacity != a->co.capacity) {
@@ -722,6 +745,30 @@ static int recv_msg(struct receiver *r, const char *p, size_t len)
 	return r->used >= r->flush_at ? recv_flush(r) : 0;
 }
 
+/* An MPSC stream's -EPIPE: every writer is gone and one at least died
+ * without closing.  Names the dead ones. */
+static void writers_died(struct receiver *r)
+{
+	struct shmkit_chan_writer w[SHMKIT_CHAN_MPSC_WRITERS];
+	char pids[256] = "";
+	size_t used = 0;
+	int n = shmkit_chan_writers(r->a->name, w, SHMKIT_CHAN_MPSC_WRITERS), dead = 0;
+
+	for (int i = 0; i < n && i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
+		if (w[i].alive != 0)
+			continue;
+		if (used < sizeof(pids) - 16)
+			used += (size_t)snprintf(pids + used, sizeof(pids) - used, "%s%" PRId32,
+						 dead ? ", " : "", w[i].pid);
+		dead++;
+	}
+	if (dead)
+		err_msg(r->c->name, r->a->name, "the writer died (%s %s)",
+			dead == 1 ? "pid" : "pids", pids);
+	else
+		err_msg(r->c->name, r->a->name, "the writer died");
+}
+
 static int cmd_recv(const struct args *a)
 {
 	const struct command *c = a->cmd;
@@ -741,6 +788,11 @@ static int cmd_recv(const struct args *a)
 		free(r.out);
 		return EXIT_RUNTIME;
 	}
+	/* an MPSC channel's lost count, as we start: the reader alone adds
+	 * to it, so what it gains until we close is ours */
+	struct shmkit_chan_info ci;
+	bool mpsc = shmkit_chan_stat(a->name, &ci) == 0 && ci.type == SHMKIT_CHAN_MPSC;
+	uint64_t lost0 = mpsc ? ci.lost : 0;
 	/* hand room back to the writer in steps well below the capacity */
 	r.flush_at = shmkit_chan_max_msg(r.ch) / 2;
 	if (r.flush_at > ((size_t)64 << 10))
@@ -770,6 +822,8 @@ static int cmd_recv(const struct args *a)
 		status = EXIT_RUNTIME;
 		if (len == -ETIMEDOUT || len == -EAGAIN)
 			err_msg(c->name, a->name, "no message within %s ms", a->timeout_ms);
+		else if (len == -EPIPE && mpsc)
+			writers_died(&r);
 		else if (len == -EPIPE)
 			err_msg(c->name, a->name, "the writer died");
 		else
@@ -784,6 +838,12 @@ static int cmd_recv(const struct args *a)
 		lib_err(c->name, a->name, ret);
 		status = EXIT_RUNTIME;
 	}
+	/* records of writers killed between reserve and commit: told, but
+	 * not a failure, since every committed message came out */
+	if (mpsc && shmkit_chan_stat(a->name, &ci) == 0 && ci.lost > lost0)
+		err_msg(c->name, a->name, "%" PRIu64 " message%s lost: %s killed between "
+			"reserve and commit", ci.lost - lost0, ci.lost - lost0 == 1 ? "" : "s",
+			ci.lost - lost0 == 1 ? "its writer was" : "their writers were");
 	free(r.out);
 	return status;
 }
@@ -858,6 +918,9 @@ struct stat_view {
 	struct shmkit_chan_info chan;
 	int cherr;                        /* shmkit_chan_stat()'s error; -EPROTONOSUPPORT:
 					   * not a channel */
+	struct shmkit_chan_writer writers[SHMKIT_CHAN_MPSC_WRITERS];
+	int nwriters;                     /* shmkit_chan_writers(): held entries, or
+					   * its error (MPSC channels only) */
 };
 
 static const char *prim_name(int type)
@@ -957,6 +1020,31 @@ static const char *chan_role(int32_t pid, int alive, char *buf, size_t len)
 	return buf;
 }
 
+/* An MPSC channel's lost count and writers, one line each: entry, PID,
+ * liveness, messages, where it joined, its last claim and the reader's
+ * lag behind that claim. */
+static void mpsc_print_human(const struct stat_view *v)
+{
+	const struct shmkit_chan_info *ci = &v->chan;
+
+	printf("  %-12s %" PRIu64 "\n", "lost:", ci->lost);
+	printf("  %-12s %" PRIu32 " live, %" PRIu32 " dead\n", "writers:", ci->writers,
+	       ci->writers_dead);
+	if (v->nwriters < 0) {
+		printf("    n/a (%s)\n", shmkit_strerror(v->nwriters));
+		return;
+	}
+	int shown = v->nwriters < SHMKIT_CHAN_MPSC_WRITERS ? v->nwriters
+							  : SHMKIT_CHAN_MPSC_WRITERS;
+	for (int i = 0; i < shown; i++) {
+		const struct shmkit_chan_writer *w = &v->writers[i];
+		printf("    entry %-2" PRIu32 " pid %-7" PRId32 " %-7s sent %-10" PRIu64
+		       " joined @%-10" PRIu64 " pos @%-10" PRIu64 " lag %" PRIu64 "\n",
+		       w->entry, w->pid, alive_word(w->alive), w->sent, w->join, w->pos,
+		       w->lag);
+	}
+}
+
 static void chan_print_human(const struct stat_view *v)
 {
 	const struct shmkit_chan_info *ci = &v->chan;
@@ -968,7 +1056,7 @@ static void chan_print_human(const struct stat_view *v)
 		printf("%-10s n/a (%s)\n", "channel:", shmkit_strerror(v->cherr));
 		return;
 	}
-	printf("%-10s %s\n", "channel:", ci->type == 1 ? "spsc" : "unknown");
+	printf("%-10s %s\n", "channel:", kind_name(ci->type));
 	printf("  %-12s %" PRIu64 "\n", "capacity:", ci->capacity);
 	printf("  %-12s %" PRIu64 "\n", "max msg:", ci->max_msg);
 	printf("  %-12s %" PRIu64 "\n", "used:", ci->used);
@@ -976,6 +1064,12 @@ static void chan_print_human(const struct stat_view *v)
 	printf("  %-12s %" PRIu64 "\n", "sent:", ci->sent);
 	printf("  %-12s %" PRIu64 "\n", "received:", ci->received);
 	printf("  %-12s %s\n", "closed:", ci->closed ? "yes" : "no");
+	if (ci->type == SHMKIT_CHAN_MPSC) {
+		mpsc_print_human(v);
+		printf("  %-12s %s\n", "reader:",
+		       chan_role(ci->reader_pid, ci->reader_alive, buf, sizeof(buf)));
+		return;
+	}
 	printf("  %-12s %s\n", "writer:",
 	       chan_role(ci->writer_pid, ci->writer_alive, buf, sizeof(buf)));
 	printf("  %-12s %s\n", "reader:",
@@ -993,8 +1087,31 @@ static void chan_print_json(const struct stat_view *v)
 	printf("  \"channel\": {\"type\": \"%s\", \"capacity\": %" PRIu64
 	       ", \"max_msg\": %" PRIu64 ", \"used\": %" PRIu64 ", \"in_flight\": %" PRIu64
 	       ", \"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"closed\": %s",
-	       ci->type == 1 ? "spsc" : "unknown", ci->capacity, ci->max_msg, ci->used,
+	       kind_name(ci->type), ci->capacity, ci->max_msg, ci->used,
 	       ci->in_flight, ci->sent, ci->received, ci->closed ? "true" : "false");
+	if (ci->type == SHMKIT_CHAN_MPSC) {
+		printf(", \"lost\": %" PRIu64 ", \"writers_live\": %" PRIu32
+		       ", \"writers_dead\": %" PRIu32 ", \"writers\": ",
+		       ci->lost, ci->writers, ci->writers_dead);
+		if (v->nwriters < 0) {
+			printf("null");
+		} else {
+			int shown = v->nwriters < SHMKIT_CHAN_MPSC_WRITERS
+					    ? v->nwriters : SHMKIT_CHAN_MPSC_WRITERS;
+			printf("[");
+			for (int i = 0; i < shown; i++) {
+				const struct shmkit_chan_writer *w = &v->writers[i];
+				printf("%s{\"entry\": %" PRIu32 ", \"pid\": %" PRId32
+				       ", \"alive\": %s, \"sent\": %" PRIu64
+				       ", \"join\": %" PRIu64 ", \"pos\": %" PRIu64
+				       ", \"lag\": %" PRIu64 "}",
+				       i ? ", " : "", w->entry, w->pid,
+				       w->alive > 0 ? "true" : w->alive == 0 ? "false" : "null",
+				       w->sent, w->join, w->pos, w->lag);
+			}
+			printf("]");
+		}
+	}
 	for (int i = 0; i < 2; i++) {
 		const char *role = i ? "reader" : "writer";
 		int32_t pid = i ? ci->reader_pid : ci->writer_pid;
@@ -1139,6 +1256,8 @@ static int cmd_stat(const struct args *a)
 	v->nprims = v->st.managed ? shmkit_prims(name, v->prims, 64) : -EPROTO;
 	v->prerr = v->nprims < 0 ? v->nprims : 0;
 	v->cherr = v->st.managed ? shmkit_chan_stat(name, &v->chan) : -EPROTO;
+	if (!v->cherr && v->chan.type == SHMKIT_CHAN_MPSC)
+		v->nwriters = shmkit_chan_writers(name, v->writers, SHMKIT_CHAN_MPSC_WRITERS);
 	if (a->json)
 		stat_print_json(name, v);
 	else

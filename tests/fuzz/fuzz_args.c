@@ -114,11 +114,12 @@ static void check_parsed(const struct args *a, char *const *orig, int argc)
 			CHECK(pow2_capacity(a->co.capacity));
 			CHECK(a->co.mode >= 1 && a->co.mode <= 0777);
 			CHECK(a->co.policy <= SHMKIT_WAIT_SLEEP);
+			CHECK(a->co.kind == SHMKIT_CHAN_SPSC || a->co.kind == SHMKIT_CHAN_MPSC);
 			CHECK(!(a->flags & SHMKIT_RAW) && a->size == 0);
 		} else {
 			CHECK(a->size >= 1 && a->size <= SIZE_MAX);
 			CHECK(a->mode >= 1 && a->mode <= 0777);
-			CHECK(a->co.capacity == 0);
+			CHECK(a->co.capacity == 0 && a->co.kind == 0);
 		}
 		break;
 	case CMD_WRITE:
@@ -136,6 +137,10 @@ static void check_parsed(const struct args *a, char *const *orig, int argc)
 		CHECK(!(a->flags & ~(unsigned)SHMKIT_CREATE));
 		CHECK(a->co.capacity == 0 || pow2_capacity(a->co.capacity));
 		CHECK(a->co.capacity == 0 || (a->flags & SHMKIT_CREATE));
+		/* --channel: a kind to create, given only with --create */
+		CHECK(a->co.kind == 0 || a->co.kind == SHMKIT_CHAN_SPSC ||
+		      a->co.kind == SHMKIT_CHAN_MPSC);
+		CHECK(a->co.kind == 0 || (a->flags & SHMKIT_CREATE));
 		CHECK(a->term == '\n' || a->term == '\0');
 		if (a->timeout_ms) {
 			/* plain decimal milliseconds, as nanoseconds */

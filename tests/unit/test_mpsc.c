@@ -691,6 +691,112 @@ Test(mpsc, abandoned_exit_sysv) { abandoned(SHMKIT_BACKEND_SYSV, true); }
 Test(mpsc, abandoned_kill_sysv) { abandoned(SHMKIT_BACKEND_SYSV, false); }
 Test(mpsc, abandoned_kill_file) { abandoned(SHMKIT_BACKEND_FILE, false); }
 
+/* ---- the writer listing (shmkit_chan_writers) ---- */
+
+static void expect_badmsg(long v, const char *what);
+
+Test(mpsc, writers_listing)
+{
+	const char *name = new_mpsc(SHMKIT_BACKEND_POSIX, 1024, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+	shmkit_chan *w1 = xopen(name, SHMKIT_CHAN_WRITER);
+	struct shmkit_chan_writer wl[SHMKIT_CHAN_MPSC_WRITERS];
+	char b[16];
+
+	cr_expect_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 1);
+	cr_expect_eq(wl[0].entry, 0);
+	cr_expect_eq(wl[0].pid, getpid());
+	cr_expect_eq(wl[0].alive, 1);
+	cr_expect_eq(wl[0].join, 0);
+	cr_expect_eq(wl[0].pos, 0, "no claim yet: its join");
+	/* three records of 16 bytes at 0, 16, 32; the second writer joins at 48 */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(shmkit_chan_send(w1, "hello", 5, 0), 0);
+	shmkit_chan *w2 = xopen(name, SHMKIT_CHAN_WRITER);
+	cr_assert_eq(shmkit_chan_send(w2, "hi", 2, 0), 0);
+	cr_assert_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 5);  /* head 16 */
+	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 2);
+	cr_expect_eq(wl[0].sent, 3);
+	cr_expect_eq(wl[0].pos, 32);
+	cr_expect_eq(wl[0].lag, 16);
+	cr_expect_eq(wl[1].entry, 1);
+	cr_expect_eq(wl[1].join, 48);
+	cr_expect_eq(wl[1].pos, 48);
+	cr_expect_eq(wl[1].sent, 1);
+	cr_expect_eq(wl[1].lag, 32);
+	/* less room than entries: the count, and no more than cap filled */
+	memset(wl, 0xa5, sizeof(wl));
+	cr_expect_eq(shmkit_chan_writers(name, wl, 1), 2);
+	cr_expect_eq(wl[0].entry, 0);
+	cr_expect_eq(wl[1].entry, 0xa5a5a5a5u, "past cap: untouched");
+	cr_expect_eq(shmkit_chan_writers(name, NULL, 0), 2);
+	cr_expect_eq(shmkit_chan_writers(name, NULL, 1), -EINVAL);
+	/* a dead writer keeps its entry, marked dead */
+	pid_t pid = spawn(send_and_die, (void *)name);
+	expect_exit0(pid);
+	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 3);
+	cr_expect_eq(wl[2].pid, pid);
+	cr_expect_eq(wl[2].alive, 0);
+	cr_expect_eq(wl[2].sent, 1);
+	/* every message read: no lag left */
+	for (int i = 0; i < 4; i++)
+		cr_assert_gt(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 3);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(wl[i].lag, 0, "entry %d", i);
+	/* a closed writer's entry is free */
+	shmkit_chan_close(w1);
+	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 2);
+	cr_expect_eq(wl[0].entry, 1);
+	/* corrupt entries: a token no attach can have, misaligned positions */
+	struct shmkit_mpsc_writer *tab = (struct shmkit_mpsc_writer *)(void *)
+		((unsigned char *)cb_of(r) + SHMKIT_MPSC_TABLE_OFF);
+	atomic_store(&tab[5].token, 0xffffffffu);
+	expect_badmsg(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), "bad token");
+	atomic_store(&tab[5].token, 0);
+	uint64_t pos = atomic_load(&tab[1].pos);
+	atomic_store(&tab[1].pos, pos + 3);
+	expect_badmsg(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), "pos misaligned");
+	atomic_store(&tab[1].pos, pos);
+	uint64_t head = atomic_load(&cb_of(r)->head);
+	atomic_store(&cb_of(r)->head, head + 4);
+	expect_badmsg(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), "head misaligned");
+	atomic_store(&cb_of(r)->head, head);
+	cr_expect_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 2);
+	/* other kinds and other segments */
+	const char *sp = ut_name(SHMKIT_BACKEND_POSIX);
+	cr_assert_eq(shmkit_chan_create(sp, SHMKIT_EXCL, NULL), 0);
+	cr_expect_eq(shmkit_chan_writers(sp, wl, 4), -EPROTOTYPE, "spsc");
+	const char *plain = ut_name(SHMKIT_BACKEND_POSIX);
+	shmkit_region *reg = NULL;
+	cr_assert_eq(shmkit_region_open(plain, SHMKIT_CREATE | SHMKIT_EXCL, 4096, 0, &reg), 0);
+	cr_expect_eq(shmkit_chan_writers(plain, wl, 4), -EPROTONOSUPPORT, "a plain region");
+	shmkit_region_close(reg);
+	cr_expect_eq(shmkit_chan_writers(ut_name(SHMKIT_BACKEND_POSIX), wl, 4), -ENOENT);
+	shmkit_chan_close(w2);
+	shmkit_chan_close(r);
+}
+
+Test(mpsc, writers_listing_sysv_and_file)
+{
+	static const int backends[] = { SHMKIT_BACKEND_SYSV, SHMKIT_BACKEND_FILE };
+
+	for (int i = 0; i < 2; i++) {
+		int backend = backends[i];
+		const char *name = new_mpsc(backend, 4096, 0);
+		shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+		struct shmkit_chan_writer wl[4];
+		cr_assert_eq(shmkit_chan_send(w, "x", 1, 0), 0);
+		cr_expect_eq(shmkit_chan_writers(name, wl, 4), 1, "%s", name);
+		cr_expect_eq(wl[0].pid, getpid());
+		cr_expect_eq(wl[0].alive, 1);
+		cr_expect_eq(wl[0].sent, 1);
+		cr_expect_eq(wl[0].lag, 0, "pos 0, head 0");
+		shmkit_chan_close(w);
+		cr_expect_eq(shmkit_chan_writers(name, wl, 4), 0);
+	}
+}
+
 /* A writer that reserves @len bytes and exits without committing. */
 struct claim_arg {
 	const char *name;
