@@ -607,9 +607,10 @@ struct shmkit_chan_writer {
 	uint64_t sent;        /* messages it committed */
 	uint64_t join;        /* the claim position when it joined */
 	uint64_t pos;         /* its last claim (join before any) */
-	uint64_t lag;         /* pos - the reader's head when pos is ahead
-			       * (bytes the reader has yet to pass before it
-			       * reaches that claim), else 0 */
+	uint64_t lag;         /* bytes the reader has yet to release before
+			       * it is past pos's record (that record
+			       * included); 0 when it is past, or no claim
+			       * stands at pos */
 	uint64_t reserved[2];
 };
 /*

@@ -295,7 +295,31 @@ static int writers_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	/* the whole control block is checked before the table is read */
 	if (!err)
 		err = shmkit__chan_describe(src, block, data_size, &ci);
-	return err ? err : shmkit__mpsc_writers(src, block, data_size, a->out, a->cap);
+	if (err)
+		return err;
+	int n = shmkit__mpsc_writers(src, block, data_size, a->out, a->cap);
+	/* a claim the reader has not passed counts with its record, whose
+	 * size its header word tells (nothing if no claim stands there) */
+	const struct shmkit_mpsc_shm *ms = (const void *)block;
+	uint64_t head = ms->head, capacity = ms->capacity;
+	for (int i = 0; i < n && (size_t)i < a->cap; i++) {
+		struct shmkit_chan_writer *w = &a->out[i];
+		uint64_t h, size = 0;
+		if (w->pos < head)
+			continue;
+		err = rd(ctx, SHMKIT_MPSC_RING_OFF + (w->pos & (capacity - 1)), &h, sizeof(h));
+		if (err)
+			return err;
+		unsigned st = SHMKIT_MPSC_STATE(h);
+		if ((st == SHMKIT_MPSC_CLAIMED || st == SHMKIT_MPSC_COMMITTED) &&
+		    SHMKIT_MPSC_TAG(h) == ((w->pos / capacity) & SHMKIT_MPSC_TAG_MASK) &&
+		    SHMKIT_MPSC_LEN(h) <= ms->max_msg)
+			size = 8 + ((SHMKIT_MPSC_LEN(h) + 7ull) & ~7ull);
+		w->lag = w->pos - head + size;
+		if (w->lag > capacity)
+			w->lag = capacity;  /* a racy copy: clamped */
+	}
+	return n;
 }
 
 int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out, size_t cap)

@@ -709,6 +709,7 @@ Test(mpsc, writers_listing)
 	cr_expect_eq(wl[0].alive, 1);
 	cr_expect_eq(wl[0].join, 0);
 	cr_expect_eq(wl[0].pos, 0, "no claim yet: its join");
+	cr_expect_eq(wl[0].lag, 0, "no claim yet: no lag");
 	/* three records of 16 bytes at 0, 16, 32; the second writer joins at 48 */
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(shmkit_chan_send(w1, "hello", 5, 0), 0);
@@ -718,12 +719,12 @@ Test(mpsc, writers_listing)
 	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 2);
 	cr_expect_eq(wl[0].sent, 3);
 	cr_expect_eq(wl[0].pos, 32);
-	cr_expect_eq(wl[0].lag, 16);
+	cr_expect_eq(wl[0].lag, 32, "to the end of its record at 32");
 	cr_expect_eq(wl[1].entry, 1);
 	cr_expect_eq(wl[1].join, 48);
 	cr_expect_eq(wl[1].pos, 48);
 	cr_expect_eq(wl[1].sent, 1);
-	cr_expect_eq(wl[1].lag, 32);
+	cr_expect_eq(wl[1].lag, 48);
 	/* less room than entries: the count, and no more than cap filled */
 	memset(wl, 0xa5, sizeof(wl));
 	cr_expect_eq(shmkit_chan_writers(name, wl, 1), 2);
@@ -791,7 +792,7 @@ Test(mpsc, writers_listing_sysv_and_file)
 		cr_expect_eq(wl[0].pid, getpid());
 		cr_expect_eq(wl[0].alive, 1);
 		cr_expect_eq(wl[0].sent, 1);
-		cr_expect_eq(wl[0].lag, 0, "pos 0, head 0");
+		cr_expect_eq(wl[0].lag, 16, "its record at 0, unread");
 		shmkit_chan_close(w);
 		cr_expect_eq(shmkit_chan_writers(name, wl, 4), 0);
 	}
