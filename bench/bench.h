@@ -52,6 +52,9 @@
 	"                  peek/release, streams in batches of up to 64\n" \
 	"  chan_idle       a receiver waiting on an empty channel for 100 ms: its\n" \
 	"                  CPU time over its wall time\n" \
+	"  mpsc_1w         streams through a shmkit MPSC channel from 1, 2 or 4\n" \
+	"  mpsc_2w         writer processes, pinned in turn to the two CPUs (with\n" \
+	"  mpsc_4w         the reader's: 2 and 4 writers share them), send and recv\n" \
 	"Figures are medians of trials (5; 3 with --quick), with the fastest and\n" \
 	"slowest trial's.  The two sides run in two processes pinned to two CPUs,\n" \
 	"on different cores when the kernel says so; the header tells which.\n" \

@@ -16,6 +16,13 @@
  *   chan_idle        one reader waiting on an empty channel with the
  *                    default policy for IDLE_NS: the CPU time an idle
  *                    receiver costs once its spin budget is spent
+ *   mpsc_1w          streams only: one MPSC channel, 1, 2 or 4 writers
+ *   mpsc_2w          (side A and helper processes it forks, pinned in
+ *   mpsc_4w          turn to side A's and side B's CPUs) into one reader
+ *                    (side B), send and recv, the default policy.  Side A
+ *                    hands each helper its share of every round through
+ *                    a cumulative quota in shared memory and sends its
+ *                    own; the receiver checks every writer's sequence.
  *
  * Every message carries its sequence number in its first 8 bytes; the
  * receiver checks it (and a round trip's sender checks the echo), so a
@@ -37,7 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -82,6 +94,11 @@ struct chan_ctx {
 	uint64_t cap;            /* ring bytes */
 	bool removed;            /* the names are gone (both sides opened) */
 	shmkit_chan *tx, *rx;    /* this side's ends (each side its own copy) */
+	/* MPSC entries */
+	unsigned writers;        /* 1..MPSC_WRITERS; 0: an SPSC entry */
+	struct mpsc_ctl *mc;     /* shared with the helpers */
+	pid_t helper[4];         /* side A's helper writers (1..writers-1) */
+	uint64_t wseq[4];        /* each writer's sequence (as sent, as read) */
 };
 
 /* Removes the names that are left; a missing one is no error. */
@@ -109,10 +126,11 @@ static void chan_abandon(void *ctx)
 
 /* Makes the channels of @cell (two for round trips, one for a stream)
  * with unique names and @policy as their default. */
-static int chan_setup(void **ctx, const struct bench_cell *cell, unsigned policy)
+static int chan_setup_kind(void **ctx, const struct bench_cell *cell, unsigned policy,
+			   uint32_t kind)
 {
 	static unsigned serial;
-	struct shmkit_chan_opts opts = { .policy = policy };
+	struct shmkit_chan_opts opts = { .policy = policy, .kind = kind };
 	struct chan_ctx *c = calloc(1, sizeof(*c));
 	int count = cell->kind == BENCH_LATENCY ? 2 : 1, err = 0;
 
@@ -143,6 +161,11 @@ static int chan_setup(void **ctx, const struct bench_cell *cell, unsigned policy
 	}
 	*ctx = c;
 	return 0;
+}
+
+static int chan_setup(void **ctx, const struct bench_cell *cell, unsigned policy)
+{
+	return chan_setup_kind(ctx, cell, policy, SHMKIT_CHAN_SPSC);
 }
 
 static int chan_spin_setup(void **ctx, struct bench_cell *cell)
@@ -440,6 +463,191 @@ static int idle_cost(struct bench_side *s, uint64_t n)
 }
 
 /* ---------------------------------------------------------------------- */
+/* MPSC: several writers into one reader                                  */
+
+#define MPSC_WRITERS 4
+#define MPSC_SEQ_MASK ((UINT64_C(1) << 56) - 1)  /* the writer is in the top byte */
+#define MPSC_READY_NS (10 * INT64_C(1000000000))
+
+/* What side A and its helpers share. */
+struct mpsc_ctl {
+	_Atomic uint64_t quota[MPSC_WRITERS];  /* messages writer i is to have sent */
+	_Atomic int ready;                     /* helpers with their writer open */
+	_Atomic int err;                       /* a helper's failure */
+};
+
+static int mpsc_setup(void **ctx, const struct bench_cell *cell, unsigned writers)
+{
+	struct mpsc_ctl *mc = bench_map_shared(sizeof(*mc));
+	struct chan_ctx *c;
+	int err;
+
+	if (!mc)
+		return -errno;
+	err = chan_setup_kind(ctx, cell, SHMKIT_WAIT_DEFAULT, SHMKIT_CHAN_MPSC);
+	if (err) {
+		munmap(mc, sizeof(*mc));
+		return err;
+	}
+	c = *ctx;
+	c->writers = writers;
+	c->mc = mc;
+	return 0;
+}
+
+static int mpsc_1w_setup(void **ctx, struct bench_cell *cell)
+{
+	return mpsc_setup(ctx, cell, 1);
+}
+
+static int mpsc_2w_setup(void **ctx, struct bench_cell *cell)
+{
+	return mpsc_setup(ctx, cell, 2);
+}
+
+static int mpsc_4w_setup(void **ctx, struct bench_cell *cell)
+{
+	return mpsc_setup(ctx, cell, 4);
+}
+
+/* Sends @n messages of writer @w through @tx. */
+static int mpsc_put(struct chan_ctx *c, shmkit_chan *tx, unsigned char *buf, size_t size,
+		    unsigned w, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		bench_stamp(buf, (uint64_t)w << 56 | ++c->wseq[w]);
+		int err = shmkit_chan_send(tx, buf, size, SHMKIT_FOREVER);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A helper writer: sends up to its quota as side A raises it, until
+ * killed by teardown (or with side A's process). */
+static _Noreturn void mpsc_helper(struct chan_ctx *c, unsigned w, int cpu, pid_t parent)
+{
+	shmkit_chan *tx = NULL;
+	unsigned char *buf = aligned_alloc(64, (c->size + 63) & ~(size_t)63);
+	uint64_t sent = 0;
+	unsigned idle = 0;
+	int err = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	if (!buf || (err = bench_pin(cpu)) ||
+	    (err = shmkit_chan_open(c->name[0], 0, SHMKIT_CHAN_WRITER, NULL, &tx))) {
+		atomic_store(&c->mc->err, buf ? err : -ENOMEM);
+		_exit(1);
+	}
+	memset(buf, 0x5a, c->size);
+	atomic_fetch_add(&c->mc->ready, 1);
+	for (;;) {
+		uint64_t q = atomic_load(&c->mc->quota[w]);
+		if (sent < q) {
+			if ((err = mpsc_put(c, tx, buf, c->size, w, q - sent))) {
+				atomic_store(&c->mc->err, err);
+				_exit(1);
+			}
+			sent = q;
+			idle = 0;
+		} else if (++idle < 1000) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 20000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* Side A: forks the helpers, waits until each has its writer open, then
+ * opens its own and lets the names go. */
+static int mpsc_start_a(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	pid_t parent = getpid();
+	int err = 0;
+
+	fflush(NULL);
+	for (unsigned w = 1; w < c->writers; w++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			mpsc_helper(c, w, w % 2 ? s->cpu_b : s->cpu_a, parent);
+		if (pid < 0)
+			return -errno;
+		c->helper[w] = pid;
+	}
+	int64_t end = bench_now_ns() + MPSC_READY_NS;
+	while (atomic_load(&c->mc->ready) < (int)c->writers - 1 && !err) {
+		err = atomic_load(&c->mc->err);
+		if (!err && bench_now_ns() > end)
+			err = -ETIMEDOUT;
+		sched_yield();
+	}
+	if (!err)
+		err = chan_open_ends(c, 0, -1);
+	if (!err)
+		chan_remove_names(c);
+	return err;
+}
+
+/* Side A: every helper gets its share of the round, side A sends its own. */
+static int mpsc_send_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	uint64_t share = n / c->writers, rest = n % c->writers;
+	int err = atomic_load(&c->mc->err);
+
+	if (err)
+		return err;
+	for (unsigned w = 1; w < c->writers; w++)
+		atomic_fetch_add(&c->mc->quota[w], share + (w < rest));
+	return mpsc_put(c, c->tx, s->buf, s->size, 0, share + (0 < rest));
+}
+
+/* Side B: every message in its writer's order. */
+static int mpsc_recv_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	int err;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if ((err = chan_get(s, c)))
+			return err;
+		uint64_t v = bench_seq(s->buf), w = v >> 56;
+		if (w >= c->writers || (v & MPSC_SEQ_MASK) != ++c->wseq[w])
+			return -EPROTO;
+	}
+	return 0;
+}
+
+static void mpsc_abandon(void *ctx)
+{
+	struct chan_ctx *c = ctx;
+
+	for (unsigned w = 1; w < c->writers; w++)
+		if (c->helper[w] > 0)
+			kill(c->helper[w], SIGKILL);
+	chan_abandon(ctx);
+}
+
+static void mpsc_teardown(void *ctx)
+{
+	struct chan_ctx *c = ctx;
+
+	for (unsigned w = 1; w < c->writers; w++) {
+		if (c->helper[w] <= 0)
+			continue;
+		kill(c->helper[w], SIGKILL);
+		while (waitpid(c->helper[w], NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	munmap(c->mc, sizeof(*c->mc));
+	chan_teardown(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
 
 #define BOTH (BENCH_LATENCY | BENCH_THROUGHPUT)
 
@@ -471,6 +679,16 @@ static const struct bench_method chan_methods[] = {
 	{ .name = "chan_idle", .what = "idle receiver, 100 ms waits",
 	  .kinds = BENCH_COST, .policy = "spin_sleep", .copies = -1, .ops = 2,
 	  .setup = idle_setup, .teardown = chan_teardown, .cost = idle_cost },
+#define MPSC_METHOD(n, w)                                                         \
+	{ .name = "mpsc_" #n "w", .what = "shmkit MPSC channel, " w,                 \
+	  .kinds = BENCH_THROUGHPUT, .sized = true, .policy = "spin_sleep",         \
+	  .copies = 2, .setup = mpsc_##n##w_setup, .teardown = mpsc_teardown,       \
+	  .abandon = mpsc_abandon, .start_a = mpsc_start_a, .start_b = chan_start_b, \
+	  .send_a = mpsc_send_n, .recv_b = mpsc_recv_n }
+	MPSC_METHOD(1, "1 writer"),
+	MPSC_METHOD(2, "2 writers"),
+	MPSC_METHOD(4, "4 writers"),
+#undef MPSC_METHOD
 };
 
 const struct bench_suite bench_chan_suite = {

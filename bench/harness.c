@@ -303,7 +303,8 @@ static _Noreturn void side_b(const struct bench_plan *plan, const struct bench_m
 			     const struct bench_cell *cell, void *ctx,
 			     struct control *ctl, pid_t parent)
 {
-	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size };
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size,
+				.cpu_a = plan->cpu_a, .cpu_b = plan->cpu_b };
 	struct rusage r0, r1;
 	struct rounds rd;
 	uint64_t warm = 0, last;
@@ -511,7 +512,8 @@ static int pair_trial(const struct bench_plan *plan, const struct bench_method *
 	while (!atomic_load(&ctl->ready))
 		sched_yield();  /* B pins itself; A must not hold its CPU */
 
-	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size };
+	struct bench_side s = { .ctx = ctx, .yield = plan->same_cpu, .size = cell->size,
+				.cpu_a = plan->cpu_a, .cpu_b = plan->cpu_b };
 	if (cell->size && !(s.buf = side_buf(cell->size)))
 		err = -ENOMEM;
 	else if (cell->kind == BENCH_THROUGHPUT)

@@ -59,6 +59,8 @@ struct bench_side {
 	uint64_t seq;     /* this side's own counter; 0 at the start of a trial */
 	uint32_t ticket;  /* for methods that carry a ticket between rounds */
 	bool yield;       /* both sides share one CPU: a spin must yield it */
+	int cpu_a, cpu_b; /* the plan's CPUs (-1: unpinned), for methods that
+			   * start more processes of their own */
 };
 
 /*

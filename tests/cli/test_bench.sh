@@ -13,7 +13,7 @@ set -u
 
 METHODS="floor memcpy pipe fifo unix_stream unix_dgram tcp sysv_mq posix_mq eventfd
 	shm_sem futex event pthread_mutex pthread_robust mutex
-	chan_spin chan_spin_sleep chan_sleep chan_zc chan_idle"
+	chan_spin chan_spin_sleep chan_sleep chan_zc chan_idle mpsc_1w mpsc_2w mpsc_4w"
 
 # What a bench left behind: channels and POSIX queues are named
 # shmkit-bench-PID-..., FIFOs shmkit-bench-PID-N.fifo; a run that ended
@@ -61,10 +61,12 @@ def pos(v):
     return num(v) and v > 0
 
 CHAN = {"chan_spin": "spin", "chan_spin_sleep": "spin_sleep", "chan_sleep": "sleep",
-        "chan_zc": "spin_sleep", "chan_idle": "spin_sleep"}
+        "chan_zc": "spin_sleep", "chan_idle": "spin_sleep", "mpsc_1w": "spin_sleep",
+        "mpsc_2w": "spin_sleep", "mpsc_4w": "spin_sleep"}
 UNSIZED = ("floor", "eventfd", "futex", "event", "pthread_mutex", "pthread_robust",
            "mutex", "chan_idle")
-COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "pipe": 2, "tcp": 2, "shm_sem": 2}
+COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "pipe": 2, "tcp": 2, "shm_sem": 2,
+          "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2}
 
 path, want = sys.argv[1], sys.argv[2:]
 with open(path) as f:
@@ -184,6 +186,13 @@ for name in ("pipe", "fifo", "unix_stream", "tcp", "shm_sem", "chan_spin",
         for size in (64, 65536):
             if (name, kind, size) not in cells and (name, kind, size) not in skip:
                 bad.append("%s/%s/%s: missing" % (name, kind, size))
+# the MPSC entries are streams only, at every size
+for name in ("mpsc_1w", "mpsc_2w", "mpsc_4w"):
+    for size in (64, 65536):
+        if (name, "throughput", size) not in cells:
+            bad.append("%s/throughput/%s: missing" % (name, size))
+        if (name, "latency", size) in cells:
+            bad.append("%s/latency/%s: an MPSC round trip" % (name, size))
 goals = d.get("goals")
 if not isinstance(goals, list) or len(goals) < 8:
     bad.append("goals %r" % goals)
