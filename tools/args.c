@@ -648,19 +648,19 @@ static int (*const parsers[CMD_COUNT])(FILE *err, const struct command *c, int a
 const struct command args_commands[CMD_COUNT] = {
 	[CMD_CREATE] = { "create", CMD_CREATE,
 	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]\n"
-	  "create NAME --channel spsc --capacity BYTES [--excl] [--mode MODE] [--policy POLICY]",
+	  "create NAME --channel spsc|mpsc --capacity BYTES [--excl] [--mode MODE] [--policy POLICY]",
 	  "Creates a region of BYTES data bytes, or opens an existing one that is\n"
 	  "at least that large.  --raw: no shmkit header, foreign programs see the\n"
 	  "data at offset 0.  --excl: fail if it exists.  --mode: octal permission\n"
 	  "bits, default 0600.\n"
 	  "\n"
-	  "With --channel, creates a channel that carries messages from one writer\n"
-	  "to one reader (see send and recv), without taking either role.  Its\n"
-	  "ring holds --capacity bytes, a power of two from 64 to 1G; the largest\n"
-	  "message is a quarter of that.  An existing channel of that capacity is\n"
-	  "left as it is.  --policy: how its sides wait by default: spin (lowest\n"
-	  "latency, a busy CPU), spin-sleep (spin briefly, then sleep; the default)\n"
-	  "or sleep.  Only spsc (single producer, single consumer) exists so far.\n" },
+	  "With --channel, creates a channel that carries messages to one reader\n"
+	  "(see send and recv), without taking either role: spsc from one writer,\n"
+	  "mpsc from up to 64 writers at once.  Its ring holds --capacity bytes, a\n"
+	  "power of two from 64 to 1G; the largest message is a quarter of that.\n"
+	  "An existing channel of that kind and capacity is left as it is.\n"
+	  "--policy: how its sides wait by default: spin (lowest latency, a busy\n"
+	  "CPU), spin-sleep (spin briefly, then sleep; the default) or sleep.\n" },
 	[CMD_WRITE] = { "write", CMD_WRITE,
 	  "write NAME [--offset N] [--raw]",
 	  "Copies stdin into the region's data at offset N (default 0).  Input that\n"
@@ -670,7 +670,7 @@ const struct command args_commands[CMD_COUNT] = {
 	  "Copies the region's data from offset N, N bytes long (default: to the\n"
 	  "end), to stdout.\n" },
 	[CMD_SEND] = { "send", CMD_SEND,
-	  "send NAME [--create] [--capacity BYTES] [--null] [--timeout MS]",
+	  "send NAME [--create [--channel KIND] [--capacity BYTES]] [--null] [--timeout MS]",
 	  "Sends stdin to channel NAME as its writer, one message per line; the\n"
 	  "end of stdin ends the stream.  Each message is the line with its\n"
 	  "newline (a last line without one is sent without one), so recv writes\n"
@@ -678,20 +678,28 @@ const struct command args_commands[CMD_COUNT] = {
 	  "line (with its newline) longer than the largest message, a quarter of\n"
 	  "the capacity, is an error: nothing is ever cut.  --null: records end\n"
 	  "with NUL instead of newline.  --create: create the channel if it does\n"
-	  "not exist, with --capacity BYTES (default 1M).  --timeout: give up when\n"
-	  "there is no room for a message within MS milliseconds (default: wait).\n"
-	  "Fails when the reader dies; on any error the stream is left unended,\n"
-	  "so the reader reports that the writer died.\n" },
+	  "not exist, with --capacity BYTES (default 1M), of kind --channel KIND:\n"
+	  "spsc (the default) or mpsc.  Without --create an existing channel of\n"
+	  "either kind is opened; several send at once into an mpsc channel each\n"
+	  "join as a writer, and each one's end of stdin ends its own part.\n"
+	  "--timeout: give up when there is no room for a message within MS\n"
+	  "milliseconds (default: wait).  Fails when the reader dies; on any error\n"
+	  "the stream is left unended, so the reader reports that the writer died.\n" },
 	[CMD_RECV] = { "recv", CMD_RECV,
-	  "recv NAME [--create] [--capacity BYTES] [--count N] [--timeout MS] [--null]",
+	  "recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null]",
 	  "Receives the messages of channel NAME as its reader and writes them to\n"
 	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
 	  "with --null) goes between a message that lacks one and the next, so\n"
 	  "messages from any writer come out one per line.  --count: stop after N\n"
 	  "messages; the rest stay for the next reader.  --timeout: fail when no\n"
-	  "message comes within MS milliseconds (exit 1).  --create and --capacity\n"
-	  "as for send.  A message leaves the channel only once stdout has it.\n"
-	  "Fails, after writing every message it sent, when the writer died.\n" },
+	  "message comes within MS milliseconds (exit 1).  --create, --channel and\n"
+	  "--capacity as for send.  A message leaves the channel only once stdout\n"
+	  "has it.  Fails, after writing every message it sent, when the writer\n"
+	  "died.  mpsc: the stream ends when every writer that joined has closed\n"
+	  "and all is read (start the senders first); a writer that died fails it\n"
+	  "once the others closed (\"the writer died (pid N)\"); records lost to a\n"
+	  "writer killed between reserve and commit are counted on stderr at the\n"
+	  "end, without failing.\n" },
 	[CMD_LS] = { "ls", CMD_LS,
 	  "ls [--json]",
 	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"
@@ -699,7 +707,9 @@ const struct command args_commands[CMD_COUNT] = {
 	[CMD_STAT] = { "stat", CMD_STAT,
 	  "stat NAME [--json]",
 	  "Shows size, mode, owner, creator and last PIDs, attach count, times and\n"
-	  "the peers of a segment, without attaching to it.\n" },
+	  "the peers of a segment, without attaching to it; for a channel its\n"
+	  "state, and for an mpsc channel the records lost and a line per writer\n"
+	  "(PID, liveness, messages sent, position and the reader's lag).\n" },
 	[CMD_RM] = { "rm", CMD_RM,
 	  "rm NAME...",
 	  "Removes segments: new opens fail at once, processes attached keep\n"

@@ -317,7 +317,7 @@ usage "$SHMKIT" recv && expect_stderr_contains "missing NAME"
 expect_exit 0 "$SHMKIT" --help
 expect_stdout_contains "shmkit send NAME"
 expect_stdout_contains "shmkit recv NAME"
-expect_stdout_contains "shmkit create NAME --channel spsc --capacity BYTES"
+expect_stdout_contains "shmkit create NAME --channel spsc|mpsc --capacity BYTES"
 for cmd in send recv; do
 	expect_exit 0 "$SHMKIT" "$cmd" --help && expect_stdout_contains "Usage: shmkit $cmd NAME"
 	expect_exit 0 "$SHMKIT" help "$cmd" && expect_stdout_contains "Usage: shmkit $cmd NAME"

@@ -235,4 +235,12 @@ usage "$SHMKIT" recv "$U" --create --channel broadcast &&
 	expect_stderr_contains "broadcast channels are not implemented yet"
 [ -e "/dev/shm/$U" ] && fail "a usage error made $U"
 
+# --- help ------------------------------------------------------------------------------
+expect_exit 0 "$SHMKIT" --help && expect_stdout_contains "--channel spsc|mpsc"
+for cmd in send recv; do
+	expect_exit 0 "$SHMKIT" "$cmd" --help &&
+		expect_stdout_contains "Usage: shmkit $cmd NAME [--create [--channel KIND] [--capacity BYTES]]"
+done
+expect_exit 0 "$SHMKIT" recv --help && expect_stdout_contains "lost"
+
 finish
