@@ -111,7 +111,7 @@ for w in 1 2 3; do
 	timeout 60 "$SHMKIT" send "$M" <"$T/in$w" 2>"$T/ks$w.err" &
 	SPIDS+=($!)
 done
-wait_chan "$M" 'c["writers_live"] == 5 and c["reader_alive"] is True and c["used"] > 32768'
+wait_chan "$M" 'c["writers_live"] == 5 and c["received"] == 1000 and c["used"] > 32768'
 # the reader has the victim's lines and waits at the live holder's claim
 run "$SHMKIT" stat "$M"
 printf '%s\n' "$OUT" | grep -Eq "^  writers: +5 live, 0 dead$" || fail "stat: writers: $OUT"
