@@ -54,7 +54,8 @@
 	"                  CPU time over its wall time\n" \
 	"  mpsc_1w         streams through a shmkit MPSC channel from 1, 2 or 4\n" \
 	"  mpsc_2w         writer processes, pinned in turn to the two CPUs (with\n" \
-	"  mpsc_4w         the reader's: 2 and 4 writers share them), send and recv\n" \
+	"  mpsc_4w         the reader's: 2 and 4 writers share them), send and recv;\n" \
+	"                  round trips with one writer (mpsc_1w) only\n" \
 	"Figures are medians of trials (5; 3 with --quick), with the fastest and\n" \
 	"slowest trial's.  The two sides run in two processes pinned to two CPUs,\n" \
 	"on different cores when the kernel says so; the header tells which.\n" \

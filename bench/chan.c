@@ -16,13 +16,14 @@
  *   chan_idle        one reader waiting on an empty channel with the
  *                    default policy for IDLE_NS: the CPU time an idle
  *                    receiver costs once its spin budget is spent
- *   mpsc_1w          streams only: one MPSC channel, 1, 2 or 4 writers
- *   mpsc_2w          (side A and helper processes it forks, pinned in
- *   mpsc_4w          turn to side A's and side B's CPUs) into one reader
- *                    (side B), send and recv, the default policy.  Side A
- *                    hands each helper its share of every round through
- *                    a cumulative quota in shared memory and sends its
- *                    own; the receiver checks every writer's sequence.
+ *   mpsc_1w          streams: one MPSC channel, 1, 2 or 4 writers (side
+ *   mpsc_2w          A and helper processes it forks, pinned in turn to
+ *   mpsc_4w          side A's and side B's CPUs) into one reader (side
+ *                    B), send and recv, the default policy.  Side A hands
+ *                    each helper its share of every round through a
+ *                    cumulative quota in shared memory and sends its own;
+ *                    the receiver checks every writer's sequence.  Round
+ *                    trips for mpsc_1w only: two MPSC channels, as chan_*.
  *
  * Every message carries its sequence number in its first 8 bytes; the
  * receiver checks it (and a round trip's sender checks the echo), so a
@@ -586,7 +587,7 @@ static int mpsc_start_a(struct bench_side *s)
 		sched_yield();
 	}
 	if (!err)
-		err = chan_open_ends(c, 0, -1);
+		err = chan_open_ends(c, 0, c->count > 1 ? 1 : -1);
 	if (!err)
 		chan_remove_names(c);
 	return err;
@@ -679,15 +680,17 @@ static const struct bench_method chan_methods[] = {
 	{ .name = "chan_idle", .what = "idle receiver, 100 ms waits",
 	  .kinds = BENCH_COST, .policy = "spin_sleep", .copies = -1, .ops = 2,
 	  .setup = idle_setup, .teardown = chan_teardown, .cost = idle_cost },
-#define MPSC_METHOD(n, w)                                                         \
+	/* round trips only with one writer: two MPSC channels, as chan_* */
+#define MPSC_METHOD(n, w, k)                                                      \
 	{ .name = "mpsc_" #n "w", .what = "shmkit MPSC channel, " w,                 \
-	  .kinds = BENCH_THROUGHPUT, .sized = true, .policy = "spin_sleep",         \
+	  .kinds = k, .sized = true, .policy = "spin_sleep",                        \
 	  .copies = 2, .setup = mpsc_##n##w_setup, .teardown = mpsc_teardown,       \
 	  .abandon = mpsc_abandon, .start_a = mpsc_start_a, .start_b = chan_start_b, \
+	  .round_a = chan_rt_a, .round_b = chan_rt_b,                               \
 	  .send_a = mpsc_send_n, .recv_b = mpsc_recv_n }
-	MPSC_METHOD(1, "1 writer"),
-	MPSC_METHOD(2, "2 writers"),
-	MPSC_METHOD(4, "4 writers"),
+	MPSC_METHOD(1, "1 writer", BOTH),
+	MPSC_METHOD(2, "2 writers", BENCH_THROUGHPUT),
+	MPSC_METHOD(4, "4 writers", BENCH_THROUGHPUT),
 #undef MPSC_METHOD
 };
 
