@@ -7,7 +7,7 @@
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
 #   make torture         the kill -9 suites until TORTURE_KILLS kills (default 50000)
-#   make model           spin checks the Promela model of the SPSC channel (models/)
+#   make model           spin checks the Promela models of the SPSC and MPSC channels (models/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   make test VALGRIND=1 the CLI tests with every command under memcheck
@@ -176,8 +176,9 @@ torture:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)B=$(B) TORTURE_KILLS=$(TORTURE_KILLS) tests/torture.sh
 
-# The channel protocol's model (models/spsc.pml) under spin, with its
-# mutants; spin is installed when missing, as root.  About a minute.
+# The channel protocols' models (models/spsc.pml, models/mpsc.pml) under
+# spin, with their mutants; spin is installed when missing, as root.  About
+# two minutes.
 model:
 	$(Q)models/check.sh
 
