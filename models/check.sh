@@ -4,10 +4,7 @@
 # (models/spsc.pml) and of the MPSC channel (models/mpsc.pml) with spin:
 # every configuration must verify with no error over the whole state
 # space, and every mutant (a broken protocol) must give the counterexample
-# expected of it, or the model proves nothing.  A known bug of the
-# implementation that a model shows is checked the same way: its
-# configuration must still give its counterexample (so a fix shows up
-# here, and the entry goes).  Installs spin when missing (as root); needs a C compiler for
+# expected of it, or the model proves nothing.  Installs spin when missing (as root); needs a C compiler for
 # spin's verifier (pan).  Work files go to a temporary directory.
 # Prints states and seconds per configuration; exits 1 on any failure.
 # `make model` runs it.  CC, and MODEL_KEEP=1 (keep the work directory) are
@@ -80,15 +77,10 @@ verify() {
 }
 
 # mutant NAME EXPECTED DEFINES... : a broken protocol; spin must find the
-# counterexample EXPECTED (the property pan names first).  KNOWN=1: the
-# protocol as implemented, with a known bug (same check, other words)
+# counterexample EXPECTED (the property pan names first)
 mutant() {
 	local name=$1 want=$2 out=$W/$1.out start secs got
 	local caught="fails as expected" missed="NOT CAUGHT"
-	if [ "${KNOWN:-}" = 1 ]; then
-		caught="KNOWN BUG, fails as expected"
-		missed="KNOWN BUG NOT SHOWN (fixed? update check.sh)"
-	fi
 	shift 2
 	start=$EPOCHREALTIME
 	PAN_OPT=-O0 run "$name" "$@"
@@ -132,8 +124,8 @@ mutant no-c5 "invalid end state" -DBUG_NO_C5 $M
 MODEL=mpsc.pml
 PAN_CFLAGS="-w -DSAFETY -DCOLLAPSE -DMEMLIM=1024"
 echo "models/mpsc.pml:"
-echo "the protocol, with the join_floor fix the model proposes (each must verify):"
-F=-DFIX_JOIN_FLOOR
+echo "the protocol (each must verify):"
+F=
 # two writers (messages of 1 and 2 words on a 4-word ring), 2 messages each
 verify m-stream $F -DNM=2 -DWKILLS=0 -DWRESTARTS=0
 # a writer killed at any step, then started again (in the first free or
@@ -142,12 +134,10 @@ verify m-kill-restart $F -DNM=1 -DWKILLS=1 -DWRESTARTS=1
 # the reader killed at any step (marking a release too), peeking 2
 verify m-reader-kill $F -DNM=1 -DWKILLS=0 -DRKILLS=1 -DPEEK=2
 
-echo "known bug of src/mpsc.c as implemented (must still fail; see models/mpsc.pml):"
-# join_floor takes a claim that does not fit below its stale head for
-# corruption: a writer joining gets -EBADMSG
-KNOWN=1 mutant m-join-race "assertion violated hdr_valid" -DNM=1 -DWKILLS=1 -DWRESTARTS=1
-
 echo "mutants (each must give its counterexample):"
+# join_floor as it was before the model found it: a claim that does not
+# fit below the joiner's stale head taken for corruption (-EBADMSG)
+mutant m-join-race "assertion violated hdr_valid" -DBUG_JOIN_FLOOR -DNM=1 -DWKILLS=1 -DWRESTARTS=1
 M="$F -DNM=1 -DWKILLS=1 -DWRESTARTS=1"
 M2="$F -DNM=2 -DWKILLS=0 -DWRESTARTS=0"
 mutant m-flat-mark "assertion violated writes_free" -DBUG_FLAT_MARK $M2

@@ -97,16 +97,14 @@
  * sent_gone), timeouts, -EAGAIN, the brief polls, 64 entries (NWR here),
  * hostile peers.
  *
- * Known bug (src/mpsc.c as implemented; check.sh's m-join-race must still
- * fail with hdr_valid).  join_floor loads head (M6), tail = t (M3), then
- * the word at t (M4w), and checks a claim there against the head it
- * loaded: when the reader released space meanwhile and another writer
- * claimed at t a record that fits below the new head + capacity but not
- * the old one, before that writer's tail CAS, rec_size fails, tail is
- * still t, and the join returns -EBADMSG on a healthy channel (found with
- * a killed writer started again; any late joiner can meet it).
- * FIX_JOIN_FLOOR models a fix (look again with fresh positions once, as
- * reserve's suspect does); the other configurations are checked with it.
+ * Bug this model found, since fixed in src/mpsc.c: join_floor loaded head
+ * (M6), tail = t (M3), then the word at t (M4w), and checked a claim there
+ * against the head it loaded: when the reader released space meanwhile
+ * and another writer claimed at t a record that fits below the new head
+ * + capacity but not the old one, before that writer's tail CAS, rec_size
+ * failed, tail was still t, and the join returned -EBADMSG on a healthy
+ * channel.  The fix looks again with fresh positions once, as reserve's
+ * suspect does; BUG_JOIN_FLOOR restores the old check as a mutant.
  *
  * Mutants (spin -DBUG_...), each must give a counterexample:
  *   BUG_FLAT_MARK    one mark for every lap: the claim CAS expects the
@@ -321,12 +319,12 @@ proctype Writer(byte p)
 	   :: atomic { st == W_FCHK ->
 		/* M3: tail moved on, or corrupt.  As implemented, a claim that
 		 * does not fit below the head loaded before it was made is
-		 * taken for corruption: -EBADMSG (the known bug, see the top).
-		 * FIX_JOIN_FLOOR: first look again with fresh positions, as
-		 * reserve does (its suspect) */
+		 * taken for corruption only after one more look with fresh
+		 * positions, as reserve does (its suspect); BUG_JOIN_FLOOR: at
+		 * once, as before the fix (see the top) */
 		if
 		:: tail != t -> st = W_FH
-#ifdef FIX_JOIN_FLOOR
+#ifndef BUG_JOIN_FLOOR
 		:: tail == t && t != suspect -> suspect = t; st = W_FH
 		:: tail == t && t == suspect -> CHECK(hdr_valid, false)
 #else

@@ -759,6 +759,8 @@ static int reader_start(struct shmkit__mpsc *m)
  */
 static int join_floor(struct shmkit__mpsc *m, uint64_t *out)
 {
+	uint64_t suspect = UINT64_MAX;  /* a tail whose word made no sense */
+
 	for (;;) {
 		uint64_t t;
 		int err = load_positions(m, &t);
@@ -773,6 +775,15 @@ static int join_floor(struct shmkit__mpsc *m, uint64_t *out)
 		if (sz < 0) {
 			if (load_acquire(&m->shm->tail) != t)  /* M3 */
 				continue;
+			/* a claim made against a newer head than ours (the
+			 * reader released meanwhile): the head loaded after
+			 * the claim was seen (M4w) is at least its claimer's,
+			 * so one fresh look tells that from corruption, as
+			 * in reserve (found by the MPSC model) */
+			if (t != suspect) {
+				suspect = t;
+				continue;
+			}
 			return -EBADMSG;
 		}
 		help_tail(m, t, (uint64_t)sz);  /* M2 */

@@ -3,7 +3,7 @@
 # The Promela models of the SPSC and MPSC channels (models/spsc.pml,
 # models/mpsc.pml) under spin, as `make model` runs them: every
 # configuration verifies over its whole state space, and every mutant (a
-# deliberately broken protocol) and known bug gives the counterexample
+# deliberately broken protocol) gives the counterexample
 # expected of it.  No skip: CI must run the model, so a
 # missing spin (not root, no apt) or C compiler is a failure.
 set -u
