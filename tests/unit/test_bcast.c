@@ -693,6 +693,14 @@ struct ro_arg {
 	int what;  /* 0: read; 1: write through peek's pointer; 2: write the control block */
 };
 
+#define FAULTED 42
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	_exit(FAULTED);  /* the write faulted, as it must */
+}
+
 static int ro_sub(void *a)
 {
 	struct ro_arg *ra = a;
@@ -704,6 +712,9 @@ static int ro_sub(void *a)
 	long n = shmkit_chan_peek(c, &p, LONG_NS);
 	if (n <= 0)
 		child_fail("peek: %ld", n);
+	/* a handler of our own: a sanitizer's would report the fault as an error */
+	struct sigaction sa = { .sa_handler = on_segv };
+	sigaction(SIGSEGV, &sa, NULL);
 	if (ra->what == 1)
 		*(volatile char *)p = 'X';  /* faults */
 	if (ra->what == 2)
@@ -738,7 +749,7 @@ Test(bcast, read_only_subscriber)
 				cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %#x; %s", names[b],
 					  st, bd->msg);
 			else
-				cr_expect(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+				cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FAULTED,
 					  "%s: a write through a read-only mapping: %#x", names[b], st);
 		}
 		/* the writer goes on: the dead ones are dropped, the data intact */
