@@ -414,7 +414,7 @@ static void sub_stats(struct shmkit__bcast *b)
  * missed is taken from that record's seq (read_record). */
 static int resync(struct shmkit__bcast *b)
 {
-	/* B2: pairs with B1; head: with B3 */
+	/* B2: pairs with B1; head's acquire: with B3 */
 	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
 	uint64_t h = load_acquire(&b->shm->head);
 
@@ -715,6 +715,7 @@ static int claim_writer(struct shmkit__bcast *b)
 	store_relaxed(&b->shm->writer_pid, (int32_t)b->r->owner);  /* informational */
 	/* B2: carry on from what the last writer published; pairs with B1 */
 	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
+	/* acquire: pairs with the dead writer's B3 (the role CAS ordered it too) */
 	uint64_t h = load_acquire(&b->shm->head);
 	if ((h | t) & 7 || h > t || t - h > b->cap)
 		return -EBADMSG;
@@ -754,6 +755,7 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 
 	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS && !s; i++) {
 		struct shmkit_bcast_sub *e = &b->tab[i];
+		/* acquire: pairs with a leaver's release and the writer's drop */
 		uint32_t cur = load_acquire(&e->token);
 		if (cur != 0) {
 			if (!shmkit__lockword_valid(cur))
@@ -778,12 +780,14 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 	for (int tries = 0;; tries++) {
 		/* B2: pairs with B1 */
 		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
+		/* acquire: pairs with B3's fence after the writer's head store */
 		uint64_t h = load_acquire(&b->shm->head);
-		uint64_t l = load_relaxed(&b->shm->last);
+		uint64_t l = load_relaxed(&b->shm->last);  /* checked against h and t */
 		uint64_t sent = load_relaxed(&b->shm->sent);
 		if ((h | t) & 7 || h > t || t - h > b->cap) {
 			if (tries < 64)
 				continue;  /* the writer moved between the loads */
+			/* release: pairs with the next joiner's acquire */
 			store_release(&s->token, 0);
 			return -EBADMSG;
 		}
@@ -805,8 +809,7 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 		}
 	}
 	store_relaxed(&s->next_seq, b->seq);
-	/* acq_rel: pairs with the acquire of stat */
-	atomic_fetch_add_explicit(&b->win->joins, 1, memory_order_acq_rel);
+	fetch_add_relaxed(&b->win->joins, 1);  /* statistics */
 	return 0;
 }
 
@@ -859,6 +862,7 @@ int shmkit__bcast_open(shmkit_region *r, const void *img, int role, unsigned fla
 			err = protect(b, im->win_offset, im->ring_offset);
 			if (err) {
 				store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
+				/* release: pairs with the next joiner's acquire */
 				store_release(&b->me->token, 0);
 			}
 		}
