@@ -463,6 +463,32 @@ SHMKIT_API int shmkit_region_prims(shmkit_region *r,
  *      later opens the stream again;
  *    - the reader marks every byte it releases as free space for the next
  *      round of the ring (an 8-byte store per 8 bytes of records).
+ *
+ *  - SHMKIT_CHAN_BROADCAST: one writer and up to SHMKIT_CHAN_SUBSCRIBERS
+ *    (64) subscribers (openers as SHMKIT_CHAN_READER), each reading every
+ *    message at its own pace from a cursor in a slot of its own; -EUSERS
+ *    when 64 live subscribers hold the table.  A subscriber joins at the
+ *    next message, the newest one held or the oldest one held
+ *    (opts->start), and may leave (close) at any time.  The policy, chosen
+ *    at creation (opts->overflow):
+ *    - SHMKIT_BCAST_BACKPRESSURE: the writer waits for the slowest live
+ *      subscriber; one found dead by its kernel-kept liveness (at the
+ *      writer's first wait, then each SHMKIT_OWNER_POLL_MS) is dropped, so
+ *      it never holds the writer back.  With no subscriber the writer never
+ *      waits: the oldest messages go;
+ *    - SHMKIT_BCAST_OVERWRITE: the writer never waits.  A subscriber that
+ *      was lapped gets -EOVERFLOW once from recv or peek (or from release:
+ *      what it peeked since its last release was written over while held,
+ *      so may be torn: discard it), with the number of messages it missed
+ *      in shmkit_chan_missed(); its next call gives the oldest message
+ *      still held.  It never gets a torn message: each copy is checked
+ *      against the writer's head after it is made (a seqlock).
+ *    A subscriber that opens with SHMKIT_RDONLY maps the control block and
+ *    the ring read-only (mprotect); only the pages of the subscriber table
+ *    stay writable.  A writer holds one reservation at a time (reserve
+ *    commits the previous one); closing ends the stream for every
+ *    subscriber (recv 0 once read); -EPIPE once a dead writer's messages
+ *    are read.
  */
 typedef struct shmkit_chan shmkit_chan;
 
@@ -481,8 +507,22 @@ enum shmkit_wait {
 enum shmkit_chan_kind {
 	SHMKIT_CHAN_SPSC = 1,       /* one writer, one reader (the default) */
 	SHMKIT_CHAN_MPSC = 2,       /* up to 64 writers, one reader */
+	SHMKIT_CHAN_BROADCAST = 3,  /* one writer, up to 64 subscribers */
 };
 #define SHMKIT_CHAN_MPSC_WRITERS 64
+#define SHMKIT_CHAN_SUBSCRIBERS 64
+
+/* A broadcast channel's policy when a subscriber lags a ring behind. */
+enum shmkit_bcast_overflow {
+	SHMKIT_BCAST_BACKPRESSURE = 0,  /* the writer waits (the default) */
+	SHMKIT_BCAST_OVERWRITE = 1,     /* the writer never waits */
+};
+/* Where a new broadcast subscriber starts. */
+enum shmkit_sub_start {
+	SHMKIT_SUB_NEXT = 0,      /* the next message sent (the default) */
+	SHMKIT_SUB_NEWEST = 1,    /* the newest message held, then on */
+	SHMKIT_SUB_OLDEST = 2,    /* the oldest message held, then on */
+};
 
 struct shmkit_chan_opts {
 	size_t capacity;      /* ring bytes on create: a power of two, 64 B..1 GiB
@@ -496,15 +536,20 @@ struct shmkit_chan_opts {
 	uint32_t kind;        /* enum shmkit_chan_kind: on create, what to make
 			       * (0: SPSC); on open, 0 takes any kind, another
 			       * value must match the channel's (-EPROTOTYPE) */
-	uint64_t reserved[4];
+	uint32_t overflow;    /* broadcast, on create: enum shmkit_bcast_overflow */
+	uint32_t start;       /* broadcast subscriber, on open: enum shmkit_sub_start */
+	uint64_t reserved[3];
 };
 
 /*
  * Opens the channel @name as its writer or its reader (@role), creating it
  * with SHMKIT_CREATE (SHMKIT_EXCL: -EEXIST if it exists).  @opts may be
  * NULL.  -EBUSY: the role is held by a live process (the reader's; an
- * SPSC writer's).  -EUSERS: an MPSC channel's 64 writer entries are all
- * held by live writers.  -EPROTONOSUPPORT: @name is a segment but not a
+ * SPSC writer's; a broadcast writer's).  -EUSERS: an MPSC channel's 64
+ * writer entries, or a broadcast channel's 64 subscriber slots, are all
+ * held by live processes.  Flags: SHMKIT_CREATE, SHMKIT_EXCL, and
+ * SHMKIT_RDONLY for a broadcast subscriber (-EINVAL for a writer,
+ * -EOPNOTSUPP on another kind of channel).  -EPROTONOSUPPORT: @name is a segment but not a
  * channel.  -EPROTOTYPE: opts->kind is not the channel's kind.  -EINVAL: a
  * bad capacity, kind, role or flag.  Plus every error of
  * shmkit_region_open.
@@ -538,7 +583,9 @@ SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
  * too small (the message stays; shmkit_chan_max_msg tells the bound);
  * -EAGAIN, -ETIMEDOUT, -EINTR as send; -EPIPE once a dead writer's messages
  * are all read (MPSC: when no writer is left and one died); -EBADMSG for a
- * corrupt channel.
+ * corrupt channel; -EOVERFLOW: a broadcast subscriber was lapped
+ * (overwrite policy; shmkit_chan_missed tells how many messages it
+ * missed, and the next call gives the oldest message held).
  */
 SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
 				 int64_t timeout_ns);
@@ -561,6 +608,14 @@ SHMKIT_API int shmkit_chan_commit(shmkit_chan *c);
 SHMKIT_API long shmkit_chan_peek(shmkit_chan *c, const void **p,
 				 int64_t timeout_ns);
 SHMKIT_API int shmkit_chan_release(shmkit_chan *c);
+
+/*
+ * A broadcast subscriber's gaps (overwrite policy): *last gets the number
+ * of messages skipped by the latest -EOVERFLOW (0 if none yet), *total the
+ * number missed since it joined; either may be NULL.  0, or -EPERM if @c
+ * is not a broadcast subscriber.
+ */
+SHMKIT_API int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total);
 
 /* Sets this handle's wait policy and spin budget; 0 for either: the
  * channel's, chosen at its creation. */
@@ -591,7 +646,12 @@ struct shmkit_chan_info {
 	uint32_t writers;     /* MPSC: writer entries held by live writers
 			       * (or ones whose liveness cannot be told) */
 	uint32_t writers_dead;  /* MPSC: entries still naming a dead writer */
-	uint64_t reserved[2];
+	uint32_t subscribers;   /* broadcast: slots held by live subscribers
+				 * (or ones whose liveness cannot be told) */
+	uint32_t subscribers_dead;  /* broadcast: slots naming a dead one */
+	uint32_t overflow;      /* broadcast: enum shmkit_bcast_overflow */
+	uint32_t dropped;       /* broadcast: dead subscribers the writer
+				 * dropped (backpressure) */
 };
 /* The state of channel @name, read without attaching (-EPROTONOSUPPORT if
  * it is not a channel, -EBADMSG if its control block is corrupt). */
@@ -624,6 +684,28 @@ struct shmkit_chan_writer {
  */
 SHMKIT_API int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out,
 				   size_t cap);
+
+/* One subscriber of a broadcast channel, as stat shows it. */
+struct shmkit_sub_info {
+	uint32_t slot;        /* index in the subscriber table */
+	int32_t pid;
+	int alive;            /* 1, 0 dead (not yet dropped), -1 cannot tell */
+	int rdonly;           /* 1: it maps the ring read-only */
+	uint64_t pos;         /* the end of what it released (a position) */
+	uint64_t lag;         /* bytes published past pos */
+	uint64_t lag_msgs;    /* messages published it has not released */
+	uint64_t received;    /* messages it released */
+	uint64_t lost;        /* messages it missed, lapped (overwrite) */
+	uint64_t gaps;        /* times it was lapped */
+	uint64_t reserved[4];
+};
+/*
+ * Fills @out with up to @cap of the subscribers of broadcast channel @name
+ * (slots held, live or dead), read without attaching; returns how many
+ * there are (may exceed @cap), -EPROTOTYPE if it is another kind of
+ * channel, or an error as shmkit_chan_stat.
+ */
+SHMKIT_API int shmkit_chan_subs(const char *name, struct shmkit_sub_info *out, size_t cap);
 
 /* ---------------------------------------------------------------------- */
 /* Listing                                                                */

@@ -47,6 +47,7 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
+#include "layout_bcast.h"
 #include "layout_chan.h"
 #include "layout_mpsc.h"
 #include "layout_sync.h"
@@ -76,6 +77,7 @@ struct shmkit_chan {
 	_Atomic uint32_t *mb_peer;  /* where the other side does */
 	struct shmkit__peer_src src;
 	struct shmkit__mpsc *mp;  /* an MPSC channel's state (mpsc.c), else NULL */
+	struct shmkit__bcast *bc; /* a broadcast channel's (bcast.c), else NULL */
 };
 
 static uint64_t align8(uint64_t n)
@@ -315,6 +317,8 @@ int shmkit_chan_commit(shmkit_chan *c)
 {
 	if (c && c->mp)
 		return shmkit__mpsc_commit(c->mp);
+	if (c && c->bc)
+		return shmkit__bcast_commit(c->bc);
 	if (!c || c->role != SHMKIT_CHAN_WRITER)
 		return -EPERM;
 	if (c->pos == c->pub)
@@ -346,6 +350,8 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 		return -EINVAL;
 	if (c->mp)
 		return shmkit__mpsc_reserve(c->mp, len, p, timeout_ns);
+	if (c->bc)
+		return shmkit__bcast_reserve(c->bc, len, p, timeout_ns);
 	if (c->role != SHMKIT_CHAN_WRITER)
 		return -EPERM;
 	if (len == 0 || len > c->max_msg)
@@ -406,6 +412,8 @@ int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len, int64_t timeou
 		return -EINVAL;
 	if (c && c->mp)
 		return shmkit__mpsc_send(c->mp, buf, len, timeout_ns);
+	if (c && c->bc)
+		return shmkit__bcast_send(c->bc, buf, len, timeout_ns);
 	int err = shmkit_chan_reserve(c, len, &p, timeout_ns);
 	if (err)
 		return err;
@@ -491,6 +499,8 @@ long shmkit_chan_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 
 	if (c && c->mp)
 		return shmkit__mpsc_peek(c->mp, p, timeout_ns);
+	if (c && c->bc)
+		return shmkit__bcast_peek(c->bc, p, timeout_ns);
 	long n = reader_next(c, p, &need, timeout_ns);
 
 	if (n > 0) {
@@ -504,6 +514,8 @@ int shmkit_chan_release(shmkit_chan *c)
 {
 	if (c && c->mp)
 		return shmkit__mpsc_release(c->mp);
+	if (c && c->bc)
+		return shmkit__bcast_release(c->bc);
 	if (!c || c->role != SHMKIT_CHAN_READER)
 		return -EPERM;
 	if (c->pos == c->pub)
@@ -525,6 +537,8 @@ long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
 		return -EINVAL;
 	if (c && c->mp)
 		return shmkit__mpsc_recv(c->mp, buf, cap, timeout_ns);
+	if (c && c->bc)
+		return shmkit__bcast_recv(c->bc, buf, cap, timeout_ns);
 	long n = reader_next(c, &p, &need, timeout_ns);
 	if (n <= 0)
 		return n;
@@ -592,10 +606,16 @@ static int chan_check(const struct shmkit_chan_shm *s, uint64_t data_size)
 	if (s->magic != SHMKIT_CHAN_MAGIC)
 		return -EBADMSG;
 	if (s->version != SHMKIT_CHAN_VERSION ||
-	    (s->type != SHMKIT_CHAN_TYPE_SPSC && s->type != SHMKIT_CHAN_TYPE_MPSC))
+	    (s->type != SHMKIT_CHAN_TYPE_SPSC && s->type != SHMKIT_CHAN_TYPE_MPSC &&
+	     s->type != SHMKIT_CHAN_TYPE_BCAST))
 		return -EPROTONOSUPPORT;
 	uint64_t ring_off = s->type == SHMKIT_CHAN_TYPE_MPSC ? SHMKIT_MPSC_RING_OFF
 							     : SHMKIT_CHAN_RING_OFF;
+	if (s->type == SHMKIT_CHAN_TYPE_BCAST) {
+		if (shmkit__bcast_check(s) || cap < SHMKIT_BCAST_MIN_CAP)
+			return -EBADMSG;
+		ring_off = s->ring_offset;  /* checked: a function of the page size */
+	}
 	if (cap < SHMKIT_CHAN_MIN_CAP || cap > SHMKIT_CHAN_MAX_CAP || (cap & (cap - 1)) ||
 	    s->ring_offset != ring_off || s->max_msg != cap / 4 ||
 	    data_size < ring_off + cap || s->policy > SHMKIT_WAIT_SLEEP)
@@ -619,6 +639,8 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 		return err;
 	if (cs->type == SHMKIT_CHAN_TYPE_MPSC)
 		return shmkit__mpsc_describe(src, data, data_size, out);
+	if (cs->type == SHMKIT_CHAN_TYPE_BCAST)
+		return -EINVAL;  /* the caller reads the window: shmkit__bcast_describe */
 	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
 	if (positions_check(tail, head, s->capacity))
 		return -EBADMSG;
@@ -646,9 +668,10 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 }
 
 /* Takes @role for this attach: from nobody, or from a dead attach. */
-static int claim_role(shmkit_chan *c, _Atomic uint32_t *word)
+int shmkit__claim_role(shmkit_region *r, const struct shmkit__peer_src *src,
+		       _Atomic uint32_t *word)
 {
-	uint32_t tok = c->r->token;
+	uint32_t tok = r->token;
 
 	/* A dead holder's slot may be in the hands of a new attach that has
 	 * its lock but not yet its claim: for that moment the dead token
@@ -658,7 +681,7 @@ static int claim_role(shmkit_chan *c, _Atomic uint32_t *word)
 		if (cur != 0 && cur != tok) {
 			if (!shmkit__lockword_valid(cur))
 				return -EBADMSG;
-			if (shmkit__token_alive(&c->src, cur) != 0) {
+			if (shmkit__token_alive(src, cur) != 0) {
 				if (++busy >= 10)
 					return -EBUSY;
 				struct timespec ms = { 0, 1000000 };
@@ -682,8 +705,14 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 		*o = *opts;
 	if (o->capacity == 0)
 		o->capacity = 1u << 20;
-	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || o->policy > SHMKIT_WAIT_SLEEP ||
-	    o->kind > SHMKIT_CHAN_MPSC)
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL | SHMKIT_RDONLY)) ||
+	    o->policy > SHMKIT_WAIT_SLEEP || o->kind > SHMKIT_CHAN_BROADCAST ||
+	    o->overflow > SHMKIT_BCAST_OVERWRITE || o->start > SHMKIT_SUB_OLDEST)
+		return -EINVAL;
+	if ((flags & SHMKIT_RDONLY) && o->kind && o->kind != SHMKIT_CHAN_BROADCAST)
+		return -EOPNOTSUPP;  /* only a broadcast subscriber reads alone */
+	if ((flags & SHMKIT_CREATE) && o->kind == SHMKIT_CHAN_BROADCAST &&
+	    o->capacity < SHMKIT_BCAST_MIN_CAP)
 		return -EINVAL;
 	if ((flags & SHMKIT_CREATE) &&
 	    ((o->mode & ~0777u) || o->capacity < SHMKIT_CHAN_MIN_CAP ||
@@ -693,6 +722,10 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 	uint32_t spin_ns = o->spin_ns ? o->spin_ns : SHMKIT_SPIN_NS_DEFAULT;
 	if (o->kind == SHMKIT_CHAN_MPSC) {
 		shmkit__mpsc_image(img, o->capacity, policy, spin_ns);
+		return 0;
+	}
+	if (o->kind == SHMKIT_CHAN_BROADCAST) {
+		shmkit__bcast_image(img, o->capacity, policy, spin_ns, o->overflow);
 		return 0;
 	}
 	memset(img, 0, sizeof(*img));
@@ -720,7 +753,9 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 		.fill_word = SHMKIT_MPSC_EMPTY(0),
 	};
 	uint64_t ring_off = mpsc ? SHMKIT_MPSC_RING_OFF : SHMKIT_CHAN_RING_OFF;
-	int err = shmkit__open_or_create(name, flags, ring_off + o->capacity,
+	if (o->kind == SHMKIT_CHAN_BROADCAST)
+		ring_off = SHMKIT_BCAST_RING_OFF(shmkit__bcast_page());
+	int err = shmkit__open_or_create(name, flags & ~SHMKIT_RDONLY, ring_off + o->capacity,
 					 o->mode ? o->mode : SHMKIT_DEFAULT_MODE, &image, r);
 
 	if (err)
@@ -735,6 +770,8 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 		/* a kind asked for must be the channel's */
 		if (!err && o->kind && img->type != o->kind)
 			err = -EPROTOTYPE;
+		if (!err && (flags & SHMKIT_RDONLY) && img->type != SHMKIT_CHAN_TYPE_BCAST)
+			err = -EOPNOTSUPP;
 	}
 	if (err) {
 		shmkit_region_close(*r);
@@ -753,6 +790,8 @@ int shmkit_chan_create(const char *name, unsigned flags,
 
 	if (err)
 		return err;
+	if (flags & SHMKIT_RDONLY)
+		return -EINVAL;
 	err = chan_region(name, flags | SHMKIT_CREATE, &o, &img, &r);
 	return err ? err : shmkit_region_close(r);
 }
@@ -770,6 +809,8 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	*out = NULL;
 	if (role != SHMKIT_CHAN_WRITER && role != SHMKIT_CHAN_READER)
 		return -EINVAL;
+	if ((flags & SHMKIT_RDONLY) && role != SHMKIT_CHAN_READER)
+		return -EINVAL;  /* a writer writes */
 	err = chan_opts(opts, flags, &o, &img);
 	if (err)
 		return err;
@@ -791,6 +832,14 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	c->chan_policy = img.policy;
 	c->chan_spin_ns = img.spin_ns;
 	shmkit_chan_set_wait(c, o.policy, o.spin_ns);
+	if (img.type == SHMKIT_CHAN_TYPE_BCAST) {
+		err = shmkit__bcast_open(c->r, &img, role, flags, o.start, &c->src, c->policy,
+					 c->spin_ns, &c->bc);
+		if (err)
+			goto fail;
+		*out = c;
+		return 0;
+	}
 	if (img.type == SHMKIT_CHAN_TYPE_MPSC) {
 		err = shmkit__mpsc_open(c->r, c->cap, role, &c->src, c->policy, c->spin_ns,
 					&c->mp);
@@ -799,7 +848,8 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 		*out = c;
 		return 0;
 	}
-	err = claim_role(c, role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
+	err = shmkit__claim_role(c->r, &c->src,
+				 role == SHMKIT_CHAN_WRITER ? &c->shm->writer : &c->shm->reader);
 	if (err)
 		goto fail;
 	/* for stat, after this attach is gone; relaxed: informational */
@@ -848,6 +898,8 @@ int shmkit_chan_close(shmkit_chan *c)
 		return 0;
 	if (c->mp) {
 		shmkit__mpsc_close(c->mp);
+	} else if (c->bc) {
+		shmkit__bcast_close(c->bc);
 	} else if (c->role == SHMKIT_CHAN_WRITER) {
 		shmkit_chan_commit(c);
 		/* C7: the end after the last commit; pairs with C8 */
@@ -871,6 +923,8 @@ int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)
 	c->spin_ns = spin_ns ? spin_ns : c->chan_spin_ns;
 	if (c->mp)
 		shmkit__mpsc_set_wait(c->mp, c->policy, c->spin_ns);
+	if (c->bc)
+		shmkit__bcast_set_wait(c->bc, c->policy, c->spin_ns);
 	if (c->mb_mine)
 		mb_advertise(c);  /* not yet during open */
 	return 0;
@@ -889,6 +943,8 @@ int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive)
 		return 0;
 	if (c->mp)
 		return shmkit__mpsc_peer_pid(c->mp, alive);
+	if (c->bc)
+		return shmkit__bcast_peer_pid(c->bc, alive);
 	uint32_t tok = load_relaxed(c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
 								   : &c->shm->writer);
 	if (!tok || !shmkit__lockword_valid(tok))
@@ -901,4 +957,11 @@ int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive)
 shmkit_region *shmkit_chan_region(shmkit_chan *c)
 {
 	return c ? c->r : NULL;
+}
+
+int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total)
+{
+	if (!c || !c->bc)
+		return -EPERM;
+	return shmkit__bcast_missed(c->bc, last, total);
 }

@@ -216,6 +216,10 @@ void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type);
 /* ---- chan.c ---- */
 int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 			  uint64_t data_size, struct shmkit_chan_info *out);
+/* Takes a role word for r's attach: from nobody, or from a dead attach;
+ * -EBUSY while a live one holds it. */
+int shmkit__claim_role(shmkit_region *r, const struct shmkit__peer_src *src,
+		       _Atomic uint32_t *word);
 
 /* ---- mpsc.c: the MPSC channel behind a shmkit_chan handle ---- */
 struct shmkit__mpsc;
@@ -240,5 +244,34 @@ int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 			  uint64_t data_size, struct shmkit_chan_info *out);
 int shmkit__mpsc_writers(const struct shmkit__peer_src *src, const void *data,
 			 uint64_t data_size, struct shmkit_chan_writer *out, size_t cap);
+
+/* ---- bcast.c: the broadcast channel behind a shmkit_chan handle ---- */
+struct shmkit__bcast;
+/* The page size a broadcast channel made here is laid out for. */
+uint64_t shmkit__bcast_page(void);
+/* Writes the 256-byte control block a create publishes. */
+void shmkit__bcast_image(void *block, uint64_t capacity, uint32_t policy, uint32_t spin_ns,
+			 uint32_t overflow);
+/* Checks the broadcast fields of an (SPSC-checked) immutable line. */
+int shmkit__bcast_check(const void *block);
+/* @img: the validated private copy of the immutable line. */
+int shmkit__bcast_open(shmkit_region *r, const void *img, int role, unsigned flags,
+		       unsigned start, const struct shmkit__peer_src *src, unsigned policy,
+		       uint64_t spin_ns, struct shmkit__bcast **out);
+void shmkit__bcast_set_wait(struct shmkit__bcast *b, unsigned policy, uint64_t spin_ns);
+void shmkit__bcast_close(struct shmkit__bcast *b);
+int shmkit__bcast_reserve(struct shmkit__bcast *b, size_t len, void **p, int64_t timeout_ns);
+int shmkit__bcast_commit(struct shmkit__bcast *b);
+int shmkit__bcast_send(struct shmkit__bcast *b, const void *buf, size_t len, int64_t timeout_ns);
+long shmkit__bcast_peek(struct shmkit__bcast *b, const void **p, int64_t timeout_ns);
+int shmkit__bcast_release(struct shmkit__bcast *b);
+long shmkit__bcast_recv(struct shmkit__bcast *b, void *buf, size_t cap, int64_t timeout_ns);
+int shmkit__bcast_missed(const struct shmkit__bcast *b, uint64_t *last, uint64_t *total);
+int32_t shmkit__bcast_peer_pid(struct shmkit__bcast *b, int *alive);
+/* stat: @block is a copy of [0, 256), @window of the subscribers' window */
+int shmkit__bcast_describe(const struct shmkit__peer_src *src, const void *block,
+			   void *window, struct shmkit_chan_info *out);
+int shmkit__bcast_subs(const struct shmkit__peer_src *src, const void *block, void *window,
+		       struct shmkit_sub_info *out, size_t cap);
 
 #endif /* SHMKIT_INTERNAL_H */

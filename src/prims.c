@@ -11,6 +11,7 @@
 
 #include "atomic.h"
 #include "internal.h"
+#include "layout_bcast.h"
 #include "layout_chan.h"
 #include "layout_mpsc.h"
 #include "layout_sync.h"
@@ -237,6 +238,19 @@ int shmkit_prims(const char *name, struct shmkit_prim_info *out, size_t cap)
 	return observe(name, prims_cb, &a);
 }
 
+/* Checks a broadcast channel's control block (read into @block) and reads
+ * its subscribers' window into @win. */
+static int bcast_window(uint64_t data_size, read_fn rd, void *ctx, const unsigned char *block,
+			unsigned char *win)
+{
+	const struct shmkit_bcast_shm *bs = (const void *)block;
+
+	if (bs->magic != SHMKIT_CHAN_MAGIC || bs->version != SHMKIT_CHAN_VERSION ||
+	    shmkit__bcast_check(block) || data_size < bs->ring_offset + bs->capacity)
+		return -EBADMSG;
+	return rd(ctx, bs->win_offset, win, SHMKIT_BCAST_WIN_SIZE);
+}
+
 static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 		   read_fn rd, void *ctx, uint32_t kind, void *arg)
 {
@@ -249,6 +263,13 @@ static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	if (data_size < SHMKIT_CHAN_RING_OFF)
 		return -EBADMSG;
 	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	if (!err && cs->type == SHMKIT_CHAN_TYPE_BCAST) {
+		_Alignas(64) unsigned char win[SHMKIT_BCAST_WIN_SIZE];
+		err = bcast_window(data_size, rd, ctx, block, win);
+		if (!err)
+			err = shmkit__bcast_describe(src, block, win, arg);
+		return err;
+	}
 	if (!err && cs->type == SHMKIT_CHAN_TYPE_MPSC) {
 		if (data_size < SHMKIT_MPSC_RING_OFF)
 			return -EBADMSG;
@@ -329,4 +350,38 @@ int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out, size_t
 	if (!out && cap)
 		return -EINVAL;
 	return observe(name, writers_cb, &a);
+}
+
+struct subs_arg { struct shmkit_sub_info *out; size_t cap; };
+
+static int subs_cb(const struct shmkit__peer_src *src, uint64_t data_size,
+		   read_fn rd, void *ctx, uint32_t kind, void *arg)
+{
+	_Alignas(64) unsigned char block[SHMKIT_CHAN_RING_OFF];
+	_Alignas(64) unsigned char win[SHMKIT_BCAST_WIN_SIZE];
+	const struct shmkit_chan_shm *cs = (const void *)block;
+	struct subs_arg *a = arg;
+
+	if (kind != SHMKIT_KIND_CHANNEL)
+		return -EPROTONOSUPPORT;
+	if (data_size < SHMKIT_CHAN_RING_OFF)
+		return -EBADMSG;
+	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	if (err)
+		return err;
+	if (cs->magic != SHMKIT_CHAN_MAGIC)
+		return -EBADMSG;
+	if (cs->type != SHMKIT_CHAN_TYPE_BCAST)
+		return -EPROTOTYPE;
+	err = bcast_window(data_size, rd, ctx, block, win);
+	return err ? err : shmkit__bcast_subs(src, block, win, a->out, a->cap);
+}
+
+int shmkit_chan_subs(const char *name, struct shmkit_sub_info *out, size_t cap)
+{
+	struct subs_arg a = { .out = out, .cap = cap };
+
+	if (!out && cap)
+		return -EINVAL;
+	return observe(name, subs_cb, &a);
 }

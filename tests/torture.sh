@@ -10,6 +10,8 @@
 #   unit/test_prim_crash  semaphore waiters and posters, event waiters
 #                         (plain and under a mutex) and wakers
 #   unit/test_mpsc_crash  MPSC writers, several at once, some holding a claim
+#   unit/test_bcast_crash broadcast subscribers and the writer, backpressure
+#                         and overwrite
 #
 # Every suite checks its own invariants after each kill and at the end
 # (nothing committed lost or duplicated, order kept, every wait bounded,
@@ -24,7 +26,8 @@ SEED=${TORTURE_SEED:-$(( $(date +%s) * 1000 % 1000000007 ))}
 SUITE_TIMEOUT=${TORTURE_SUITE_TIMEOUT:-900}
 export B
 
-suites=(test_crash test_peers test_sync_crash test_chan_crash test_prim_crash test_mpsc_crash)
+suites=(test_crash test_peers test_sync_crash test_chan_crash test_prim_crash test_mpsc_crash
+	test_bcast_crash)
 for s in "${suites[@]}"; do
 	[ -x "$B/tests/$s" ] || { echo "torture: $B/tests/$s is not built (make tests-build)" >&2; exit 2; }
 done

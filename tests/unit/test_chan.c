@@ -2598,7 +2598,7 @@ Test(chan, corrupt_immutable_line)
 		{ 4, 1, 4, -EPROTONOSUPPORT, "version 1 (the tail-published layout)" },
 		{ 4, 3, 4, -EPROTONOSUPPORT, "version 3" },
 		{ 4, 0, 4, -EPROTONOSUPPORT, "version 0" },
-		{ 8, 3, 4, -EPROTONOSUPPORT, "type 3" },
+		{ 8, 4, 4, -EPROTONOSUPPORT, "type 4" },  /* 3: broadcast */
 		{ 8, 2, 4, -EBADMSG, "type 2 (mpsc) with an spsc ring offset" },
 		{ 12, 32, 4, -EBADMSG, "max_msg" },
 		{ 12, 65, 4, -EBADMSG, "max_msg" },

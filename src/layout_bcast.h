@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout_bcast.h - a broadcast channel (one writer, up to 64 subscribers)
+ * as it lies in a segment's data, byte for byte.  docs/architecture.md
+ * ("Broadcast channel") has the same tables and the protocol.
+ *
+ *   [0, 256)          struct shmkit_bcast_shm: the control block; line 0
+ *                     is laid out as the SPSC channel's (layout_chan.h),
+ *                     type 3.  Written by the writer only.
+ *   [256, P)          zero, reserved
+ *   [P, P + 4352)     the subscribers' window: struct shmkit_bcast_win
+ *                     (256 bytes of wake-up words), then 64 x struct
+ *                     shmkit_bcast_sub, one line per subscriber
+ *   [R, R + cap)      the ring of records, written by the writer only
+ *
+ * P is the creator's page size (a power of two, 4 KiB .. 64 KiB) and
+ * R = P + P * ceil(4352 / P): the window has pages of its own, so a
+ * subscriber that opens with SHMKIT_RDONLY keeps only those writable and
+ * mprotects the control block and the ring read-only.
+ *
+ * Positions (tail, head, cursors) count bytes since the channel was made;
+ * they only grow, are 8-aligned, and a record lies at position % capacity.
+ * A record is a 24-byte header and its payload padded to 8; it never wraps
+ * (a PAD record fills the end of a lap).  Records in [head, tail) are
+ * intact ("held"); the writer moves head past a record before it writes
+ * over any of its bytes.
+ */
+#ifndef SHMKIT_LAYOUT_BCAST_H
+#define SHMKIT_LAYOUT_BCAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout_chan.h"
+
+#define SHMKIT_CHAN_TYPE_BCAST  3u   /* = SHMKIT_CHAN_BROADCAST (shmkit.h) */
+#define SHMKIT_BCAST_SUBS       64u
+#define SHMKIT_BCAST_MIN_CAP    256u  /* a record, its padding and the skip fit twice */
+#define SHMKIT_BCAST_WIN_HDR    256u
+#define SHMKIT_BCAST_SUB_SIZE   64u
+#define SHMKIT_BCAST_WIN_SIZE   (SHMKIT_BCAST_WIN_HDR + SHMKIT_BCAST_SUBS * SHMKIT_BCAST_SUB_SIZE)
+#define SHMKIT_BCAST_PAGE_MIN   4096u
+#define SHMKIT_BCAST_PAGE_MAX   65536u
+/* The ring's offset for page size @p. */
+#define SHMKIT_BCAST_RING_OFF(p) \
+	((uint64_t)(p) + ((SHMKIT_BCAST_WIN_SIZE + (uint64_t)(p) - 1) / (p)) * (p))
+
+#define SHMKIT_BCAST_HDR        24u
+/* header.stamp: the record's position | kind */
+#define SHMKIT_BCAST_DATA       1u
+#define SHMKIT_BCAST_PAD        2u
+/* A subscriber's cursor while it joins or leaves: the writer ignores it. */
+#define SHMKIT_BCAST_NONE       UINT64_MAX
+
+/* Policies (struct shmkit_chan_opts.overflow). */
+#define SHMKIT_BCAST_POL_BACKPRESSURE 0u
+#define SHMKIT_BCAST_POL_OVERWRITE    1u
+
+struct shmkit_bcast_rec {
+	uint64_t stamp;               /* 0: position | SHMKIT_BCAST_DATA or _PAD */
+	uint64_t seq;                 /* 8: the message's number, from 0 (a PAD:
+				       * the next message's) */
+	uint32_t len;                 /* 16: payload bytes (a PAD: the bytes it
+				       * fills after its header) */
+	uint32_t check;               /* 20: ~len */
+};
+
+struct shmkit_bcast_shm {
+	/* --- line 0: immutable, as struct shmkit_chan_shm's --- */
+	uint32_t magic;               /* 0: SHMKIT_CHAN_MAGIC */
+	uint32_t version;             /* 4: SHMKIT_CHAN_VERSION */
+	uint32_t type;                /* 8: SHMKIT_CHAN_TYPE_BCAST */
+	uint32_t max_msg;             /* 12: capacity / 4 */
+	uint64_t capacity;            /* 16: ring bytes, a power of two */
+	uint64_t ring_offset;         /* 24: SHMKIT_BCAST_RING_OFF(page) */
+	uint32_t policy;              /* 32: default wait policy */
+	uint32_t spin_ns;             /* 36: default spin budget */
+	uint32_t subs_max;            /* 40: SHMKIT_BCAST_SUBS */
+	uint32_t win_offset;          /* 44: the page size P */
+	uint32_t overflow;            /* 48: SHMKIT_BCAST_POL_* */
+	uint8_t pad0[12];             /* 52 */
+	/* --- line 1: the writer's --- */
+	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0:
+				       * closed; the subscribers' futex (low half) */
+	_Atomic uint64_t head;        /* 72: the oldest record held */
+	_Atomic uint64_t last;        /* 80: the newest message's position */
+	_Atomic uint64_t sent;        /* 88: messages published (= next seq) */
+	_Atomic uint32_t writer;      /* 96: the writer's owner token, 0 never */
+	_Atomic uint32_t closed;      /* 100: 1: the stream ends at tail */
+	_Atomic int32_t writer_pid;   /* 104: PID of the last writer */
+	uint32_t pad1;                /* 108 */
+	_Atomic uint64_t dropped;     /* 112: dead subscribers the writer dropped */
+	uint8_t pad2[8];              /* 120 */
+	uint8_t pad3[128];            /* 128: reserved */
+};
+
+/* The subscribers' window header: words every subscriber may write. */
+struct shmkit_bcast_win {
+	_Atomic uint32_t rwait;       /* 0: a subscriber is about to sleep */
+	_Atomic uint32_t wwait;       /* 4: the writer is about to sleep */
+	_Atomic uint32_t wseq;        /* 8: the writer's futex; bumped to wake it */
+	_Atomic uint32_t leaves;      /* 12: subscribers that closed (a count) */
+	_Atomic uint64_t joins;       /* 16: subscribers that ever joined */
+	uint8_t pad[232];             /* 24 */
+};
+
+/* One subscriber's slot: its own cache line, written by its occupant (the
+ * writer only frees a dead occupant's token). */
+struct shmkit_bcast_sub {
+	_Atomic uint32_t token;       /* 0: the occupant's owner token, 0 free */
+	_Atomic int32_t pid;          /* 4: its PID (informational) */
+	_Atomic uint64_t cursor;      /* 8: end of what it released; NONE: joining */
+	_Atomic uint64_t next_seq;    /* 16: the seq it expects next (statistics) */
+	_Atomic uint64_t received;    /* 24: messages released (statistics) */
+	_Atomic uint64_t lost;        /* 32: messages it missed, lapped */
+	_Atomic uint64_t gaps;        /* 40: times it was lapped */
+	_Atomic uint32_t flags;       /* 48: SHMKIT_BCAST_SUB_* */
+	uint8_t pad[12];              /* 52 */
+};
+#define SHMKIT_BCAST_SUB_RDONLY 0x1u
+
+_Static_assert(sizeof(struct shmkit_bcast_shm) == SHMKIT_CHAN_RING_OFF, "bcast size");
+_Static_assert(offsetof(struct shmkit_bcast_shm, type) == offsetof(struct shmkit_chan_shm, type),
+	       "bcast.type");
+_Static_assert(offsetof(struct shmkit_bcast_shm, spin_ns) == offsetof(struct shmkit_chan_shm, spin_ns),
+	       "bcast line 0 = chan line 0");
+_Static_assert(offsetof(struct shmkit_bcast_shm, subs_max) == 40, "bcast.subs_max");
+_Static_assert(offsetof(struct shmkit_bcast_shm, overflow) == 48, "bcast.overflow");
+_Static_assert(offsetof(struct shmkit_bcast_shm, tail) == 64, "bcast.tail");
+_Static_assert(offsetof(struct shmkit_bcast_shm, head) == 72, "bcast.head");
+_Static_assert(offsetof(struct shmkit_bcast_shm, last) == 80, "bcast.last");
+_Static_assert(offsetof(struct shmkit_bcast_shm, sent) == 88, "bcast.sent");
+_Static_assert(offsetof(struct shmkit_bcast_shm, writer) == 96, "bcast.writer");
+_Static_assert(offsetof(struct shmkit_bcast_shm, dropped) == 112, "bcast.dropped");
+_Static_assert(sizeof(struct shmkit_bcast_win) == SHMKIT_BCAST_WIN_HDR, "bcast window header");
+_Static_assert(offsetof(struct shmkit_bcast_win, joins) == 16, "win.joins");
+_Static_assert(sizeof(struct shmkit_bcast_sub) == SHMKIT_BCAST_SUB_SIZE, "bcast slot");
+_Static_assert(offsetof(struct shmkit_bcast_sub, cursor) == 8, "sub.cursor");
+_Static_assert(offsetof(struct shmkit_bcast_sub, lost) == 32, "sub.lost");
+_Static_assert(offsetof(struct shmkit_bcast_sub, flags) == 48, "sub.flags");
+_Static_assert(sizeof(struct shmkit_bcast_rec) == SHMKIT_BCAST_HDR, "bcast record header");
+_Static_assert(SHMKIT_BCAST_RING_OFF(4096) == 12288, "bcast ring offset, 4 KiB pages");
+_Static_assert(SHMKIT_BCAST_RING_OFF(65536) == 131072, "bcast ring offset, 64 KiB pages");
+
+#endif /* SHMKIT_LAYOUT_BCAST_H */
