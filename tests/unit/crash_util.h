@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * crash_util.h - shared by the kill -9 suites (test_sync_crash.c,
- * test_chan_crash.c, test_prim_crash.c): a monotonic clock, sleeping and
- * busy pauses, a seeded PRNG, the children a test kills (reaped by its
- * teardown whatever happened), and a child's report of its failure.  A suite prints its seed; the same
+ * test_chan_crash.c, test_prim_crash.c, test_mpsc_crash.c,
+ * test_bcast_crash.c; the clock, the mixer and the seed by chan_util.h
+ * too): a monotonic clock, sleeping and busy pauses, a seeded PRNG, the
+ * children a test kills (reaped by its teardown whatever happened), and a
+ * child's report of its failure.  A suite prints its seed; the same
  * SHMKIT_TEST_SEED makes the same choices again, and `make torture` runs
  * the suites over and over with seeds of its own.
  */
@@ -46,12 +48,17 @@ static inline void spin_ns(int64_t ns)
 		;
 }
 
-static inline uint64_t rnd(uint64_t *s)  /* splitmix64 */
+/* splitmix64's finaliser: a good 64-bit hash of @z. */
+static inline uint64_t mix64(uint64_t z)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+static inline uint64_t rnd(uint64_t *s)  /* splitmix64 */
+{
+	return mix64(*s += 0x9e3779b97f4a7c15ULL);
 }
 
 static inline uint64_t rnd_below(uint64_t *s, uint64_t n)
@@ -68,19 +75,25 @@ static inline uint64_t test_seed(int salt)
 	return ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4) ^ (uint64_t)salt;
 }
 
+/* Kills and reaps the children in @kids[0..n) (0 for none), and forgets them. */
+static inline void reap_kids(pid_t *kids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], NULL, 0);
+			kids[i] = 0;
+		}
+	}
+}
+
 /* The test's children, by place; crash_reap_all kills and reaps them. */
 #define CRASH_MAX_KIDS 8
 static pid_t crash_kids[CRASH_MAX_KIDS] __attribute__((unused));
 
 static inline void crash_reap_all(void)
 {
-	for (int i = 0; i < CRASH_MAX_KIDS; i++) {
-		if (crash_kids[i] > 0) {
-			kill(crash_kids[i], SIGKILL);
-			waitpid(crash_kids[i], NULL, 0);
-			crash_kids[i] = 0;
-		}
-	}
+	reap_kids(crash_kids, CRASH_MAX_KIDS);
 }
 
 /* In shared memory: the first failure a child saw, for the parent. */

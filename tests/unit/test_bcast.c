@@ -22,135 +22,20 @@
  * Every wait is bounded: channel calls time out, children run under
  * alarm() and PR_SET_PDEATHSIG, and .fini kills and reaps them.
  */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-
-#include "crash_util.h"
-#include "layout_bcast.h"
-#include "util.h"
-
-#define LONG_NS ((int64_t)10 * 1000000000)
-#define SHORT_NS ((int64_t)20 * 1000000)
-#define CHILD_ALARM_S 150
-#define MAX_KIDS 16
 #define SUBS 8
+#define CHAN_BOARD_EXTRA \
+	_Atomic uint64_t digest[SUBS]; \
+	_Atomic uint64_t count[SUBS];
+#include "chan_util.h"
+#include "layout_bcast.h"
+
 #define STREAM_N_DEFAULT 200000ull
 
-struct board {
-	_Atomic int failed;
-	_Atomic int ready;
-	_Atomic int go;
-	_Atomic uint64_t digest[SUBS];
-	_Atomic uint64_t count[SUBS];
-	char msg[512];
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
-
-static void setup(void)
-{
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (bd == MAP_FAILED)
-		abort();
-	memset(kids, 0, sizeof(kids));
-}
-
-static void teardown(void)
-{
-	for (int i = 0; i < MAX_KIDS; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
-	}
-	ut_cleanup();
-}
-
-TestSuite(bcast, .init = setup, .fini = teardown, .timeout = 120);
-
-static __attribute__((noreturn, format(printf, 1, 2))) void child_fail(const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&bd->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(bd->msg, sizeof(bd->msg), "child %d: ", (int)getpid());
-		vsnprintf(bd->msg + k, sizeof(bd->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
-
-static pid_t spawn(int (*fn)(void *), void *arg)
-{
-	pid_t parent = getpid();
-	int slot = -1;
-
-	for (int i = 0; i < MAX_KIDS && slot < 0; i++)
-		if (kids[i] == 0)
-			slot = i;
-	cr_assert_geq(slot, 0, "too many children");
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(4);
-		alarm(CHILD_ALARM_S);
-		_exit(fn(arg));
-	}
-	kids[slot] = pid;
-	return pid;
-}
-
-static int wait_kid(pid_t pid, int64_t timeout_ns)
-{
-	int64_t end = now_ns() + timeout_ns;
-	int st;
-
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid) {
-			for (int i = 0; i < MAX_KIDS; i++)
-				if (kids[i] == pid)
-					kids[i] = 0;
-			return st;
-		}
-		cr_assert_geq(w, 0, "waitpid: %s", strerror(errno));
-		if (now_ns() > end) {
-			kill(pid, SIGKILL);
-			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->msg);
-		}
-		sleep_ns(200000);
-	}
-}
+TestSuite(bcast, .init = chan_setup, .fini = chan_teardown, .timeout = 120);
 
 static void expect_exit0(pid_t pid)
 {
-	int st = wait_kid(pid, 6 * LONG_NS);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x; board: %s", st,
-		  bd->msg);
-}
-
-static void wait_ready(int n)
-{
-	int64_t end = now_ns() + LONG_NS;
-	while (atomic_load(&bd->ready) < n) {
-		cr_assert(!atomic_load(&bd->failed), "child failed: %s", bd->msg);
-		cr_assert(now_ns() < end, "children not ready (%d of %d)", atomic_load(&bd->ready), n);
-		sleep_ns(100000);
-	}
+	expect_exit0_in(pid, 6 * LONG_NS, NULL);
 }
 
 static const char *new_bcast(int backend, size_t cap, unsigned overflow)
@@ -193,31 +78,16 @@ struct mhdr {
 	uint32_t len;
 };
 
-static uint32_t fnv(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static size_t msg_len(uint64_t seq, size_t max)
 {
-	size_t n = 16 + mix(seq + 1) % 240;
+	size_t n = 16 + mix64(seq + 1) % 240;
 	return n > max ? max : n;
 }
 
 static void msg_fill(unsigned char *p, size_t n, uint64_t seq)
 {
 	struct mhdr h = { .seq = seq, .len = (uint32_t)n };
-	uint64_t r = mix(seq ^ 0x5bd1e995);
+	uint64_t r = mix64(seq ^ 0x5bd1e995);
 	for (size_t i = sizeof(h); i < n; i++)
 		p[i] = (unsigned char)(r + i * 131);
 	h.sum = fnv(p + sizeof(h), n - sizeof(h));
@@ -273,7 +143,7 @@ static int stream_sub(void *a)
 		if (seq != got)
 			child_fail("sub %d: seq %llu, expected %llu", sa->id, (unsigned long long)seq,
 				   (unsigned long long)got);
-		digest = mix(digest ^ fnv(p, (size_t)n)) + seq;
+		digest = mix64(digest ^ fnv(p, (size_t)n)) + seq;
 		if (p != buf && (err = shmkit_chan_release(c)) != 0)
 			child_fail("sub %d: release: %s", sa->id, shmkit_strerror(err));
 		got++;

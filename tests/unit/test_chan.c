@@ -32,23 +32,13 @@
  * and takeover_while_another_attaches (a takeover can get -EBUSY for a dead
  * holder while another process attaches, on posix and file).
  */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-
+#define CHAN_BOARD_EXTRA \
+	_Atomic int stage; \
+	_Atomic int sigs; \
+	_Atomic long result; \
+	_Atomic uint64_t count;
+#include "chan_util.h"
 #include "layout_chan.h"
-#include "util.h"
-
-#define LONG_NS ((int64_t)10 * 1000000000)  /* a generous bound: 10 s */
-#define SHORT_NS ((int64_t)20 * 1000000)    /* a short timeout: 20 ms */
-#define CHILD_ALARM_S 150                   /* no child outlives a lost test */
-#define MAX_KIDS 16
 
 /*
  * Stream sizes.  On the 2-core machine this was written on, each policy
@@ -60,21 +50,6 @@
 #define STREAM_N_SPIN 10000000ull
 #define STREAM_N_SLEEP 10000000ull
 #define STREAM_N_BACKEND 200000ull
-
-/* ---- the board shared with children, and the children ---- */
-
-struct board {
-	_Atomic int failed;
-	_Atomic int stage;
-	_Atomic int go;
-	_Atomic int sigs;
-	_Atomic long result;
-	_Atomic uint64_t count;
-	char msg[512];
-};
-
-static struct board *bd;
-static pid_t kids[MAX_KIDS];
 
 /*
  * A test process killed by a signal (a crash, or the alarm() that bounds a
@@ -131,137 +106,16 @@ static void catch_crashes(void)
 static void setup(void)
 {
 	catch_crashes();
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		  -1, 0);
-	if (bd == MAP_FAILED)
-		abort();
-	memset(kids, 0, sizeof(kids));
+	chan_setup();
 }
 
-static void reap_all(void)
-{
-	for (int i = 0; i < MAX_KIDS; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
-	}
-}
+TestSuite(chan, .init = setup, .fini = chan_teardown, .timeout = 60);
 
-static void teardown(void)
-{
-	alarm(0);
-	reap_all();
-	ut_cleanup();
-}
-
-TestSuite(chan, .init = setup, .fini = teardown, .timeout = 60);
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t test_seed(void)
-{
-	const char *e = getenv("SHMKIT_TEST_SEED");
-	if (e && *e)
-		return strtoull(e, NULL, 0);
-	return ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
-}
-
-/* Records a child's failure on the board and ends the child. */
-static __attribute__((noreturn, format(printf, 1, 2)))
-void child_fail(const char *fmt, ...)
-{
-	int expected = 0;
-	if (atomic_compare_exchange_strong(&bd->failed, &expected, 1)) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = snprintf(bd->msg, sizeof(bd->msg), "child %d: ", (int)getpid());
-		vsnprintf(bd->msg + k, sizeof(bd->msg) - (size_t)k, fmt, ap);
-		va_end(ap);
-	}
-	_exit(3);
-}
-
-/* Runs fn(arg) in a child, which exits with its return value. */
-static pid_t spawn(int (*fn)(void *), void *arg)
-{
-	pid_t parent = getpid();
-	int slot = -1;
-
-	for (int i = 0; i < MAX_KIDS && slot < 0; i++)
-		if (kids[i] == 0)
-			slot = i;
-	cr_assert_geq(slot, 0, "too many children");
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(4);
-		alarm(CHILD_ALARM_S);
-		_exit(fn(arg));
-	}
-	kids[slot] = pid;
-	return pid;
-}
-
-static void forget(pid_t pid)
-{
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-/* Waits (at most @timeout_ns) for child @pid to end; its wait status. */
-static int wait_kid(pid_t pid, int64_t timeout_ns)
-{
-	int64_t end = now_ns() + timeout_ns;
-	int st;
-
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid) {
-			forget(pid);
-			return st;
-		}
-		cr_assert_geq(w, 0, "waitpid %d: %s", (int)pid, strerror(errno));
-		if (now_ns() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			forget(pid);
-			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->msg);
-		}
-		sleep_ns(200000);
-	}
-}
+/* ---- the children ---- */
 
 static void expect_exit0(pid_t pid, const char *what)
 {
-	int st = wait_kid(pid, LONG_NS);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child status %#x; board: %s",
-		  what, st, bd->msg);
+	expect_exit0_in(pid, LONG_NS, what);
 }
 
 static void kill_kid(pid_t pid)
@@ -280,17 +134,6 @@ static void wait_stage(int v)
 		cr_assert(!atomic_load(&bd->failed), "child failed: %s", bd->msg);
 		cr_assert(now_ns() < end, "stage %d not reached (at %d)", v,
 			  atomic_load(&bd->stage));
-		sleep_ns(100000);
-	}
-}
-
-/* A child's bounded wait for the parent's go (>= v). */
-static void child_wait_go(int v)
-{
-	int64_t end = now_ns() + LONG_NS;
-	while (atomic_load(&bd->go) < v) {
-		if (now_ns() > end)
-			child_fail("no go %d from the parent", v);
 		sleep_ns(100000);
 	}
 }
@@ -517,7 +360,7 @@ static void stream(int backend, unsigned policy, uint64_t n, size_t cap)
 	if (e && *e && policy != 0)
 		n = strtoull(e, NULL, 0);
 	const char *name = new_chan(backend, cap, policy);
-	uint64_t seed = test_seed();
+	uint64_t seed = test_seed(0);
 	struct shmkit_chan_opts o = { .policy = policy };
 	shmkit_chan *r;
 	int err = shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, &o, &r);
@@ -2469,7 +2312,7 @@ Test(chan, corrupt_role_words)
 Test(chan, corrupt_fuzz, .timeout = 120)
 {
 	alarm(100);
-	uint64_t seed = test_seed(), rng = seed;
+	uint64_t seed = test_seed(0), rng = seed;
 	struct pair p = pair_new(256);
 	unsigned char b[256];
 	unsigned outcomes[4] = { 0 };
