@@ -3,9 +3,9 @@
  * chan_util.h - shared by the channel suites (test_chan.c, test_mpsc.c,
  * test_bcast.c): a board shared with child processes, children started
  * under an alarm and PR_SET_PDEATHSIG and reaped (by .fini too, when a test
- * failed half-way), bounded waits for them, and the FNV-1a checksum and
- * 64-bit mixer the suites' messages are made of.  The clock, sleeping and
- * the seed come from crash_util.h.
+ * failed half-way) and bounded waits for them.  The clock, sleeping, the
+ * seed and the FNV-1a checksum and 64-bit mixer the suites' messages are
+ * made of come from crash_util.h.
  *
  * A suite may define, before it includes this,
  *	MAX_KIDS          the children it has at once (16 if not);
@@ -168,15 +168,6 @@ static inline void child_wait_go(int v)
 			child_fail("no go %d from the parent", v);
 		sleep_ns(50000);
 	}
-}
-
-/* FNV-1a (32 bits) of @n bytes. */
-static inline uint32_t fnv(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
 }
 
 #endif

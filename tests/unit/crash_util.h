@@ -2,16 +2,19 @@
 /*
  * crash_util.h - shared by the kill -9 suites (test_sync_crash.c,
  * test_chan_crash.c, test_prim_crash.c, test_mpsc_crash.c,
- * test_bcast_crash.c; the clock, the mixer and the seed by chan_util.h
- * too): a monotonic clock, sleeping and busy pauses, a seeded PRNG, the
- * children a test kills (reaped by its teardown whatever happened), and a
- * child's report of its failure.  A suite prints its seed; the same
- * SHMKIT_TEST_SEED makes the same choices again, and `make torture` runs
- * the suites over and over with seeds of its own.
+ * test_bcast_crash.c; the clock, the seed, the mixer and the checksum by
+ * chan_util.h too): a monotonic clock, sleeping and busy pauses, a seeded
+ * PRNG, the children a test kills (started by crash_spawn, waited for by
+ * crash_reap, reaped by crash_teardown whatever happened), a board shared
+ * with them, a child's report of its failure, and the FNV-1a checksum.  A
+ * suite prints its seed; the same SHMKIT_TEST_SEED makes the same choices
+ * again, and `make torture` runs the suites over and over with seeds of
+ * its own.
  */
 #ifndef SHMKIT_TEST_CRASH_UTIL_H
 #define SHMKIT_TEST_CRASH_UTIL_H
 
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,12 +22,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "shmkit.h"
+#include "util.h"
 
 static inline int64_t now_ns(void)
 {
@@ -61,6 +66,15 @@ static inline uint64_t rnd(uint64_t *s)  /* splitmix64 */
 	return mix64(*s += 0x9e3779b97f4a7c15ULL);
 }
 
+/* FNV-1a (32 bits) of @n bytes. */
+static inline uint32_t fnv(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 static inline uint64_t rnd_below(uint64_t *s, uint64_t n)
 {
 	return rnd(s) % n;
@@ -94,6 +108,22 @@ static pid_t crash_kids[CRASH_MAX_KIDS] __attribute__((unused));
 static inline void crash_reap_all(void)
 {
 	reap_kids(crash_kids, CRASH_MAX_KIDS);
+}
+
+/* A suite's .fini: the children killed and reaped, the segments removed. */
+static inline void crash_teardown(void)
+{
+	crash_reap_all();
+	ut_cleanup();
+}
+
+/* A board of @size bytes shared with the children (inherited across fork). */
+static inline void *crash_board(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		abort();
+	return p;
 }
 
 /* In shared memory: the first failure a child saw, for the parent. */
@@ -148,6 +178,48 @@ static inline __attribute__((noreturn)) void crash_child_exit(shmkit_region *own
 	if (own && shmkit_region_close(own) != 0)
 		_exit(5);
 	_exit(0);
+}
+
+/*
+ * Runs fn(arg) in a child in crash_kids[slot] (started by crash_child_start
+ * on no region of its own), which exits with its return value.
+ */
+static inline pid_t crash_spawn(int slot, int (*fn)(void *), void *arg, unsigned alarm_s,
+				struct crash_fail *f)
+{
+	pid_t parent = getpid();
+
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		shmkit_region *own;
+		crash_child_start(parent, alarm_s, NULL, NULL, 0, f, &own);
+		_exit(fn(arg));
+	}
+	crash_kids[slot] = pid;
+	return pid;
+}
+
+/* Waits (at most @timeout_ns, then kills it and fails) for child @pid to
+ * end; its wait status. */
+static inline int crash_reap(pid_t pid, int64_t timeout_ns, const struct crash_fail *f)
+{
+	int64_t end = now_ns() + timeout_ns;
+	int st;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return st;
+		cr_assert_geq(w, 0);
+		if (now_ns() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, f->msg);
+		}
+		sleep_ns(100000);
+	}
 }
 
 #endif

@@ -71,36 +71,16 @@ _Static_assert(WRITERS + 1 <= CRASH_MAX_KIDS, "crash_kids holds the writers and 
 
 static void setup(void)
 {
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (bd == MAP_FAILED)
-		abort();
+	bd = crash_board(sizeof(*bd));
 }
 
-static void teardown(void)
-{
-	crash_reap_all();
-	ut_cleanup();
-}
-
-TestSuite(mpsc_crash, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(mpsc_crash, .init = setup, .fini = crash_teardown, .timeout = 120);
 
 #define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
 
 static pid_t spawn(int slot, int (*fn)(void *), void *arg)
 {
-	pid_t parent = getpid();
-
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		shmkit_region *own;
-		crash_child_start(parent, CHILD_ALARM_S, NULL, NULL, 0, &bd->fail, &own);
-		_exit(fn(arg));
-	}
-	crash_kids[slot] = pid;
-	return pid;
+	return crash_spawn(slot, fn, arg, CHILD_ALARM_S, &bd->fail);
 }
 
 struct mhdr {
@@ -108,14 +88,6 @@ struct mhdr {
 	uint32_t sum;
 	uint64_t seq;
 };
-
-static uint32_t fnv(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
 
 static void fill(unsigned char *p, size_t n, uint32_t inc, uint64_t seq)
 {
@@ -216,20 +188,7 @@ static int reader_main(void *a)
 
 static int reap(pid_t pid, int64_t timeout_ns)
 {
-	int64_t end = now_ns() + timeout_ns;
-	int st;
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid)
-			return st;
-		cr_assert_geq(w, 0);
-		if (now_ns() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			cr_assert_fail("child %d did not end in time; board: %s", (int)pid, bd->fail.msg);
-		}
-		sleep_ns(100000);
-	}
+	return crash_reap(pid, timeout_ns, &bd->fail);
 }
 
 static void run(int backend)

@@ -79,14 +79,7 @@ struct ctx {
 	int extra;                      /* sem: units posted to let workers stop */
 };
 
-
-static void teardown(void)
-{
-	crash_reap_all();
-	ut_cleanup();
-}
-
-TestSuite(prim_crash, .fini = teardown, .timeout = 150);
+TestSuite(prim_crash, .fini = crash_teardown, .timeout = 150);
 
 #define worker_fail(sh, ...) crash_fail_exit(&(sh)->fail, __VA_ARGS__)
 

@@ -85,15 +85,8 @@ struct ctx {
 	int kills, k_holding, k_locking, k_draining, k_rd_holding, k_other;
 };
 
-/* Children to kill and reap when a test ends, whatever happened. */
-
-static void teardown(void)
-{
-	crash_reap_all();
-	ut_cleanup();
-}
-
-TestSuite(sync_crash, .fini = teardown, .timeout = 150);
+/* Children are killed and reaped when a test ends, whatever happened. */
+TestSuite(sync_crash, .fini = crash_teardown, .timeout = 150);
 
 /* ---- the record ---- */
 
