@@ -12,8 +12,9 @@
  * SEM_UNITS - ambiguous <= V <= SEM_UNITS, so no unit was ever made up and
  * none lost beyond what the ambiguous kills explain; it then posts the
  * lost ones back.  Between checks, a value above 0 that no worker takes
- * for 2 s is a lost wake-up (a dead poster's, or a dead woken waiter's),
- * which the semaphore's bounded sleep must prevent.
+ * within the progress bound (10 s; without the fix the workers would sleep
+ * their whole 30 s wait) is a lost wake-up (a dead poster's, or a dead
+ * woken waiter's), which the semaphore's bounded sleep must prevent.
  *
  * Event: EV_WAITERS waiters (half with event_wait, half with wait_mutex
  * under a robust mutex) and EV_WAKERS wakers that count a wake as started,
@@ -46,7 +47,7 @@
 #define EV_WAKERS 2
 #define WAIT_NS ((int64_t)30 * 1000000000)      /* a worker's semaphore wait */
 #define EV_WAIT_NS ((int64_t)10 * 1000000000)   /* a waiter's event wait */
-#define STALL_NS ((int64_t)2 * 1000000000)      /* a unit left untaken */
+#define ZERO_NS ((int64_t)500 * 1000000)       /* value 0 this long: check */
 #define PROGRESS_NS ((int64_t)10 * 1000000000)
 #define WORKER_ALARM_S 150
 #define REGION_SIZE 8192
@@ -288,8 +289,9 @@ static void sem_check_units(struct ctx *c)
 }
 
 /* Waits for the workers to move on after a kill.  For the semaphore: a unit
- * that nobody takes for STALL_NS is a lost wake-up; a value of 0 for as long
- * is lost units, which only a check can tell from a bug. */
+ * that nobody takes within PROGRESS_NS is a lost wake-up; a value of 0 for
+ * ZERO_NS may be units lost with the dead, which only a check can tell
+ * from a bug. */
 static void wait_progress(struct ctx *c, uint64_t c0)
 {
 	int64_t start = now_ns(), zero_since = -1;
@@ -302,10 +304,10 @@ static void wait_progress(struct ctx *c, uint64_t c0)
 				zero_since = -1;
 			else if (zero_since < 0)
 				zero_since = now;
-			if (v > 0 && now - start > STALL_NS)
+			if (v > 0 && now - start > PROGRESS_NS)
 				cr_assert_fail("[seed %llu] sem value %d, yet no waiter took a unit "
-					       "for 2 s: a lost wake-up", (unsigned long long)c->seed, v);
-			if (v == 0 && now - zero_since > STALL_NS / 4) {
+					       "for 10 s: a lost wake-up", (unsigned long long)c->seed, v);
+			if (v == 0 && now - zero_since > ZERO_NS) {
 				sem_check_units(c);  /* all units held by the dead */
 				return;
 			}
