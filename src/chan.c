@@ -191,25 +191,6 @@ static void sleep_barrier(shmkit_chan *c)
 
 /* ---- waiting ---- */
 
-/* Polls before a waiting side first reads the clock or the peer's state. */
-#define BRIEF_POLLS 128
-
-/*
- * Polls @word while it holds @seen, up to BRIEF_POLLS times, reading
- * nothing else: in a stream the next record (or the space) is usually a
- * few hundred nanoseconds away, and the clock reads and the peer check of
- * a full wait step would cost more than the wait.  True if it moved.
- */
-static bool poll_brief(_Atomic uint64_t *word, uint64_t seen)
-{
-	for (int i = 0; i < BRIEF_POLLS; i++) {
-		/* relaxed: the caller looks again with acquire */
-		if (load_relaxed(word) != seen)
-			return true;
-		shmkit__cpu_relax();
-	}
-	return false;
-}
 
 /* -EPIPE if the other side's role names an attach that died.  Asked at
  * most once per poll period unless @force; a death once seen stays seen
@@ -373,7 +354,7 @@ int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 		/* the reader may be waiting for what we reserved: show it */
 		shmkit_chan_commit(c);
 		if (spin_until < 0 && timeout_ns != 0 && c->policy != SHMKIT_WAIT_SLEEP &&
-		    poll_brief(&c->shm->head, c->other)) {
+		    shmkit__poll_brief(&c->shm->head, c->other)) {
 			spin_until = -2;  /* polled once; the next round waits in full */
 			continue;
 		}
@@ -465,7 +446,7 @@ static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
 		if (n)
 			return n;
 		if (!looked && timeout_ns != 0 && c->policy != SHMKIT_WAIT_SLEEP &&
-		    poll_brief(hdr_at(c, c->pos), 0))
+		    shmkit__poll_brief(hdr_at(c, c->pos), 0))
 			continue;
 		/* a call that will spin first spins once before it looks at
 		 * closed and the writer's token: they lie on the writer's line,

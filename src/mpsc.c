@@ -161,20 +161,6 @@ static void help_tail(struct shmkit__mpsc *m, uint64_t t, uint64_t size)
 
 /* ---- waiting ---- */
 
-#define BRIEF_POLLS 128
-
-/* Polls @word while it holds @seen, a few hundred nanoseconds at most. */
-static bool poll_brief(_Atomic uint64_t *word, uint64_t seen)
-{
-	for (int i = 0; i < BRIEF_POLLS; i++) {
-		/* relaxed: the caller looks again with acquire */
-		if (load_relaxed(word) != seen)
-			return true;
-		shmkit__cpu_relax();
-	}
-	return false;
-}
-
 /* Whether this wait step spins (0: it sleeps). */
 static bool spinning(const struct shmkit__mpsc *m, int64_t now, int64_t *spin_until)
 {
@@ -343,7 +329,7 @@ int shmkit__mpsc_reserve(struct shmkit__mpsc *m, size_t len, void **p, int64_t t
 				uint64_t seen = m->head;
 				if (!polled && timeout_ns != 0 && m->policy != SHMKIT_WAIT_SLEEP) {
 					polled = true;
-					if (poll_brief(&m->shm->head, seen))
+					if (shmkit__poll_brief(&m->shm->head, seen))
 						continue;
 				}
 				err = reader_check(m, timeout_ns == 0);
@@ -616,7 +602,7 @@ static long reader_next(struct shmkit__mpsc *m, const void **p, uint64_t *size,
 		}
 		if (!full) {
 			first = false;
-			poll_brief(word_at(m, m->pos), seen);
+			shmkit__poll_brief(word_at(m, m->pos), seen);
 			continue;
 		}
 		if (seen == empty_of(m, m->pos) &&
