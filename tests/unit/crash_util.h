@@ -222,4 +222,23 @@ static inline int crash_reap(pid_t pid, int64_t timeout_ns, const struct crash_f
 	}
 }
 
+/* The region a crash test works in: anonymous on SHMKIT_BACKEND_ANON
+ * (*name NULL), else a fresh name on @backend, created 0600 (*name set;
+ * util.h removes it when the test ends). */
+static inline shmkit_region *crash_region(int backend, size_t size, const char **name)
+{
+	shmkit_region *r;
+	int err;
+
+	*name = NULL;
+	if (backend == SHMKIT_BACKEND_ANON) {
+		err = shmkit_region_anon(size, 0, &r);
+	} else {
+		*name = ut_name(backend);
+		err = shmkit_region_open(*name, SHMKIT_CREATE | SHMKIT_EXCL, size, 0600, &r);
+	}
+	cr_assert_eq(err, 0, "region: %s", shmkit_strerror(err));
+	return r;
+}
+
 #endif

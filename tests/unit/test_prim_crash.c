@@ -370,15 +370,7 @@ static void run(int backend, bool event)
 	       (unsigned long long)c.seed);
 	fflush(stdout);
 
-	int err;
-	if (backend == SHMKIT_BACKEND_ANON) {
-		err = shmkit_region_anon(REGION_SIZE, 0, &c.r);
-	} else {
-		c.name = ut_name(backend);
-		err = shmkit_region_open(c.name, SHMKIT_CREATE | SHMKIT_EXCL, REGION_SIZE,
-					 0600, &c.r);
-	}
-	cr_assert_eq(err, 0, "region: %s", shmkit_strerror(err));
+	c.r = crash_region(backend, REGION_SIZE, &c.name);
 	c.sh = shmkit_region_base(c.r);
 	cr_assert_eq(shmkit_sem_init(c.r, &c.sh->sem, SEM_UNITS), 0);
 	cr_assert_eq(shmkit_event_init(c.r, &c.sh->ev), 0);
@@ -419,7 +411,7 @@ static void run(int backend, bool event)
 				      (unsigned long long)c.seed, info[i].waiters, asleep_kills);
 		}
 		/* the mutex of the wait_mutex waiters recovers */
-		err = shmkit_mutex_timedlock(c.r, &c.sh->m, EV_WAIT_NS);
+		int err = shmkit_mutex_timedlock(c.r, &c.sh->m, EV_WAIT_NS);
 		if (err == -EOWNERDEAD)
 			err = shmkit_mutex_consistent(c.r, &c.sh->m);
 		cr_expect_eq(err, 0, "[seed %llu] final lock: %s", (unsigned long long)c.seed,

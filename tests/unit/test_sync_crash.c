@@ -522,15 +522,7 @@ static void run(int backend, bool rw)
 	       (unsigned long long)c.seed);
 	fflush(stdout);
 
-	int err;
-	if (backend == SHMKIT_BACKEND_ANON) {
-		err = shmkit_region_anon(REGION_SIZE, 0, &c.r);
-	} else {
-		c.name = ut_name(backend);
-		err = shmkit_region_open(c.name, SHMKIT_CREATE | SHMKIT_EXCL, REGION_SIZE,
-					 0600, &c.r);
-	}
-	cr_assert_eq(err, 0, "region: %s", shmkit_strerror(err));
+	c.r = crash_region(backend, REGION_SIZE, &c.name);
 	cr_assert_geq(shmkit_region_size(c.r), sizeof(struct shared));
 	c.sh = shmkit_region_base(c.r);
 	cr_assert_eq(shmkit_mutex_init(c.r, &c.sh->m), 0);
