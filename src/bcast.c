@@ -547,8 +547,10 @@ static long sub_next(struct shmkit__bcast *b, const void **p, uint64_t *size, ui
 		if (looked || try_only || b->policy == SHMKIT_WAIT_SLEEP) {
 			err = writer_check(b, try_only);
 			if (err == -EPIPE) {
-				/* what it published before it died first */
-				if ((load_acquire(&b->shm->tail) & ~(uint64_t)1) != end)  /* B2 */
+				/* what it published before it died first, and its
+				 * close (bit 0) if it closed and exited after our
+				 * load of tail: that is the end, not a death */
+				if (load_acquire(&b->shm->tail) != t)  /* B2 */
 					continue;
 				return -EPIPE;
 			}

@@ -459,7 +459,13 @@ static long reader_next(shmkit_chan *c, const void **p, uint64_t *need,
 			if (err == -EPIPE) {
 				/* what the writer committed before it died first */
 				n = next_record(c, p, need);
-				return n ? n : -EPIPE;
+				if (n)
+					return n;
+				/* C8 again: a writer that closed and exited after
+				 * our load of closed above ended its stream */
+				if (load_acquire(&c->shm->closed))
+					return next_record(c, p, need);  /* 0: the end */
+				return -EPIPE;
 			}
 			if (err)
 				return err;
