@@ -308,43 +308,106 @@ static const char *const policy_names[] = {
 	[SHMKIT_WAIT_SLEEP] = "sleep",
 };
 
-/* Parses --policy: spin, spin-sleep or sleep. */
-static int opt_policy(FILE *err, const struct command *c, const struct option_spec *o,
-		      unsigned *out)
+/* Parses a wait policy (--wait, and --policy's older spelling): spin,
+ * spin-sleep or sleep.  1 when @v is none of them. */
+static int wait_value(const char *v, unsigned *out)
 {
-	if (!o->seen)
-		return 0;
 	for (unsigned i = SHMKIT_WAIT_SPIN; i <= SHMKIT_WAIT_SLEEP; i++) {
-		if (!strcmp(o->value, policy_names[i])) {
+		if (!strcmp(v, policy_names[i])) {
 			*out = i;
 			return 0;
 		}
 	}
+	return 1;
+}
+
+/* Parses --wait: spin, spin-sleep or sleep. */
+static int opt_wait(FILE *err, const struct command *c, const struct option_spec *o,
+		    unsigned *out)
+{
+	if (!o->seen || !wait_value(o->value, out))
+		return 0;
 	return usage_err(err, c->name, NULL,
 			 "invalid %s '%s': expected spin, spin-sleep or sleep",
 			 o->name, o->value);
 }
 
-/* Parses a channel kind (--channel): spsc or mpsc. */
-static int opt_kind(FILE *err, const struct command *c, const struct option_spec *o,
-		    uint32_t *out)
+/*
+ * Parses create's --policy @o: a broadcast channel's backpressure or
+ * overwrite into co->overflow, or (the spelling --wait replaced) a wait
+ * policy into co->policy, unless --wait (@wait) gave one.
+ */
+static int opt_policy(FILE *err, const struct command *c, const struct option_spec *o,
+		      const struct option_spec *wait, struct shmkit_chan_opts *co)
+{
+	bool bcast = co->kind == SHMKIT_CHAN_BROADCAST;
+
+	if (!o->seen)
+		return 0;
+	if (!strcmp(o->value, "backpressure") || !strcmp(o->value, "overwrite")) {
+		if (!bcast)
+			return usage_err(err, c->name, NULL,
+					 "%s %s is for broadcast channels (--channel broadcast)",
+					 o->name, o->value);
+		co->overflow = o->value[0] == 'o' ? SHMKIT_BCAST_OVERWRITE
+						  : SHMKIT_BCAST_BACKPRESSURE;
+		return 0;
+	}
+	if (!wait_value(o->value, &co->policy)) {
+		if (wait->seen)
+			return usage_err(err, c->name, NULL,
+					 "%s %s and --wait both say how to wait: give --wait alone",
+					 o->name, o->value);
+		return 0;
+	}
+	return usage_err(err, c->name, NULL, "invalid %s '%s': expected %s", o->name,
+			 o->value, bcast ? "backpressure or overwrite"
+					 : "spin, spin-sleep or sleep (better given as --wait)");
+}
+
+/* Parses @o's value as one of @n @words (NULL entries unused) into its
+ * index; @expected lists them for the error. */
+static int opt_word(FILE *err, const struct command *c, const struct option_spec *o,
+		    const char *const *words, uint32_t n, const char *expected, uint32_t *out)
 {
 	if (!o->seen)
 		return 0;
-	if (!strcmp(o->value, "spsc")) {
-		*out = SHMKIT_CHAN_SPSC;
-		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		if (words[k] && !strcmp(o->value, words[k])) {
+			*out = k;
+			return 0;
+		}
 	}
-	if (!strcmp(o->value, "mpsc")) {
-		*out = SHMKIT_CHAN_MPSC;
-		return 0;
-	}
-	if (!strcmp(o->value, "broadcast"))
-		return usage_err(err, c->name, NULL,
-				 "invalid %s 'broadcast': broadcast channels are not "
-				 "implemented yet", o->name);
-	return usage_err(err, c->name, NULL, "invalid %s '%s': expected spsc or mpsc",
-			 o->name, o->value);
+	return usage_err(err, c->name, NULL, "invalid %s '%s': expected %s", o->name, o->value,
+			 expected);
+}
+
+/* Parses a channel kind (--channel): spsc, mpsc or broadcast. */
+static int opt_kind(FILE *err, const struct command *c, const struct option_spec *o,
+		    uint32_t *out)
+{
+	static const char *const kinds[] = {
+		[SHMKIT_CHAN_SPSC] = "spsc",
+		[SHMKIT_CHAN_MPSC] = "mpsc",
+		[SHMKIT_CHAN_BROADCAST] = "broadcast",
+	};
+
+	return opt_word(err, c, o, kinds, sizeof(kinds) / sizeof(kinds[0]),
+			"spsc, mpsc or broadcast", out);
+}
+
+/* Parses recv's --start: where a broadcast subscriber joins. */
+static int opt_start(FILE *err, const struct command *c, const struct option_spec *o,
+		     uint32_t *out)
+{
+	static const char *const starts[] = {
+		[SHMKIT_SUB_NEXT] = "next",
+		[SHMKIT_SUB_NEWEST] = "newest",
+		[SHMKIT_SUB_OLDEST] = "oldest",
+	};
+
+	return opt_word(err, c, o, starts, sizeof(starts) / sizeof(starts[0]),
+			"next, newest or oldest", out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -382,7 +445,8 @@ static int parse_channel(FILE *err, const struct command *c, struct option_spec 
 	a->co.mode = SHMKIT_DEFAULT_MODE;
 	if ((ret = opt_capacity(err, c, &opts[5], &a->co.capacity)) != 0 ||
 	    (ret = opt_mode(err, c, &opts[3], &a->co.mode)) != 0 ||
-	    (ret = opt_policy(err, c, &opts[6], &a->co.policy)) != 0)
+	    (ret = opt_wait(err, c, &opts[7], &a->co.policy)) != 0 ||
+	    (ret = opt_policy(err, c, &opts[6], &opts[7], &a->co)) != 0)
 		return ret;
 	return 0;
 }
@@ -398,10 +462,11 @@ static int parse_create(FILE *err, const struct command *c, int argc, char **arg
 		{ .name = "--channel", .has_value = true },
 		{ .name = "--capacity", .has_value = true },
 		{ .name = "--policy", .has_value = true },
+		{ .name = "--wait", .has_value = true },
 	};
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 7, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, opts, 8, &n)) != 0 ||
 	    (ret = one_name(err, c, argv, n, a)) != 0)
 		return ret;
 	a->flags = SHMKIT_CREATE;
@@ -409,7 +474,7 @@ static int parse_create(FILE *err, const struct command *c, int argc, char **arg
 		a->flags |= SHMKIT_EXCL;
 	if (opts[4].seen)
 		return parse_channel(err, c, opts, a);
-	for (int i = 5; i < 7; i++)
+	for (int i = 5; i < 8; i++)
 		if (opts[i].seen)
 			return usage_err(err, c->name, NULL, "%s needs --channel", opts[i].name);
 	if (!opts[0].seen)
@@ -520,13 +585,16 @@ static int parse_recv(FILE *err, const struct command *c, int argc, char **argv,
 		{ .name = "--timeout", .has_value = true },
 		{ .name = "--channel", .has_value = true },
 		{ .name = "--count", .has_value = true },
+		{ .name = "--start", .has_value = true },
 	};
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 6, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, opts, 7, &n)) != 0 ||
 	    (ret = chan_args(err, c, argv, n, opts, a)) != 0 ||
-	    (ret = opt_count(err, c, &opts[5], &a->count)) != 0)
+	    (ret = opt_count(err, c, &opts[5], &a->count)) != 0 ||
+	    (ret = opt_start(err, c, &opts[6], &a->co.start)) != 0)
 		return ret;
+	a->has_start = opts[6].seen;
 	return 0;
 }
 
@@ -648,19 +716,24 @@ static int (*const parsers[CMD_COUNT])(FILE *err, const struct command *c, int a
 const struct command args_commands[CMD_COUNT] = {
 	[CMD_CREATE] = { "create", CMD_CREATE,
 	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]\n"
-	  "create NAME --channel spsc|mpsc --capacity BYTES [--excl] [--mode MODE] [--policy POLICY]",
+	  "create NAME --channel spsc|mpsc|broadcast --capacity BYTES [--excl] [--mode MODE] [--policy backpressure|overwrite] [--wait WAIT]",
 	  "Creates a region of BYTES data bytes, or opens an existing one that is\n"
 	  "at least that large.  --raw: no shmkit header, foreign programs see the\n"
 	  "data at offset 0.  --excl: fail if it exists.  --mode: octal permission\n"
 	  "bits, default 0600.\n"
 	  "\n"
-	  "With --channel, creates a channel that carries messages to one reader\n"
-	  "(see send and recv), without taking either role: spsc from one writer,\n"
-	  "mpsc from up to 64 writers at once.  Its ring holds --capacity bytes, a\n"
+	  "With --channel, creates a channel (see send and recv) without taking a\n"
+	  "role: spsc from one writer to one reader, mpsc from up to 64 writers at\n"
+	  "once to one reader, broadcast from one writer to up to 64 subscribers,\n"
+	  "each of which gets every message.  Its ring holds --capacity bytes, a\n"
 	  "power of two from 64 to 1G; the largest message is a quarter of that.\n"
 	  "An existing channel of that kind and capacity is left as it is.\n"
-	  "--policy: how its sides wait by default: spin (lowest latency, a busy\n"
-	  "CPU), spin-sleep (spin briefly, then sleep; the default) or sleep.\n" },
+	  "--policy, broadcast only: backpressure (the default: the writer waits\n"
+	  "for the slowest live subscriber) or overwrite (it never waits; a\n"
+	  "subscriber it laps is told how many messages it missed).  --wait: how\n"
+	  "its sides wait by default: spin (lowest latency, a busy CPU),\n"
+	  "spin-sleep (spin briefly, then sleep; the default) or sleep (--policy\n"
+	  "takes these too, the older spelling).\n" },
 	[CMD_WRITE] = { "write", CMD_WRITE,
 	  "write NAME [--offset N] [--raw]",
 	  "Copies stdin into the region's data at offset N (default 0).  Input that\n"
@@ -679,14 +752,16 @@ const struct command args_commands[CMD_COUNT] = {
 	  "the capacity, is an error: nothing is ever cut.  --null: records end\n"
 	  "with NUL instead of newline.  --create: create the channel if it does\n"
 	  "not exist, with --capacity BYTES (default 1M), of kind --channel KIND:\n"
-	  "spsc (the default) or mpsc.  Without --create an existing channel of\n"
-	  "either kind is opened; several send at once into an mpsc channel each\n"
-	  "join as a writer, and each one's end of stdin ends its own part.\n"
+	  "spsc (the default), mpsc or broadcast (backpressure; create it first\n"
+	  "for overwrite).  Without --create an existing channel of any kind is\n"
+	  "opened; several send at once into an mpsc channel each join as a\n"
+	  "writer, and each one's end of stdin ends its own part.  A broadcast\n"
+	  "writer with no subscriber never waits: start the recvs first.\n"
 	  "--timeout: give up when there is no room for a message within MS\n"
 	  "milliseconds (default: wait).  Fails when the reader dies; on any error\n"
 	  "the stream is left unended, so the reader reports that the writer died.\n" },
 	[CMD_RECV] = { "recv", CMD_RECV,
-	  "recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null]",
+	  "recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--start next|newest|oldest]",
 	  "Receives the messages of channel NAME as its reader and writes them to\n"
 	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
 	  "with --null) goes between a message that lacks one and the next, so\n"
@@ -699,7 +774,13 @@ const struct command args_commands[CMD_COUNT] = {
 	  "and all is read (start the senders first); a writer that died fails it\n"
 	  "once the others closed (\"the writer died (pid N)\"); records lost to a\n"
 	  "writer killed between reserve and commit are counted on stderr at the\n"
-	  "end, without failing.\n" },
+	  "end, without failing.\n"
+	  "broadcast: each recv is a subscriber of its own and gets the whole\n"
+	  "stream from where it joins: --start next (the default: the next message\n"
+	  "sent), newest (the newest message held) or oldest (the oldest held).\n"
+	  "Its mapping of the ring is read-only.  Under overwrite, each time the\n"
+	  "writer laps it a line on stderr says how many messages it missed; it\n"
+	  "goes on from the oldest message held, never printing a torn one.\n" },
 	[CMD_LS] = { "ls", CMD_LS,
 	  "ls [--json]",
 	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"
@@ -708,8 +789,11 @@ const struct command args_commands[CMD_COUNT] = {
 	  "stat NAME [--json]",
 	  "Shows size, mode, owner, creator and last PIDs, attach count, times and\n"
 	  "the peers of a segment, without attaching to it; for a channel its\n"
-	  "state, and for an mpsc channel the records lost and a line per writer\n"
-	  "(PID, liveness, messages sent, position and the reader's lag).\n" },
+	  "state, for an mpsc channel the records lost and a line per writer\n"
+	  "(PID, liveness, messages sent, position and the reader's lag), and for\n"
+	  "a broadcast channel its policy and a line per subscriber (PID,\n"
+	  "liveness, position, lag in bytes and messages, messages received and\n"
+	  "missed).\n" },
 	[CMD_RM] = { "rm", CMD_RM,
 	  "rm NAME...",
 	  "Removes segments: new opens fail at once, processes attached keep\n"

@@ -69,7 +69,7 @@ struct args {
 	const char *name;           /* NAME, valid (shmkit_name_check() > 0) */
 	unsigned flags;             /* SHMKIT_CREATE, _EXCL, _RAW, _RDONLY */
 	/* create */
-	bool channel;               /* --channel spsc|mpsc: the rest is in co */
+	bool channel;               /* --channel spsc|mpsc|broadcast: the rest is in co */
 	uint64_t size;              /* --size: 1..SIZE_MAX */
 	unsigned mode;              /* --mode: 1..0777, SHMKIT_DEFAULT_MODE */
 	/* write, read */
@@ -77,10 +77,12 @@ struct args {
 	uint64_t length;            /* --length: 0..SIZE_MAX, when has_length */
 	bool has_length;
 	/* create --channel, send, recv: capacity a power of two, 64..1G (0:
-	 * not given); mode and policy from create --channel; kind from
-	 * --channel (create, send/recv --create), 0 when not given: SPSC on
-	 * create, any kind on open */
+	 * not given); mode, policy (--wait) and overflow (--policy) from
+	 * create --channel; kind from --channel (create, send/recv --create),
+	 * 0 when not given: SPSC on create, any kind on open; start from
+	 * recv --start */
 	struct shmkit_chan_opts co;
+	bool has_start;             /* recv --start was given */
 	int64_t timeout_ns;         /* --timeout; -1: wait for ever */
 	const char *timeout_ms;     /* as given, for messages */
 	char term;                  /* '\n', or '\0' with --null */

@@ -429,7 +429,29 @@ static int cmd_read(const struct args *a)
 /* A channel kind's name, as --channel and stat write it. */
 static const char *kind_name(int kind)
 {
-	return kind == SHMKIT_CHAN_SPSC ? "spsc" : kind == SHMKIT_CHAN_MPSC ? "mpsc" : "unknown";
+	switch (kind) {
+	case SHMKIT_CHAN_SPSC: return "spsc";
+	case SHMKIT_CHAN_MPSC: return "mpsc";
+	case SHMKIT_CHAN_BROADCAST: return "broadcast";
+	default: return "unknown";
+	}
+}
+
+/* The kind with its article: "an spsc", "a broadcast". */
+static const char *kind_a(int kind)
+{
+	switch (kind) {
+	case SHMKIT_CHAN_SPSC: return "an spsc";
+	case SHMKIT_CHAN_MPSC: return "an mpsc";
+	case SHMKIT_CHAN_BROADCAST: return "a broadcast";
+	default: return "an unknown";
+	}
+}
+
+/* A broadcast channel's policy's name, as --policy and stat write it. */
+static const char *overflow_name(uint32_t overflow)
+{
+	return overflow == SHMKIT_BCAST_OVERWRITE ? "overwrite" : "backpressure";
 }
 
 /* Reports an error of a channel function on @name. */
@@ -440,14 +462,18 @@ static void chan_err(const char *what, const char *name, int role, int err)
 	switch (-err) {
 	case EPROTOTYPE:
 		if (shmkit_chan_stat(name, &ci) == 0)
-			err_msg(what, name, "is an %s channel, not the kind --channel asks for",
-				kind_name(ci.type));
+			err_msg(what, name, "is %s channel, not the kind --channel asks for",
+				kind_a(ci.type));
 		else
 			err_msg(what, name, "not the kind of channel --channel asks for");
 		break;
 	case EUSERS:
-		err_msg(what, name, "the channel has %d live writers already, its most",
-			SHMKIT_CHAN_MPSC_WRITERS);
+		if (role == SHMKIT_CHAN_READER)
+			err_msg(what, name, "the channel has %d live subscribers already, its most",
+				SHMKIT_CHAN_SUBSCRIBERS);
+		else
+			err_msg(what, name, "the channel has %d live writers already, its most",
+				SHMKIT_CHAN_MPSC_WRITERS);
 		break;
 	case EPROTONOSUPPORT:
 		err_msg(what, name, "not a channel (or one this shmkit does not support)");
@@ -494,13 +520,18 @@ static int create_channel(const struct args *a)
 		return EXIT_RUNTIME;
 	}
 	if ((uint32_t)ci.type != a->co.kind) {
-		err_msg(c->name, name, "exists as an %s channel, not %s", kind_name(ci.type),
+		err_msg(c->name, name, "exists as %s channel, not %s", kind_a(ci.type),
 			kind_name((int)a->co.kind));
 		return EXIT_RUNTIME;
 	}
 	if (ci.capacity != a->co.capacity) {
 		err_msg(c->name, name, "exists with a capacity of %" PRIu64
 			" bytes, not the %zu asked for", ci.capacity, a->co.capacity);
+		return EXIT_RUNTIME;
+	}
+	if (ci.type == SHMKIT_CHAN_BROADCAST && ci.overflow != a->co.overflow) {
+		err_msg(c->name, name, "exists with the %s policy, not %s",
+			overflow_name(ci.overflow), overflow_name(a->co.overflow));
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -683,7 +714,12 @@ struct receiver {
 	char *out;
 	size_t used, size;          /* bytes in out; its size */
 	size_t flush_at;            /* write out and release from this many bytes */
+	size_t max;                 /* the channel's largest message */
 	bool sep;                   /* the last message lacked its terminator */
+	bool copy;                  /* recv into out rather than peek: a broadcast
+				     * subscriber under overwrite, whose peeked
+				     * bytes may be written over before release */
+	uint64_t missed, gaps;      /* overwrite: messages missed, times lapped */
 };
 
 /* Writes @len bytes at @p to stdout; 0, or EXIT_RUNTIME after reporting
@@ -745,6 +781,56 @@ static int recv_msg(struct receiver *r, const char *p, size_t len)
 	return r->used >= r->flush_at ? recv_flush(r) : 0;
 }
 
+/* Copy mode: makes room in out for a message and its separator; 0, or
+ * EXIT_RUNTIME after reporting. */
+static int recv_room(struct receiver *r)
+{
+	if (r->size - r->used >= r->max + 1)
+		return 0;
+	return recv_flush(r);
+}
+
+/* Takes the next message, waiting @timeout_ns at most: peeked in place, or
+ * in copy mode received into out (recv_room made room) after the
+ * separator it may need; recv checks the copy against the writer, so it is
+ * never torn.  Its length with *p, 0 at the end of the stream, or an
+ * error as peek. */
+static long recv_take(struct receiver *r, const void **p, int64_t timeout_ns)
+{
+	if (!r->copy)
+		return shmkit_chan_peek(r->ch, p, timeout_ns);
+	char *dst = r->out + r->used + (r->sep ? 1 : 0);
+	long n = shmkit_chan_recv(r->ch, dst, r->max, timeout_ns);
+	if (n > 0)
+		*p = dst;
+	return n;
+}
+
+/* Takes the message of @len bytes that recv_take copied into out. */
+static int recv_copied(struct receiver *r, const char *p, size_t len)
+{
+	if (r->sep)
+		r->out[r->used++] = r->a->term;
+	r->sep = p[len - 1] != r->a->term;
+	r->used += len;
+	return r->used >= r->flush_at ? recv_flush(r) : 0;
+}
+
+/* A broadcast subscriber lapped under overwrite: says how many messages
+ * it missed, after writing out what it had. */
+static int recv_gap(struct receiver *r)
+{
+	uint64_t last = 0;
+	int status = recv_flush(r);
+
+	shmkit_chan_missed(r->ch, &last, NULL);
+	r->missed += last;
+	r->gaps++;
+	err_msg(r->c->name, r->a->name, "lapped by the writer: %" PRIu64 " message%s missed",
+		last, last == 1 ? "" : "s");
+	return status;
+}
+
 /* An MPSC stream's -EPIPE: every writer is gone and one at least died
  * without closing.  Names the dead ones. */
 static void writers_died(struct receiver *r)
@@ -769,63 +855,116 @@ static void writers_died(struct receiver *r)
 		err_msg(r->c->name, r->a->name, "the writer died");
 }
 
+/* Opens @a->name as its reader: a broadcast subscriber maps the ring
+ * read-only (-EOPNOTSUPP: another kind, or a mapping that cannot be). */
+static int recv_open(const struct args *a, shmkit_chan **ch)
+{
+	int ret = -EOPNOTSUPP;
+
+	if (!a->co.kind || a->co.kind == SHMKIT_CHAN_BROADCAST)
+		ret = shmkit_chan_open(a->name, a->flags | SHMKIT_RDONLY, SHMKIT_CHAN_READER,
+				       &a->co, ch);
+	if (ret == -EOPNOTSUPP)
+		ret = shmkit_chan_open(a->name, a->flags, SHMKIT_CHAN_READER, &a->co, ch);
+	return ret;
+}
+
+/* The reader's -EPIPE: the writer died (MPSC: every writer is gone, and
+ * one at least died). */
+static void writer_died(struct receiver *r, int kind)
+{
+	struct shmkit_chan_info ci;
+
+	if (kind == SHMKIT_CHAN_MPSC)
+		writers_died(r);
+	else if (kind == SHMKIT_CHAN_BROADCAST && shmkit_chan_stat(r->a->name, &ci) == 0 &&
+		 ci.writer_pid > 0)
+		err_msg(r->c->name, r->a->name, "the writer died (pid %" PRId32 ")",
+			ci.writer_pid);
+	else
+		err_msg(r->c->name, r->a->name, "the writer died");
+}
+
 static int cmd_recv(const struct args *a)
 {
 	const struct command *c = a->cmd;
 	struct receiver r = { .c = c, .a = a };
+	struct shmkit_chan_info ci = { 0 };
 	uint64_t count = a->count, got = 0;
 	int ret, status = 0;
 
-	r.size = (size_t)256 << 10;
-	r.out = malloc(r.size);
-	if (!r.out) {
-		err_msg(c->name, a->name, "%s", strerror(ENOMEM));
-		return EXIT_RUNTIME;
-	}
-	ret = shmkit_chan_open(a->name, a->flags, SHMKIT_CHAN_READER, &a->co, &r.ch);
+	ret = recv_open(a, &r.ch);
 	if (ret) {
 		chan_err(c->name, a->name, SHMKIT_CHAN_READER, ret);
-		free(r.out);
+		return EXIT_RUNTIME;
+	}
+	ret = shmkit_chan_stat(a->name, &ci);
+	if (ret) {
+		chan_err(c->name, a->name, SHMKIT_CHAN_READER, ret);
+		shmkit_chan_close(r.ch);
+		return EXIT_RUNTIME;
+	}
+	if (a->has_start && ci.type != SHMKIT_CHAN_BROADCAST) {
+		err_msg(c->name, a->name, "--start is for broadcast channels, and this is %s "
+			"channel", kind_a(ci.type));
+		shmkit_chan_close(r.ch);
 		return EXIT_RUNTIME;
 	}
 	/* an MPSC channel's lost count, as we start: the reader alone adds
 	 * to it, so what it gains until we close is ours */
-	struct shmkit_chan_info ci;
-	bool mpsc = shmkit_chan_stat(a->name, &ci) == 0 && ci.type == SHMKIT_CHAN_MPSC;
+	bool mpsc = ci.type == SHMKIT_CHAN_MPSC;
 	uint64_t lost0 = mpsc ? ci.lost : 0;
+	r.copy = ci.type == SHMKIT_CHAN_BROADCAST && ci.overflow == SHMKIT_BCAST_OVERWRITE;
+	r.max = shmkit_chan_max_msg(r.ch);
 	/* hand room back to the writer in steps well below the capacity */
-	r.flush_at = shmkit_chan_max_msg(r.ch) / 2;
+	r.flush_at = r.max / 2;
 	if (r.flush_at > ((size_t)64 << 10))
 		r.flush_at = (size_t)64 << 10;
+	r.size = (size_t)256 << 10;
+	if (r.copy && r.size < r.flush_at + r.max + 1)
+		r.size = r.flush_at + r.max + 1;
+	r.out = malloc(r.size);
+	if (!r.out) {
+		err_msg(c->name, a->name, "%s", strerror(ENOMEM));
+		shmkit_chan_close(r.ch);
+		return EXIT_RUNTIME;
+	}
 	while (!count || got < count) {
 		const void *p;
-		long len = shmkit_chan_peek(r.ch, &p, 0);
+		if (r.copy && (status = recv_room(&r)) != 0)
+			break;
+		long len = recv_take(&r, &p, 0);
 		if (len == -EAGAIN) {
 			/* nothing now: show what we have before we wait */
 			if ((status = recv_flush(&r)) != 0)
 				break;
 			do
-				len = shmkit_chan_peek(r.ch, &p, a->timeout_ns);
+				len = recv_take(&r, &p, a->timeout_ns);
 			while (len == -EINTR);
 		}
 		if (len > 0) {
 			got++;
-			if ((status = recv_msg(&r, p, (size_t)len)) != 0)
+			status = r.copy ? recv_copied(&r, p, (size_t)len)
+					: recv_msg(&r, p, (size_t)len);
+			if (status)
 				break;
 			continue;
 		}
 		if (len == 0)
 			break;  /* the end of the stream */
+		if (len == -EOVERFLOW) {
+			if ((status = recv_gap(&r)) != 0)
+				break;
+			continue;
+		}
 		/* what came before the error goes out first */
 		if ((status = recv_flush(&r)) != 0)
 			break;
 		status = EXIT_RUNTIME;
 		if (len == -ETIMEDOUT || len == -EAGAIN)
 			err_msg(c->name, a->name, "no message within %s ms", a->timeout_ms);
-		else if (len == -EPIPE && mpsc)
-			writers_died(&r);
 		else if (len == -EPIPE)
-			err_msg(c->name, a->name, "the writer died");
+			writer_died(&r, ci.type);
 		else
 			chan_err(c->name, a->name, SHMKIT_CHAN_READER, (int)len);
 		break;
@@ -844,6 +983,10 @@ static int cmd_recv(const struct args *a)
 		err_msg(c->name, a->name, "%" PRIu64 " message%s lost: %s killed between "
 			"reserve and commit", ci.lost - lost0, ci.lost - lost0 == 1 ? "" : "s",
 			ci.lost - lost0 == 1 ? "its writer was" : "their writers were");
+	/* an overwrite subscriber's gaps are the policy at work, not a failure */
+	if (r.gaps > 1)
+		err_msg(c->name, a->name, "%" PRIu64 " messages missed in all, in %" PRIu64
+			" gaps", r.missed, r.gaps);
 	free(r.out);
 	return status;
 }
@@ -921,6 +1064,9 @@ struct stat_view {
 	struct shmkit_chan_writer writers[SHMKIT_CHAN_MPSC_WRITERS];
 	int nwriters;                     /* shmkit_chan_writers(): held entries, or
 					   * its error (MPSC channels only) */
+	struct shmkit_sub_info subs[SHMKIT_CHAN_SUBSCRIBERS];
+	int nsubs;                        /* shmkit_chan_subs(): held slots, or its
+					   * error (broadcast channels only) */
 };
 
 static const char *prim_name(int type)
@@ -1045,6 +1191,36 @@ static void mpsc_print_human(const struct stat_view *v)
 	}
 }
 
+/* A broadcast channel's policy, its writer and subscribers, one line
+ * each: slot, PID, liveness, mapping, position, lag, messages received
+ * and missed. */
+static void bcast_print_human(const struct stat_view *v)
+{
+	const struct shmkit_chan_info *ci = &v->chan;
+	char buf[64];
+
+	printf("  %-12s %s\n", "policy:", overflow_name(ci->overflow));
+	printf("  %-12s %" PRIu64 "\n", "lost:", ci->lost);
+	printf("  %-12s %" PRIu32 "\n", "dropped:", ci->dropped);
+	printf("  %-12s %s\n", "writer:",
+	       chan_role(ci->writer_pid, ci->writer_alive, buf, sizeof(buf)));
+	printf("  %-12s %" PRIu32 " live, %" PRIu32 " dead\n", "subscribers:",
+	       ci->subscribers, ci->subscribers_dead);
+	if (v->nsubs < 0) {
+		printf("    n/a (%s)\n", shmkit_strerror(v->nsubs));
+		return;
+	}
+	int shown = v->nsubs < SHMKIT_CHAN_SUBSCRIBERS ? v->nsubs : SHMKIT_CHAN_SUBSCRIBERS;
+	for (int i = 0; i < shown; i++) {
+		const struct shmkit_sub_info *u = &v->subs[i];
+		printf("    slot %-2" PRIu32 " pid %-7" PRId32 " %-7s %-6s pos @%-10" PRIu64
+		       " lag %" PRIu64 " (%" PRIu64 " msgs) received %" PRIu64 " lost %" PRIu64
+		       " gaps %" PRIu64 "\n",
+		       u->slot, u->pid, alive_word(u->alive), u->rdonly ? "rdonly" : "rw", u->pos,
+		       u->lag, u->lag_msgs, u->received, u->lost, u->gaps);
+	}
+}
+
 static void chan_print_human(const struct stat_view *v)
 {
 	const struct shmkit_chan_info *ci = &v->chan;
@@ -1070,10 +1246,49 @@ static void chan_print_human(const struct stat_view *v)
 		       chan_role(ci->reader_pid, ci->reader_alive, buf, sizeof(buf)));
 		return;
 	}
+	if (ci->type == SHMKIT_CHAN_BROADCAST) {
+		bcast_print_human(v);
+		return;
+	}
 	printf("  %-12s %s\n", "writer:",
 	       chan_role(ci->writer_pid, ci->writer_alive, buf, sizeof(buf)));
 	printf("  %-12s %s\n", "reader:",
 	       chan_role(ci->reader_pid, ci->reader_alive, buf, sizeof(buf)));
+}
+
+/* "true", "false" or "null": a liveness as JSON. */
+static const char *alive_json(int alive)
+{
+	return alive > 0 ? "true" : alive == 0 ? "false" : "null";
+}
+
+/* A broadcast channel's policy and subscribers, as JSON members. */
+static void bcast_print_json(const struct stat_view *v)
+{
+	const struct shmkit_chan_info *ci = &v->chan;
+
+	printf(", \"policy\": \"%s\", \"lost\": %" PRIu64 ", \"dropped\": %" PRIu32
+	       ", \"subscribers_live\": %" PRIu32 ", \"subscribers_dead\": %" PRIu32
+	       ", \"subscribers\": ",
+	       overflow_name(ci->overflow), ci->lost, ci->dropped, ci->subscribers,
+	       ci->subscribers_dead);
+	if (v->nsubs < 0) {
+		printf("null");
+		return;
+	}
+	int shown = v->nsubs < SHMKIT_CHAN_SUBSCRIBERS ? v->nsubs : SHMKIT_CHAN_SUBSCRIBERS;
+	printf("[");
+	for (int i = 0; i < shown; i++) {
+		const struct shmkit_sub_info *u = &v->subs[i];
+		printf("%s{\"slot\": %" PRIu32 ", \"pid\": %" PRId32 ", \"alive\": %s"
+		       ", \"rdonly\": %s, \"pos\": %" PRIu64 ", \"lag\": %" PRIu64
+		       ", \"lag_msgs\": %" PRIu64 ", \"received\": %" PRIu64
+		       ", \"lost\": %" PRIu64 ", \"gaps\": %" PRIu64 "}",
+		       i ? ", " : "", u->slot, u->pid, alive_json(u->alive),
+		       u->rdonly ? "true" : "false", u->pos, u->lag, u->lag_msgs, u->received,
+		       u->lost, u->gaps);
+	}
+	printf("]");
 }
 
 static void chan_print_json(const struct stat_view *v)
@@ -1106,19 +1321,21 @@ static void chan_print_json(const struct stat_view *v)
 				       ", \"join\": %" PRIu64 ", \"pos\": %" PRIu64
 				       ", \"lag\": %" PRIu64 "}",
 				       i ? ", " : "", w->entry, w->pid,
-				       w->alive > 0 ? "true" : w->alive == 0 ? "false" : "null",
+				       alive_json(w->alive),
 				       w->sent, w->join, w->pos, w->lag);
 			}
 			printf("]");
 		}
 	}
-	for (int i = 0; i < 2; i++) {
+	if (ci->type == SHMKIT_CHAN_BROADCAST)
+		bcast_print_json(v);
+	for (int i = 0; i < (ci->type == SHMKIT_CHAN_BROADCAST ? 1 : 2); i++) {
 		const char *role = i ? "reader" : "writer";
 		int32_t pid = i ? ci->reader_pid : ci->writer_pid;
 		int alive = i ? ci->reader_alive : ci->writer_alive;
 		if (pid > 0)
 			printf(", \"%s_pid\": %" PRId32 ", \"%s_alive\": %s", role, pid, role,
-			       alive > 0 ? "true" : alive == 0 ? "false" : "null");
+			       alive_json(alive));
 		else
 			printf(", \"%s_pid\": null, \"%s_alive\": null", role, role);
 	}
@@ -1223,7 +1440,7 @@ static void stat_print_json(const char *name, const struct stat_view *v)
 		printf("%s\n    {\"slot\": %" PRIu32 ", \"pid\": %" PRId32 ", \"uid\": %" PRIu32
 		       ", \"alive\": %s, \"other_pidns\": %s, \"comm\": ",
 		       i ? "," : "", p->slot, p->pid, p->uid,
-		       p->alive > 0 ? "true" : p->alive == 0 ? "false" : "null",
+		       alive_json(p->alive),
 		       p->other_pidns ? "true" : "false");
 		json_strn(p->comm, strnlen(p->comm, SHMKIT_COMM_MAX));
 		printf(", \"attach_ns\": %" PRId64 "}", p->attach_ns);
@@ -1258,6 +1475,8 @@ static int cmd_stat(const struct args *a)
 	v->cherr = v->st.managed ? shmkit_chan_stat(name, &v->chan) : -EPROTO;
 	if (!v->cherr && v->chan.type == SHMKIT_CHAN_MPSC)
 		v->nwriters = shmkit_chan_writers(name, v->writers, SHMKIT_CHAN_MPSC_WRITERS);
+	if (!v->cherr && v->chan.type == SHMKIT_CHAN_BROADCAST)
+		v->nsubs = shmkit_chan_subs(name, v->subs, SHMKIT_CHAN_SUBSCRIBERS);
 	if (a->json)
 		stat_print_json(name, v);
 	else

@@ -154,6 +154,35 @@ json_valid() {
 	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/out" 2>/dev/null
 }
 
+# chan_get NAME EXPR : EXPR on the "channel" object of `stat NAME --json`
+# (bound to c), printed as JSON; empty when stat fails.
+chan_get() {
+	timeout 10 "$SHMKIT" stat "$1" --json 2>/dev/null |
+		python3 -c 'import json, sys
+c = json.load(sys.stdin)["channel"]
+print(json.dumps(eval(sys.argv[1])))' "$2" 2>/dev/null
+}
+
+# wait_chan NAME EXPR : waits (up to 20 s) until EXPR is true of NAME's channel.
+wait_chan() {
+	for _ in $(seq 1 400); do
+		[ "$(chan_get "$1" "$2")" = true ] && return 0
+		sleep 0.05
+	done
+	fail "the channel $1 never came to $2: $(chan_get "$1" c)"
+	return 1
+}
+
+# expect_usage CMD... : CMD is refused as a usage error (exit 2, the
+# error and the --help hint on stderr, nothing on stdout).
+expect_usage() {
+	expect_exit 2 "$@" || return 1
+	expect_stderr_contains "shmkit: "
+	expect_stderr_contains "Try 'shmkit "
+	[ -s "$T/out" ] && fail "'$*' printed on stdout: $OUT"
+	return 0
+}
+
 key_exists() {
 	awk -v k="$1" 'NR > 1 && $1 == k { f = 1 } END { exit !f }' /proc/sysvipc/shm 2>/dev/null
 }

@@ -5,15 +5,6 @@
 set -u
 . tests/cli/lib.sh
 
-# usage CMD... : exit 2, "shmkit: " message and the --help hint, empty stdout.
-usage() {
-	expect_exit 2 "$@" || return 1
-	expect_stderr_contains "shmkit: "
-	expect_stderr_contains "--help"
-	[ -s "$T/out" ] && fail "'$*' printed on stdout: $OUT"
-	return 0
-}
-
 # --- names ----------------------------------------------------------------------
 LONG=$(printf 'n%.0s' $(seq 1 201))
 OK200=${P}$(printf 'n%.0s' $(seq 1 $((200 - ${#P}))))
@@ -22,10 +13,10 @@ for name in "a/b" ".." "." "" "$LONG" "posix:" "posix:a/b" "sp ace" "st*r" "é" 
 	"sysv:0x" "sysv:/tmp:0" "sysv:/tmp:256" "sysv:/tmp:x" "sysv::1" "file:" "file:$T/dir/"; do
 	for cmd in "create --size 4K" "stat" "read" "rm"; do
 		# shellcheck disable=SC2086
-		usage "$SHMKIT" $cmd "$name" && expect_stderr_contains "invalid name"
+		expect_usage "$SHMKIT" $cmd "$name" && expect_stderr_contains "invalid name"
 	done
 	expect_stderr_contains "shmkit: rm ${name:-''}: invalid name: "
-	usage "$SHMKIT" write "$name" </dev/null
+	expect_usage "$SHMKIT" write "$name" </dev/null
 done
 expect_exit 2 "$SHMKIT" create a/b --size 1 &&
 	expect_stderr_contains "shmkit: create a/b: invalid name: "
@@ -47,7 +38,7 @@ expect_exit 0 "$SHMKIT" rm -- "-${P}dash"
 # --- sizes, offsets, lengths -------------------------------------------------
 X=${P}x
 for size in 0 -1 abc 12x 99999999999999999999 16E "" " 1" "1 " +1 1.5 0x10 1KB 1Ki 17179869184T; do
-	usage "$SHMKIT" create "$X" --size "$size" && expect_stderr_contains "--size"
+	expect_usage "$SHMKIT" create "$X" --size "$size" && expect_stderr_contains "--size"
 done
 expect_exit 2 "$SHMKIT" create "$X" --size 0 && expect_stderr_contains "at least 1 byte"
 expect_exit 2 "$SHMKIT" create "$X" --size -1 && expect_stderr_contains "negative"
@@ -55,9 +46,9 @@ expect_exit 2 "$SHMKIT" create "$X" --size abc && expect_stderr_contains "shmkit
 [ -e "/dev/shm/$X" ] && fail "a refused create made $X"
 expect_exit 0 "$SHMKIT" create "$X" --size 1K
 for n in -1 abc 12x 99999999999999999999 16E ""; do
-	usage "$SHMKIT" read "$X" --offset "$n" && expect_stderr_contains "--offset"
-	usage "$SHMKIT" read "$X" --length "$n" && expect_stderr_contains "--length"
-	usage "$SHMKIT" write "$X" --offset "$n" </dev/null && expect_stderr_contains "--offset"
+	expect_usage "$SHMKIT" read "$X" --offset "$n" && expect_stderr_contains "--offset"
+	expect_usage "$SHMKIT" read "$X" --length "$n" && expect_stderr_contains "--length"
+	expect_usage "$SHMKIT" write "$X" --offset "$n" </dev/null && expect_stderr_contains "--offset"
 done
 # the suffixes that are accepted
 for size in 1 1k 1K 2M 1G 1KiB 3MiB 1GiB; do
@@ -67,7 +58,7 @@ done
 
 # --- modes ------------------------------------------------------------------------
 for mode in 0800 abc -1 "" 1000 07777 0x600 6OO 0; do
-	usage "$SHMKIT" create "${P}m" --size 1K --mode "$mode" && expect_stderr_contains "--mode"
+	expect_usage "$SHMKIT" create "${P}m" --size 1K --mode "$mode" && expect_stderr_contains "--mode"
 done
 [ -e "/dev/shm/${P}m" ] && fail "a refused create made ${P}m"
 for mode in 600 0600 00600 0644 0400 0777; do
@@ -77,37 +68,37 @@ done
 expect_eq "$(stat -c %a "/dev/shm/${P}m0644")" 644 "--mode 0644 whatever the umask"
 
 # --- arguments ------------------------------------------------------------------------
-usage "$SHMKIT"
-usage "$SHMKIT" create
-usage "$SHMKIT" create "$X"
+expect_usage "$SHMKIT"
+expect_usage "$SHMKIT" create
+expect_usage "$SHMKIT" create "$X"
 expect_stderr_contains "--size"
-usage "$SHMKIT" create "$X" --size
-usage "$SHMKIT" create "$X" y --size 1
-usage "$SHMKIT" create "$X" --size 1 --size 2
-usage "$SHMKIT" create "$X" --size 1 --raw=yes
-usage "$SHMKIT" stat
-usage "$SHMKIT" stat "$X" extra
-usage "$SHMKIT" read
-usage "$SHMKIT" read "$X" --length
-usage "$SHMKIT" write </dev/null
-usage "$SHMKIT" rm
-usage "$SHMKIT" ls extra
-usage "$SHMKIT" gc extra
-usage "$SHMKIT" --version extra
-usage "$SHMKIT" help nosuchcommand
+expect_usage "$SHMKIT" create "$X" --size
+expect_usage "$SHMKIT" create "$X" y --size 1
+expect_usage "$SHMKIT" create "$X" --size 1 --size 2
+expect_usage "$SHMKIT" create "$X" --size 1 --raw=yes
+expect_usage "$SHMKIT" stat
+expect_usage "$SHMKIT" stat "$X" extra
+expect_usage "$SHMKIT" read
+expect_usage "$SHMKIT" read "$X" --length
+expect_usage "$SHMKIT" write </dev/null
+expect_usage "$SHMKIT" rm
+expect_usage "$SHMKIT" ls extra
+expect_usage "$SHMKIT" gc extra
+expect_usage "$SHMKIT" --version extra
+expect_usage "$SHMKIT" help nosuchcommand
 
 # --- unknown commands and options ------------------------------------------------------
-usage "$SHMKIT" frobnicate && expect_stderr_contains "shmkit: frobnicate: unknown command"
-usage "$SHMKIT" send "$X" --frob && expect_stderr_contains "shmkit: send: unknown option '--frob'"
-usage "$SHMKIT" recv "$X" --count 0
-usage "$SHMKIT" bench extra && expect_stderr_contains "shmkit: bench: unexpected argument 'extra'"
-usage "$SHMKIT" --frob && expect_stderr_contains "unknown option"
-usage "$SHMKIT" -x
-usage "$SHMKIT" ls --frob && expect_stderr_contains "shmkit: ls: unknown option '--frob'"
-usage "$SHMKIT" ls -l
-usage "$SHMKIT" create "$X" --size 1 --channel spsc
-usage "$SHMKIT" stat "$X" --jsn
-usage "$SHMKIT" gc --dry
-usage "$SHMKIT" read "$X" --json
+expect_usage "$SHMKIT" frobnicate && expect_stderr_contains "shmkit: frobnicate: unknown command"
+expect_usage "$SHMKIT" send "$X" --frob && expect_stderr_contains "shmkit: send: unknown option '--frob'"
+expect_usage "$SHMKIT" recv "$X" --count 0
+expect_usage "$SHMKIT" bench extra && expect_stderr_contains "shmkit: bench: unexpected argument 'extra'"
+expect_usage "$SHMKIT" --frob && expect_stderr_contains "unknown option"
+expect_usage "$SHMKIT" -x
+expect_usage "$SHMKIT" ls --frob && expect_stderr_contains "shmkit: ls: unknown option '--frob'"
+expect_usage "$SHMKIT" ls -l
+expect_usage "$SHMKIT" create "$X" --size 1 --channel spsc
+expect_usage "$SHMKIT" stat "$X" --jsn
+expect_usage "$SHMKIT" gc --dry
+expect_usage "$SHMKIT" read "$X" --json
 
 finish

@@ -8,25 +8,6 @@
 set -u
 . tests/cli/lib.sh
 
-# chan_get NAME EXPR : EXPR on the "channel" object of `stat NAME --json`
-# (bound to c), printed as JSON; empty when stat fails.
-chan_get() {
-	timeout 10 "$SHMKIT" stat "$1" --json 2>/dev/null |
-		python3 -c 'import json, sys
-c = json.load(sys.stdin)["channel"]
-print(json.dumps(eval(sys.argv[1])))' "$2" 2>/dev/null
-}
-
-# wait_chan NAME EXPR : waits (up to 10 s) until EXPR is true of NAME's channel.
-wait_chan() {
-	for _ in $(seq 1 200); do
-		[ "$(chan_get "$1" "$2")" = true ] && return 0
-		sleep 0.05
-	done
-	fail "the channel $1 never came to $2: $(chan_get "$1" c)"
-	return 1
-}
-
 # A child's exit status, at most 20 s after it was started.
 wait_pid() {
 	local pid=$1
@@ -254,7 +235,9 @@ expect_exit 1 "$SHMKIT" send "${P}region" </dev/null && expect_stderr_contains "
 expect_exit 1 "$SHMKIT" recv "${P}region" && expect_stderr_contains "shmkit: recv ${P}region: not a channel"
 expect_exit 1 "$SHMKIT" recv "${P}none" && expect_stderr_contains "shmkit: recv ${P}none: no such segment"
 expect_exit 1 "$SHMKIT" send "${P}none" </dev/null && expect_stderr_contains "shmkit: send ${P}none: no such segment"
-expect_exit 0 "$SHMKIT" create "${P}pol" --channel spsc --capacity 64 --policy sleep
+expect_exit 0 "$SHMKIT" create "${P}pol" --channel spsc --capacity 64 --wait sleep
+# --policy takes a wait policy too, the spelling --wait replaced
+expect_exit 0 "$SHMKIT" create "${P}pol2" --channel spsc --capacity 64 --policy spin
 expect_eq "$(chan_get "${P}pol" 'c["max_msg"]')" 16 "the smallest channel"
 printf 'x\ny\n' | timeout 10 "$SHMKIT" send "${P}pol"
 expect_exit 0 "$SHMKIT" recv "${P}pol" && expect_eq "$OUT" "x
@@ -271,53 +254,52 @@ expect_exit 1 "$SHMKIT" recv "${P}made" && expect_stderr_contains "the channel h
 { kill "$RPID" && wait "$RPID"; } 2>/dev/null
 
 # --- usage errors: exit 2, nothing made --------------------------------------------------
-usage() {
-	expect_exit 2 "$@" || return 1
-	expect_stderr_contains "Try 'shmkit "
-	[ -s "$T/out" ] && fail "'$*' printed on stdout: $OUT"
-	return 0
-}
 U=${P}u
-usage "$SHMKIT" create "$U" --channel broadcast --capacity 4K &&
-	expect_stderr_contains "broadcast channels are not implemented yet"
-usage "$SHMKIT" create "$U" --channel fifo --capacity 4K &&
-	expect_stderr_contains "invalid --channel 'fifo': expected spsc or mpsc"
-usage "$SHMKIT" create "$U" --channel spsc && expect_stderr_contains "missing --capacity"
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --policy overwrite &&
+	expect_stderr_contains "--policy overwrite is for broadcast channels (--channel broadcast)"
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --policy sleep --wait spin &&
+	expect_stderr_contains "--policy sleep and --wait both say how to wait: give --wait alone"
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --wait fast &&
+	expect_stderr_contains "invalid --wait 'fast': expected spin, spin-sleep or sleep"
+expect_usage "$SHMKIT" create "$U" --size 4K --wait spin && expect_stderr_contains "--wait needs --channel"
+expect_usage "$SHMKIT" create "$U" --channel fifo --capacity 4K &&
+	expect_stderr_contains "invalid --channel 'fifo': expected spsc, mpsc or broadcast"
+expect_usage "$SHMKIT" create "$U" --channel spsc && expect_stderr_contains "missing --capacity"
 for cap in 100 32 2G 0 -64 4X ""; do
 	usage "$SHMKIT" create "$U" --channel spsc --capacity "$cap" && expect_stderr_contains "--capacity"
 done
-usage "$SHMKIT" create "$U" --channel spsc --capacity 100 &&
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 100 &&
 	expect_stderr_contains "a power of two from 64 to 1G"
-usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --size 4K &&
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --size 4K &&
 	expect_stderr_contains "--channel and --size do not go together"
-usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --raw &&
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --raw &&
 	expect_stderr_contains "--channel and --raw do not go together"
-usage "$SHMKIT" create "$U" --size 4K --capacity 4K && expect_stderr_contains "--capacity needs --channel"
-usage "$SHMKIT" create "$U" --size 4K --policy spin && expect_stderr_contains "--policy needs --channel"
-usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --policy fast &&
+expect_usage "$SHMKIT" create "$U" --size 4K --capacity 4K && expect_stderr_contains "--capacity needs --channel"
+expect_usage "$SHMKIT" create "$U" --size 4K --policy spin && expect_stderr_contains "--policy needs --channel"
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --policy fast &&
 	expect_stderr_contains "expected spin, spin-sleep or sleep"
-usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --mode 0
-usage "$SHMKIT" create "$U" --channel
-usage "$SHMKIT" send "$U" --capacity 4K && expect_stderr_contains "--capacity needs --create"
-usage "$SHMKIT" send "$U" --create --capacity 1000
-usage "$SHMKIT" send "$U" --timeout -1 && expect_stderr_contains "must not be negative"
-usage "$SHMKIT" send "$U" --timeout 1s
-usage "$SHMKIT" send "$U" --count 1 && expect_stderr_contains "unknown option '--count'"
-usage "$SHMKIT" send && expect_stderr_contains "missing NAME"
-usage "$SHMKIT" send "$U" extra && expect_stderr_contains "too many arguments"
-usage "$SHMKIT" send "a/b" && expect_stderr_contains "invalid name"
-usage "$SHMKIT" recv "$U" --count 0 && expect_stderr_contains "invalid --count '0'"
-usage "$SHMKIT" recv "$U" --count x
-usage "$SHMKIT" recv "$U" --timeout ""
-usage "$SHMKIT" recv "$U" --capacity 4K
-usage "$SHMKIT" recv && expect_stderr_contains "missing NAME"
+expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 4K --mode 0
+expect_usage "$SHMKIT" create "$U" --channel
+expect_usage "$SHMKIT" send "$U" --capacity 4K && expect_stderr_contains "--capacity needs --create"
+expect_usage "$SHMKIT" send "$U" --create --capacity 1000
+expect_usage "$SHMKIT" send "$U" --timeout -1 && expect_stderr_contains "must not be negative"
+expect_usage "$SHMKIT" send "$U" --timeout 1s
+expect_usage "$SHMKIT" send "$U" --count 1 && expect_stderr_contains "unknown option '--count'"
+expect_usage "$SHMKIT" send && expect_stderr_contains "missing NAME"
+expect_usage "$SHMKIT" send "$U" extra && expect_stderr_contains "too many arguments"
+expect_usage "$SHMKIT" send "a/b" && expect_stderr_contains "invalid name"
+expect_usage "$SHMKIT" recv "$U" --count 0 && expect_stderr_contains "invalid --count '0'"
+expect_usage "$SHMKIT" recv "$U" --count x
+expect_usage "$SHMKIT" recv "$U" --timeout ""
+expect_usage "$SHMKIT" recv "$U" --capacity 4K
+expect_usage "$SHMKIT" recv && expect_stderr_contains "missing NAME"
 [ -e "/dev/shm/$U" ] && fail "a refused command made $U"
 
 # --- help ----------------------------------------------------------------------------
 expect_exit 0 "$SHMKIT" --help
 expect_stdout_contains "shmkit send NAME"
 expect_stdout_contains "shmkit recv NAME"
-expect_stdout_contains "shmkit create NAME --channel spsc|mpsc --capacity BYTES"
+expect_stdout_contains "shmkit create NAME --channel spsc|mpsc|broadcast --capacity BYTES"
 for cmd in send recv; do
 	expect_exit 0 "$SHMKIT" "$cmd" --help && expect_stdout_contains "Usage: shmkit $cmd NAME"
 	expect_exit 0 "$SHMKIT" help "$cmd" && expect_stdout_contains "Usage: shmkit $cmd NAME"

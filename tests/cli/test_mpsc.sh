@@ -13,25 +13,6 @@ set -u
 LIB_CALL=$B/tests/helpers/lib_call
 [ -x "$LIB_CALL" ] || { fail "$LIB_CALL is not built"; finish; }
 
-# chan_get NAME EXPR : EXPR on the "channel" object of `stat NAME --json`
-# (bound to c), printed as JSON; empty when stat fails.
-chan_get() {
-	timeout 10 "$SHMKIT" stat "$1" --json 2>/dev/null |
-		python3 -c 'import json, sys
-c = json.load(sys.stdin)["channel"]
-print(json.dumps(eval(sys.argv[1])))' "$2" 2>/dev/null
-}
-
-# wait_chan NAME EXPR : waits (up to 20 s) until EXPR is true of NAME's channel.
-wait_chan() {
-	for _ in $(seq 1 400); do
-		[ "$(chan_get "$1" "$2")" = true ] && return 0
-		sleep 0.05
-	done
-	fail "the channel $1 never came to $2: $(chan_get "$1" c)"
-	return 1
-}
-
 # check_lines FILE N W... : FILE holds, for each writer prefix W, the lines
 # "W 1" .. "W N" in that order, and nothing else.
 check_lines() {
@@ -206,33 +187,27 @@ expect_exit 1 "$SHMKIT" recv "$M" && expect_stderr_contains "the channel has a r
 { kill "$RPID" && wait "$RPID"; } 2>/dev/null
 
 # --- usage errors: exit 2, nothing made ----------------------------------------------
-usage() {
-	expect_exit 2 "$@" || return 1
-	expect_stderr_contains "Try 'shmkit "
-	[ -s "$T/out" ] && fail "'$*' printed on stdout: $OUT"
-	return 0
-}
 U=${P}u
-usage "$SHMKIT" create "$U" --channel bogus --capacity 4K &&
-	expect_stderr_contains "shmkit: create: invalid --channel 'bogus': expected spsc or mpsc"
-usage "$SHMKIT" create "$U" --channel MPSC --capacity 4K &&
+expect_usage "$SHMKIT" create "$U" --channel bogus --capacity 4K &&
+	expect_stderr_contains "shmkit: create: invalid --channel 'bogus': expected spsc, mpsc or broadcast"
+expect_usage "$SHMKIT" create "$U" --channel MPSC --capacity 4K &&
 	expect_stderr_contains "invalid --channel 'MPSC'"
-usage "$SHMKIT" create "$U" --channel mpsc && expect_stderr_contains "missing --capacity"
-usage "$SHMKIT" create "$U" --channel mpsc --capacity 100 &&
+expect_usage "$SHMKIT" create "$U" --channel mpsc && expect_stderr_contains "missing --capacity"
+expect_usage "$SHMKIT" create "$U" --channel mpsc --capacity 100 &&
 	expect_stderr_contains "a power of two from 64 to 1G"
-usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --size 4K &&
+expect_usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --size 4K &&
 	expect_stderr_contains "--channel and --size do not go together"
-usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --raw &&
+expect_usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --raw &&
 	expect_stderr_contains "--channel and --raw do not go together"
-usage "$SHMKIT" create "$U" --channel= --capacity 4K && expect_stderr_contains "invalid --channel ''"
-usage "$SHMKIT" send "$U" --channel mpsc &&
+expect_usage "$SHMKIT" create "$U" --channel= --capacity 4K && expect_stderr_contains "invalid --channel ''"
+expect_usage "$SHMKIT" send "$U" --channel mpsc &&
 	expect_stderr_contains "shmkit: send: --channel needs --create"
-usage "$SHMKIT" recv "$U" --channel mpsc --count 1 &&
+expect_usage "$SHMKIT" recv "$U" --channel mpsc --count 1 &&
 	expect_stderr_contains "shmkit: recv: --channel needs --create"
-usage "$SHMKIT" send "$U" --create --channel bogus &&
-	expect_stderr_contains "shmkit: send: invalid --channel 'bogus': expected spsc or mpsc"
-usage "$SHMKIT" recv "$U" --create --channel broadcast &&
-	expect_stderr_contains "broadcast channels are not implemented yet"
+expect_usage "$SHMKIT" send "$U" --create --channel bogus &&
+	expect_stderr_contains "shmkit: send: invalid --channel 'bogus': expected spsc, mpsc or broadcast"
+expect_usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --policy backpressure &&
+	expect_stderr_contains "--policy backpressure is for broadcast channels"
 [ -e "/dev/shm/$U" ] && fail "a usage error made $U"
 
 # --- help ------------------------------------------------------------------------------

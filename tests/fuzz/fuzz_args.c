@@ -114,7 +114,11 @@ static void check_parsed(const struct args *a, char *const *orig, int argc)
 			CHECK(pow2_capacity(a->co.capacity));
 			CHECK(a->co.mode >= 1 && a->co.mode <= 0777);
 			CHECK(a->co.policy <= SHMKIT_WAIT_SLEEP);
-			CHECK(a->co.kind == SHMKIT_CHAN_SPSC || a->co.kind == SHMKIT_CHAN_MPSC);
+			CHECK(a->co.kind >= SHMKIT_CHAN_SPSC && a->co.kind <= SHMKIT_CHAN_BROADCAST);
+			/* --policy backpressure|overwrite: broadcast only */
+			CHECK(a->co.overflow <= SHMKIT_BCAST_OVERWRITE);
+			CHECK(a->co.overflow == 0 || a->co.kind == SHMKIT_CHAN_BROADCAST);
+			CHECK(a->co.start == 0 && !a->has_start);
 			CHECK(!(a->flags & SHMKIT_RAW) && a->size == 0);
 		} else {
 			CHECK(a->size >= 1 && a->size <= SIZE_MAX);
@@ -138,9 +142,13 @@ static void check_parsed(const struct args *a, char *const *orig, int argc)
 		CHECK(a->co.capacity == 0 || pow2_capacity(a->co.capacity));
 		CHECK(a->co.capacity == 0 || (a->flags & SHMKIT_CREATE));
 		/* --channel: a kind to create, given only with --create */
-		CHECK(a->co.kind == 0 || a->co.kind == SHMKIT_CHAN_SPSC ||
-		      a->co.kind == SHMKIT_CHAN_MPSC);
+		CHECK(a->co.kind <= SHMKIT_CHAN_BROADCAST);
 		CHECK(a->co.kind == 0 || (a->flags & SHMKIT_CREATE));
+		CHECK(a->co.overflow == 0 && a->co.policy == 0);
+		/* recv --start: next, newest or oldest */
+		CHECK(a->co.start <= SHMKIT_SUB_OLDEST);
+		CHECK(c->id == CMD_RECV || (a->co.start == 0 && !a->has_start));
+		CHECK(a->has_start || a->co.start == 0);
 		CHECK(a->term == '\n' || a->term == '\0');
 		if (a->timeout_ms) {
 			/* plain decimal milliseconds, as nanoseconds */
