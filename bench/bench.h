@@ -56,6 +56,11 @@
 	"  mpsc_2w         writer processes, pinned in turn to the two CPUs (with\n" \
 	"  mpsc_4w         the reader's: 2 and 4 writers share them), send and recv;\n" \
 	"                  round trips with one writer (mpsc_1w) only\n" \
+	"  bcast_1s        streams through a shmkit broadcast channel (backpressure)\n" \
+	"  bcast_2s        to 1, 2, 4 or 8 subscriber processes, pinned in turn to\n" \
+	"  bcast_4s        the two CPUs (with the writer's: more than one shares\n" \
+	"  bcast_8s        them), each checking every message; round trips with one\n" \
+	"                  subscriber (bcast_1s) only\n" \
 	"Figures are medians of trials (5; 3 with --quick), with the fastest and\n" \
 	"slowest trial's.  The two sides run in two processes pinned to two CPUs,\n" \
 	"on different cores when the kernel says so; the header tells which.\n" \

@@ -24,6 +24,15 @@
  *                    cumulative quota in shared memory and sends its own;
  *                    the receiver checks every writer's sequence.  Round
  *                    trips for mpsc_1w only: two MPSC channels, as chan_*.
+ *   bcast_1s         streams: one broadcast channel (backpressure), one
+ *   bcast_2s         writer (side A) to 1, 2, 4 or 8 subscribers: side B
+ *   bcast_4s         and helper processes side A forks, pinned in turn to
+ *   bcast_8s         side B's and side A's CPUs, each mapping the ring
+ *                    read-only and checking every sequence number; the
+ *                    rate is side B's, and the writer waits for the
+ *                    slowest, so it is every subscriber's.  Send and recv,
+ *                    the default policy.  Round trips for bcast_1s only:
+ *                    two broadcast channels, as chan_*.
  *
  * Every message carries its sequence number in its first 8 bytes; the
  * receiver checks it (and a round trip's sender checks the echo), so a
@@ -95,10 +104,12 @@ struct chan_ctx {
 	uint64_t cap;            /* ring bytes */
 	bool removed;            /* the names are gone (both sides opened) */
 	shmkit_chan *tx, *rx;    /* this side's ends (each side its own copy) */
-	/* MPSC entries */
-	unsigned writers;        /* 1..MPSC_WRITERS; 0: an SPSC entry */
-	struct mpsc_ctl *mc;     /* shared with the helpers */
-	pid_t helper[4];         /* side A's helper writers (1..writers-1) */
+	/* MPSC and broadcast entries */
+	unsigned writers;        /* 1..MPSC_WRITERS; 0: another kind */
+	unsigned subs;           /* broadcast: 1..BCAST_SUBS subscribers */
+	struct helper_ctl *mc;   /* shared with the helpers */
+	pid_t helper[8];         /* side A's helpers: writers 1..writers-1,
+				  * or subscribers 1..subs-1 */
 	uint64_t wseq[4];        /* each writer's sequence (as sent, as read) */
 };
 
@@ -470,30 +481,39 @@ static int idle_cost(struct bench_side *s, uint64_t n)
 #define MPSC_SEQ_MASK ((UINT64_C(1) << 56) - 1)  /* the writer is in the top byte */
 #define MPSC_READY_NS (10 * INT64_C(1000000000))
 
-/* What side A and its helpers share. */
-struct mpsc_ctl {
+/* What side A and its helpers (MPSC writers, broadcast subscribers) share. */
+struct helper_ctl {
 	_Atomic uint64_t quota[MPSC_WRITERS];  /* messages writer i is to have sent */
-	_Atomic int ready;                     /* helpers with their writer open */
+	_Atomic int ready;                     /* helpers with their end open */
 	_Atomic int err;                       /* a helper's failure */
 };
 
-static int mpsc_setup(void **ctx, const struct bench_cell *cell, unsigned writers)
+/* A channel of @kind with helpers: @writers MPSC writers or @subs broadcast
+ * subscribers in all, side A's or B's own end among them. */
+static int helpers_setup(void **ctx, const struct bench_cell *cell, uint32_t kind,
+			 unsigned writers, unsigned subs)
 {
-	struct mpsc_ctl *mc = bench_map_shared(sizeof(*mc));
+	struct helper_ctl *mc = bench_map_shared(sizeof(*mc));
 	struct chan_ctx *c;
 	int err;
 
 	if (!mc)
 		return -errno;
-	err = chan_setup_kind(ctx, cell, SHMKIT_WAIT_DEFAULT, SHMKIT_CHAN_MPSC);
+	err = chan_setup_kind(ctx, cell, SHMKIT_WAIT_DEFAULT, kind);
 	if (err) {
 		munmap(mc, sizeof(*mc));
 		return err;
 	}
 	c = *ctx;
 	c->writers = writers;
+	c->subs = subs;
 	c->mc = mc;
 	return 0;
+}
+
+static int mpsc_setup(void **ctx, const struct bench_cell *cell, unsigned writers)
+{
+	return helpers_setup(ctx, cell, SHMKIT_CHAN_MPSC, writers, 0);
 }
 
 static int mpsc_1w_setup(void **ctx, struct bench_cell *cell)
@@ -526,7 +546,7 @@ static int mpsc_put(struct chan_ctx *c, shmkit_chan *tx, unsigned char *buf, siz
 
 /* A helper writer: sends up to its quota as side A raises it, until
  * killed by teardown (or with side A's process). */
-static _Noreturn void mpsc_helper(struct chan_ctx *c, unsigned w, int cpu, pid_t parent)
+static void mpsc_helper(struct chan_ctx *c, unsigned w, int cpu, pid_t parent)
 {
 	shmkit_chan *tx = NULL;
 	unsigned char *buf = aligned_alloc(64, (c->size + 63) & ~(size_t)63);
@@ -562,25 +582,29 @@ static _Noreturn void mpsc_helper(struct chan_ctx *c, unsigned w, int cpu, pid_t
 	}
 }
 
-/* Side A: forks the helpers, waits until each has its writer open, then
- * opens its own and lets the names go. */
-static int mpsc_start_a(struct bench_side *s)
+/* Side A: forks helpers 1..@count-1 running @fn, pinned in turn to side
+ * B's and side A's CPUs, waits until each has its end open, then opens
+ * its own and lets the names go. */
+static int helpers_start_a(struct bench_side *s, unsigned count,
+			   void (*fn)(struct chan_ctx *c, unsigned i, int cpu, pid_t parent))
 {
 	struct chan_ctx *c = s->ctx;
 	pid_t parent = getpid();
 	int err = 0;
 
 	fflush(NULL);
-	for (unsigned w = 1; w < c->writers; w++) {
+	for (unsigned i = 1; i < count; i++) {
 		pid_t pid = fork();
-		if (pid == 0)
-			mpsc_helper(c, w, w % 2 ? s->cpu_b : s->cpu_a, parent);
+		if (pid == 0) {
+			fn(c, i, i % 2 ? s->cpu_b : s->cpu_a, parent);
+			_exit(1);
+		}
 		if (pid < 0)
 			return -errno;
-		c->helper[w] = pid;
+		c->helper[i] = pid;
 	}
 	int64_t end = bench_now_ns() + MPSC_READY_NS;
-	while (atomic_load(&c->mc->ready) < (int)c->writers - 1 && !err) {
+	while (atomic_load(&c->mc->ready) < (int)count - 1 && !err) {
 		err = atomic_load(&c->mc->err);
 		if (!err && bench_now_ns() > end)
 			err = -ETIMEDOUT;
@@ -591,6 +615,11 @@ static int mpsc_start_a(struct bench_side *s)
 	if (!err)
 		chan_remove_names(c);
 	return err;
+}
+
+static int mpsc_start_a(struct bench_side *s)
+{
+	return helpers_start_a(s, ((struct chan_ctx *)s->ctx)->writers, mpsc_helper);
 }
 
 /* Side A: every helper gets its share of the round, side A sends its own. */
@@ -623,29 +652,102 @@ static int mpsc_recv_n(struct bench_side *s, uint64_t n)
 	return 0;
 }
 
-static void mpsc_abandon(void *ctx)
+/* The helpers side A forked (async-signal-safe: kill only). */
+static void helpers_abandon(void *ctx)
 {
 	struct chan_ctx *c = ctx;
 
-	for (unsigned w = 1; w < c->writers; w++)
-		if (c->helper[w] > 0)
-			kill(c->helper[w], SIGKILL);
+	for (unsigned i = 1; i < sizeof(c->helper) / sizeof(c->helper[0]); i++)
+		if (c->helper[i] > 0)
+			kill(c->helper[i], SIGKILL);
 	chan_abandon(ctx);
 }
 
-static void mpsc_teardown(void *ctx)
+static void helpers_teardown(void *ctx)
 {
 	struct chan_ctx *c = ctx;
 
-	for (unsigned w = 1; w < c->writers; w++) {
-		if (c->helper[w] <= 0)
+	for (unsigned i = 1; i < sizeof(c->helper) / sizeof(c->helper[0]); i++) {
+		if (c->helper[i] <= 0)
 			continue;
-		kill(c->helper[w], SIGKILL);
-		while (waitpid(c->helper[w], NULL, 0) < 0 && errno == EINTR)
+		kill(c->helper[i], SIGKILL);
+		while (waitpid(c->helper[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	}
 	munmap(c->mc, sizeof(*c->mc));
 	chan_teardown(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Broadcast: one writer to several subscribers                           */
+
+#define BCAST_SUBS 8
+
+static int bcast_1s_setup(void **ctx, struct bench_cell *cell)
+{
+	return helpers_setup(ctx, cell, SHMKIT_CHAN_BROADCAST, 0, 1);
+}
+
+static int bcast_2s_setup(void **ctx, struct bench_cell *cell)
+{
+	return helpers_setup(ctx, cell, SHMKIT_CHAN_BROADCAST, 0, 2);
+}
+
+static int bcast_4s_setup(void **ctx, struct bench_cell *cell)
+{
+	return helpers_setup(ctx, cell, SHMKIT_CHAN_BROADCAST, 0, 4);
+}
+
+static int bcast_8s_setup(void **ctx, struct bench_cell *cell)
+{
+	return helpers_setup(ctx, cell, SHMKIT_CHAN_BROADCAST, 0, BCAST_SUBS);
+}
+
+/* A helper subscriber: joins read-only before the writer sends, then
+ * receives and checks every message until the stream ends or it is killed
+ * by teardown (or with side A's process). */
+static void bcast_helper(struct chan_ctx *c, unsigned i, int cpu, pid_t parent)
+{
+	struct shmkit_chan_opts opts = { .policy = c->policy };
+	shmkit_chan *rx = NULL;
+	unsigned char *buf = aligned_alloc(64, (c->size + 63) & ~(size_t)63);
+	uint64_t seq = 0;
+	int err = 0;
+
+	(void)i;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	if (!buf || (err = bench_pin(cpu)) ||
+	    (err = shmkit_chan_open(c->name[0], SHMKIT_RDONLY, SHMKIT_CHAN_READER, &opts, &rx))) {
+		atomic_store(&c->mc->err, buf ? err : -ENOMEM);
+		_exit(1);
+	}
+	atomic_fetch_add(&c->mc->ready, 1);
+	for (;;) {
+		long n = shmkit_chan_recv(rx, buf, c->size, SHMKIT_FOREVER);
+		if (n == 0)
+			_exit(0);  /* the writer closed: the trial is over */
+		if (n != (long)c->size || bench_seq(buf) != ++seq) {
+			atomic_store(&c->mc->err, n < 0 ? (int)n : -EPROTO);
+			_exit(1);
+		}
+	}
+}
+
+static int bcast_start_a(struct bench_side *s)
+{
+	return helpers_start_a(s, ((struct chan_ctx *)s->ctx)->subs, bcast_helper);
+}
+
+/* Side A: a helper's failure stops the run; the writer waits for the
+ * slowest subscriber. */
+static int bcast_send_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	int err = atomic_load(&c->mc->err);
+
+	return err ? err : chan_send_n(s, n);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -684,14 +786,27 @@ static const struct bench_method chan_methods[] = {
 #define MPSC_METHOD(n, w, k)                                                      \
 	{ .name = "mpsc_" #n "w", .what = "shmkit MPSC channel, " w,                 \
 	  .kinds = k, .sized = true, .policy = "spin_sleep",                        \
-	  .copies = 2, .setup = mpsc_##n##w_setup, .teardown = mpsc_teardown,       \
-	  .abandon = mpsc_abandon, .start_a = mpsc_start_a, .start_b = chan_start_b, \
+	  .copies = 2, .setup = mpsc_##n##w_setup, .teardown = helpers_teardown,    \
+	  .abandon = helpers_abandon, .start_a = mpsc_start_a, .start_b = chan_start_b, \
 	  .round_a = chan_rt_a, .round_b = chan_rt_b,                               \
 	  .send_a = mpsc_send_n, .recv_b = mpsc_recv_n }
 	MPSC_METHOD(1, "1 writer", BOTH),
 	MPSC_METHOD(2, "2 writers", BENCH_THROUGHPUT),
 	MPSC_METHOD(4, "4 writers", BENCH_THROUGHPUT),
 #undef MPSC_METHOD
+	/* round trips only with one subscriber: two broadcast channels */
+#define BCAST_METHOD(n, w, k)                                                     \
+	{ .name = "bcast_" #n "s", .what = "shmkit broadcast channel, " w,           \
+	  .kinds = k, .sized = true, .policy = "spin_sleep",                        \
+	  .copies = 2, .setup = bcast_##n##s_setup, .teardown = helpers_teardown,   \
+	  .abandon = helpers_abandon, .start_a = bcast_start_a, .start_b = chan_start_b, \
+	  .round_a = chan_rt_a, .round_b = chan_rt_b,                               \
+	  .send_a = bcast_send_n, .recv_b = chan_recv_n }
+	BCAST_METHOD(1, "1 subscriber", BOTH),
+	BCAST_METHOD(2, "2 subscribers", BENCH_THROUGHPUT),
+	BCAST_METHOD(4, "4 subscribers", BENCH_THROUGHPUT),
+	BCAST_METHOD(8, "8 subscribers", BENCH_THROUGHPUT),
+#undef BCAST_METHOD
 };
 
 const struct bench_suite bench_chan_suite = {

@@ -13,7 +13,8 @@ set -u
 
 METHODS="floor memcpy pipe fifo unix_stream unix_dgram tcp sysv_mq posix_mq eventfd
 	shm_sem futex event pthread_mutex pthread_robust mutex
-	chan_spin chan_spin_sleep chan_sleep chan_zc chan_idle mpsc_1w mpsc_2w mpsc_4w"
+	chan_spin chan_spin_sleep chan_sleep chan_zc chan_idle mpsc_1w mpsc_2w mpsc_4w
+	bcast_1s bcast_2s bcast_4s bcast_8s"
 
 # What a bench left behind: channels and POSIX queues are named
 # shmkit-bench-PID-..., FIFOs shmkit-bench-PID-N.fifo; a run that ended
@@ -62,11 +63,12 @@ def pos(v):
 
 CHAN = {"chan_spin": "spin", "chan_spin_sleep": "spin_sleep", "chan_sleep": "sleep",
         "chan_zc": "spin_sleep", "chan_idle": "spin_sleep", "mpsc_1w": "spin_sleep",
-        "mpsc_2w": "spin_sleep", "mpsc_4w": "spin_sleep"}
+        "mpsc_2w": "spin_sleep", "mpsc_4w": "spin_sleep", "bcast_1s": "spin_sleep",
+        "bcast_2s": "spin_sleep", "bcast_4s": "spin_sleep", "bcast_8s": "spin_sleep"}
 UNSIZED = ("floor", "eventfd", "futex", "event", "pthread_mutex", "pthread_robust",
            "mutex", "chan_idle")
 COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "pipe": 2, "tcp": 2, "shm_sem": 2,
-          "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2}
+          "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2, "bcast_1s": 2, "bcast_8s": 2}
 
 path, want = sys.argv[1], sys.argv[2:]
 with open(path) as f:
@@ -186,14 +188,16 @@ for name in ("pipe", "fifo", "unix_stream", "tcp", "shm_sem", "chan_spin",
         for size in (64, 65536):
             if (name, kind, size) not in cells and (name, kind, size) not in skip:
                 bad.append("%s/%s/%s: missing" % (name, kind, size))
-# the MPSC entries stream at every size; round trips with one writer only
-for name in ("mpsc_1w", "mpsc_2w", "mpsc_4w"):
+# the MPSC and broadcast entries stream at every size; round trips with
+# one writer or one subscriber only
+for name in ("mpsc_1w", "mpsc_2w", "mpsc_4w", "bcast_1s", "bcast_2s", "bcast_4s", "bcast_8s"):
+    one = name in ("mpsc_1w", "bcast_1s")
     for size in (64, 65536):
         if (name, "throughput", size) not in cells:
             bad.append("%s/throughput/%s: missing" % (name, size))
-        if ((name, "latency", size) in cells) != (name == "mpsc_1w"):
-            bad.append("%s/latency/%s: %s" % (name, size, "missing" if name == "mpsc_1w"
-                                               else "a round trip with several writers"))
+        if ((name, "latency", size) in cells) != one:
+            bad.append("%s/latency/%s: %s" % (name, size, "missing" if one
+                                               else "a round trip with several peers"))
 goals = d.get("goals")
 if not isinstance(goals, list) or len(goals) < 8:
     bad.append("goals %r" % goals)
