@@ -118,6 +118,9 @@ mutant early-release "assertion violated no_loss" -DBUG_EARLY_RELEASE $M
 mutant tail-first "assertion violated no_loss" -DBUG_TAIL_FIRST $M
 mutant no-walk "assertion violated hdr_valid" -DBUG_NO_WALK $M
 mutant no-c5 "invalid end state" -DBUG_NO_C5 $M
+# -EPIPE decided on the liveness alone, as before the broadcast CLI test
+# found it: a writer that closed and exited after C8 taken for dead
+mutant epipe-close "assertion violated clean_close" -DBUG_EPIPE_CLOSE $M
 
 # The MPSC model: bigger states, so compressed (-DCOLLAPSE, still the whole
 # state space) and capped lower.

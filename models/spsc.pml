@@ -20,6 +20,10 @@
  *                honest run never gets -EBADMSG;
  *   writes_free  the writer stores only into space the reader released and
  *                never into the word at the reader's unreleased records;
+ *   clean_close  the reader says -EPIPE only of a stream that is not
+ *                closed: a writer that closed and then detached (or was
+ *                killed after its close) ended its stream, even when the
+ *                reader saw it alive at C8 and dead just after;
  *   no lost wake-up: a side that sleeps is woken by its peer's next
  *                publication.  The real sleeps also end every poll period
  *                (SHMKIT_OWNER_POLL_MS); the model's end only when the peer
@@ -149,7 +153,7 @@ byte mlen[NMSG + 1];    /* payload words of each id */
 byte committed;         /* bit id: message id is published (C1 ran) */
 byte closemask;         /* committed, when closed was stored (C7) */
 byte released;          /* the last id the reader released (C3) */
-bit no_torn = 1, no_dup = 1, no_loss = 1, hdr_valid = 1, writes_free = 1;
+bit no_torn = 1, no_dup = 1, no_loss = 1, hdr_valid = 1, writes_free = 1, clean_close = 1;
 
 /* Asserts a named property: the name is what spin prints. */
 #define CHECK(prop, cond) prop = (cond); assert(prop); prop = 1
@@ -466,6 +470,7 @@ proctype Writer()
 #define R_RECHECK 13    /* wait_step: re-check, FUTEX_WAIT */
 #define R_SLEEP 14      /* wait_step: asleep */
 #define R_GONE 15       /* detach */
+#define R_RECLOSED 16   /* reader_next: load closed again after a death */
 
 /* Accepts the message whose words the reader loaded: the one the writer
  * wrote in full and committed, the one after the last read, and no
@@ -481,7 +486,7 @@ inline take()
 	CHECK(no_loss, (committed & ABOVE(last) & (BIT(id) - 1)) == 0);
 	last = id;
 	pos = (pos + size) % MOD;
-	pending++; eos = 0;
+	pending++; eos = 0; epipe = 0;
 	h = 0; size = 0; v0 = 0; v1 = 0; id = 0;
 	/* recv releases it now; a peek may take one more first */
 	if
@@ -496,6 +501,7 @@ proctype Reader()
 	byte pos, pub, last, pending;   /* the handle; last: the last id read */
 	byte h, size, v0, v1, id, fval, sk;
 	bool eos;                       /* closed seen or writer dead: 0 ends */
+	bool epipe;                     /* the writer found dead: -EPIPE ends */
 
 	do
 	:: {
@@ -510,7 +516,7 @@ proctype Reader()
 		/* C11: load-acquire of head (and tail, for positions_check);
 		 * pairs with C3, C9.  A new reader carries on from head */
 		CHECK(hdr_valid, DIFF(tail >> 1, head) <= CAP || DIFF(head, tail >> 1) <= CAP);
-		pos = head; pub = head; last = released; pending = 0; eos = 0;
+		pos = head; pub = head; last = released; pending = 0; eos = 0; epipe = 0;
 		st = R_LOOK }
 	   :: atomic { st == R_LOOK ->
 		/* next_record.  C2: load-acquire of the header at pos; pairs
@@ -523,7 +529,15 @@ proctype Reader()
 			CHECK(no_loss, (committed & ABOVE(last)) == 0);
 			CHECK(no_loss, (closemask & ABOVE(last)) == 0);
 			if
-			:: eos -> st = R_GONE  /* the end of the stream, or -EPIPE */
+			:: eos && !epipe -> st = R_GONE  /* the end of the stream */
+			:: eos && epipe ->
+#ifdef BUG_EPIPE_CLOSE
+				/* -EPIPE at once: the mutant (a writer that closed
+				 * and exited after R_CLOSED is taken for dead) */
+				CHECK(clean_close, !closed); st = R_GONE
+#else
+				st = R_RECLOSED
+#endif
 			:: !eos && pending > 0 -> st = R_REL  /* released before waiting */
 			:: !eos && pending == 0 -> st = R_CLOSED
 			fi
@@ -580,7 +594,7 @@ proctype Reader()
 	   :: atomic { st == R_PEER ->
 		/* peer_check: a dead writer's records are read first, then -EPIPE */
 		if
-		:: wtok == DEAD -> eos = 1; st = R_LOOK
+		:: wtok == DEAD -> eos = 1; epipe = 1; st = R_LOOK
 		:: else -> st = R_WAIT
 		fi }
 	   :: atomic { st == R_WAIT && (ring[OFF(pos)] != 0 || closed || wtok == DEAD) ->
@@ -624,6 +638,15 @@ proctype Reader()
 		/* woken; or the poll period ends the sleep because the writer
 		 * died since C10 (see the writer's W_SLEEP) */
 		rsleep = 0; rwait = 0; fval = 0; sk = 0; st = R_LOOK }
+	   :: atomic { st == R_RECLOSED ->
+		/* C8 again: load-acquire of closed after the dead writer's
+		 * records.  Closed: it ended its stream before it went, and
+		 * records it committed before C7 are read first; else -EPIPE,
+		 * which must never be said of a closed stream */
+		if
+		:: closed -> epipe = 0; st = R_LOOK
+		:: else -> CHECK(clean_close, !closed); st = R_GONE
+		fi }
 	   :: atomic { st == R_GONE ->
 		/* detached */
 		rtok = DEAD; break }
@@ -634,7 +657,8 @@ proctype Reader()
 			d_step {
 				rkill = 0; rsleep = 0;
 				st = R_CLAIM; pos = 0; pub = 0; last = 0; pending = 0;
-				h = 0; size = 0; v0 = 0; v1 = 0; id = 0; fval = 0; sk = 0; eos = 0
+				h = 0; size = 0; v0 = 0; v1 = 0; id = 0; fval = 0; sk = 0; eos = 0;
+				epipe = 0
 			}
 		:: else -> break
 		fi
