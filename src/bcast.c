@@ -383,22 +383,8 @@ int shmkit__bcast_send(struct shmkit__bcast *b, const void *buf, size_t len, int
  * period unless @force), -EBADMSG for a malformed token, else 0. */
 static int writer_check(struct shmkit__bcast *b, bool force)
 {
-	uint32_t tok = load_relaxed(&b->shm->writer);
-
-	if (tok == 0)
-		return 0;
-	if (tok == b->dead_peer)
-		return -EPIPE;
-	int64_t now = shmkit__mono_ns();
-	if (!force && now < b->next_check)
-		return 0;
-	b->next_check = now + SHMKIT_POLL_NS;
-	if (!shmkit__lockword_valid(tok))
-		return -EBADMSG;
-	if (shmkit__token_alive(&b->src, tok) != 0)
-		return 0;
-	b->dead_peer = tok;
-	return -EPIPE;
+	return shmkit__peer_gone(&b->src, load_relaxed(&b->shm->writer), force, &b->dead_peer,
+				 &b->next_check);
 }
 
 /* Publishes the subscriber's statistics; its occupant alone writes them. */

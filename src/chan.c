@@ -199,22 +199,9 @@ static int peer_check(shmkit_chan *c, bool force)
 {
 	_Atomic uint32_t *role = c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
 							       : &c->shm->writer;
-	uint32_t tok = load_relaxed(role);
 
-	if (tok == 0)
-		return 0;  /* never had one: wait for it */
-	if (tok == c->dead_peer)
-		return -EPIPE;
-	int64_t now = shmkit__mono_ns();
-	if (!force && now < c->next_check)
-		return 0;
-	c->next_check = now + SHMKIT_POLL_NS;
-	if (!shmkit__lockword_valid(tok))
-		return -EBADMSG;
-	if (shmkit__token_alive(&c->src, tok) != 0)
-		return 0;
-	c->dead_peer = tok;
-	return -EPIPE;
+	return shmkit__peer_gone(&c->src, load_relaxed(role), force, &c->dead_peer,
+				 &c->next_check);
 }
 
 /*

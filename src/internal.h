@@ -113,6 +113,15 @@ void shmkit__stats_touch(struct shmkit_hdr *h, bool attach);
 /* Liveness of the attach a sync owner token names: 1 alive, 0 dead (its
  * slot is free, claimed anew, or its owner gone), -1 cannot tell. */
 int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token);
+/*
+ * A channel side's check of its peer's role word, holding @tok: 0 (alive,
+ * never held, or not asked: at most once per poll period unless @force),
+ * -EPIPE (the token's attach died: *dead keeps it, so it stays seen until
+ * another token holds the role), or -EBADMSG (a malformed token).
+ * *next_check is when to ask again.
+ */
+int shmkit__peer_gone(const struct shmkit__peer_src *src, uint32_t tok, bool force,
+		      uint32_t *dead, int64_t *next_check);
 /* The token of the attach holding @slot, from its claim word. */
 uint32_t shmkit__slot_token(const struct shmkit_hdr *h, int slot);
 /* PID recorded in the slot a token names (0 if none). */

@@ -177,22 +177,8 @@ static bool spinning(const struct shmkit__mpsc *m, int64_t now, int64_t *spin_un
  * period unless @force), -EBADMSG for a malformed token, else 0. */
 static int reader_check(struct shmkit__mpsc *m, bool force)
 {
-	uint32_t tok = load_relaxed(&m->shm->reader);
-
-	if (tok == 0)
-		return 0;  /* never had one: wait for it */
-	if (tok == m->dead_peer)
-		return -EPIPE;
-	int64_t now = shmkit__mono_ns();
-	if (!force && now < m->next_check)
-		return 0;
-	m->next_check = now + SHMKIT_POLL_NS;
-	if (!shmkit__lockword_valid(tok))
-		return -EBADMSG;
-	if (shmkit__token_alive(&m->src, tok) != 0)
-		return 0;
-	m->dead_peer = tok;
-	return -EPIPE;
+	return shmkit__peer_gone(&m->src, load_relaxed(&m->shm->reader), force, &m->dead_peer,
+				 &m->next_check);
 }
 
 /* A writer waits for head to move from @seen: 0 to look again, or

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "futex.h"
 #include "internal.h"
 #include "layout_sync.h"
 
@@ -297,4 +298,23 @@ int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token)
 	struct slot_view v;
 	slot_read(&h->peers[slot], &v);
 	return pid_slot_alive(&v, claim);
+}
+
+int shmkit__peer_gone(const struct shmkit__peer_src *src, uint32_t tok, bool force,
+		      uint32_t *dead, int64_t *next_check)
+{
+	if (tok == 0)
+		return 0;  /* never had one: wait for it */
+	if (tok == *dead)
+		return -EPIPE;
+	int64_t now = shmkit__mono_ns();
+	if (!force && now < *next_check)
+		return 0;
+	*next_check = now + SHMKIT_POLL_NS;
+	if (!shmkit__lockword_valid(tok))
+		return -EBADMSG;
+	if (shmkit__token_alive(src, tok) != 0)
+		return 0;
+	*dead = tok;
+	return -EPIPE;
 }
