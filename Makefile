@@ -176,9 +176,9 @@ torture:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)B=$(B) TORTURE_KILLS=$(TORTURE_KILLS) tests/torture.sh
 
-# The channel protocols' models (models/spsc.pml, models/mpsc.pml) under
-# spin, with their mutants; spin is installed when missing, as root.  About
-# two minutes.
+# The channel protocols' models (models/spsc.pml, models/mpsc.pml,
+# models/bcast.pml) under spin, with their mutants; spin is installed when
+# missing, as root.  About two minutes.
 model:
 	$(Q)models/check.sh
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # models/check.sh - checks the Promela models of the SPSC channel
-# (models/spsc.pml) and of the MPSC channel (models/mpsc.pml) with spin:
-# every configuration must verify with no error over the whole state
-# space, and every mutant (a broken protocol) must give the counterexample
-# expected of it, or the model proves nothing.  Installs spin when missing (as root); needs a C compiler for
+# (models/spsc.pml), the MPSC channel (models/mpsc.pml) and the broadcast
+# channel (models/bcast.pml) with spin: every configuration must verify
+# with no error over the whole state space, and every mutant (a broken
+# protocol) must give the counterexample expected of it, or the model
+# proves nothing.  Installs spin when missing (as root); needs a C compiler for
 # spin's verifier (pan).  Work files go to a temporary directory.
 # Prints states and seconds per configuration; exits 1 on any failure.
 # `make model` runs it.  CC, and MODEL_KEEP=1 (keep the work directory) are
@@ -23,7 +24,7 @@ else
 	trap 'rm -rf "$W"' EXIT
 fi
 trap 'exit 1' INT TERM HUP
-cp models/spsc.pml models/mpsc.pml "$W/" || exit 1
+cp models/spsc.pml models/mpsc.pml models/bcast.pml "$W/" || exit 1
 
 # Exhaustive search (no bitstate, no compression): SAFETY (assertions and
 # invalid end states, which is how a lost wake-up shows); MEMLIM caps the
@@ -150,6 +151,56 @@ mutant m-no-remark "assertion violated hdr_valid" -DBUG_NO_REMARK $M
 mutant m-no-liveness "assertion violated lost_ok" -DBUG_NO_LIVENESS $M
 mutant m-no-join "invalid end state" -DBUG_NO_JOIN $M
 mutant m-no-rel-wait "invalid end state" -DBUG_NO_REL_WAIT $M
+
+# The broadcast model: compressed and capped as the MPSC one, and its pan
+# built with -O0 too: its configurations are sized to run in seconds,
+# less than -O2's compile would take.  WAKES=0 (a wait ends when what it
+# waits for moved) where the wake-up words are not the question.
+MODEL=bcast.pml
+PAN_OPT=-O0
+echo "models/bcast.pml:"
+echo "the protocol (each must verify):"
+# backpressure, the wake-up words as written: subscriber 0 reads from the
+# first message while subscriber 1 joins at the oldest one held (then at
+# the next, into a fresh slot); 4 messages (3) on a 6-word ring
+verify bc-bp-join -DNMSG=4 -DPREJOIN0 -DSTART1=2
+verify bc-bp-next -DNMSG=3 -DPREJOIN0 -DSTART1=0
+# both join while the writer sends (the next and the newest message)
+verify bc-bp-joins -DNMSG=3 -DSTART0=0 -DSTART1=1 -DWAKES=0
+# a subscriber killed at any step (held by it, the writer drops it), and a
+# new one joins in its place
+verify bc-bp-kills -DNMSG=3 -DPREJOIN0 -DSTART1=2 -DWAKES=0 -DSKILLS=1 -DSRESTARTS=1
+# the writer killed at any step (-EPIPE after what it published), a
+# subscriber leaving after any message
+verify bc-bp-wkill -DNMSG=3 -DPREJOIN0 -DSTART1=1 -DWAKES=0 -DWKILLS=1 -DLEAVES=1
+# one subscriber process, the wake-up words as written: it is killed at
+# any step (the writer, asleep on it, wakes at a poll period and drops
+# it) and a new one joins in the dead slot or the free one; or the writer
+# is killed (a subscriber asleep wakes at a poll period)
+verify bc-bp-one -DONE_SUB -DNMSG=4 -DPREJOIN0 -DSKILLS=1 -DSRESTARTS=1 -DWKILLS=1
+# overwrite: laps, joins at the oldest and the newest while the writer
+# laps them, the writer killed at any step
+verify bc-ow-laps -DOVERWRITE=1 -DNMSG=3 -DPREJOIN0 -DSTART1=2
+verify bc-ow-joins -DOVERWRITE=1 -DNMSG=4 -DSTART0=1 -DSTART1=2 -DWAKES=0
+verify bc-ow-wkill -DOVERWRITE=1 -DNMSG=4 -DPREJOIN0 -DSTART1=2 -DWAKES=0 -DWKILLS=1
+
+echo "mutants (each must give its counterexample):"
+B="-DNMSG=3 -DPREJOIN0"
+O="-DOVERWRITE=1 -DNMSG=4 -DPREJOIN0 -DWAKES=0"
+mutant bc-no-drop "invalid end state" -DBUG_NO_DROP $B -DWAKES=0 -DSKILLS=1
+mutant bc-no-rescan "assertion violated writes_free" -DBUG_NO_RESCAN $B -DWAKES=0
+mutant bc-join-recheck "assertion violated writes_free" -DBUG_JOIN_NO_RECHECK $B -DWAKES=0
+mutant bc-wake-first "invalid end state" -DBUG_WAKE_FIRST $B
+mutant bc-tail-first "assertion violated no_torn" -DBUG_TAIL_FIRST $B -DWAKES=0
+mutant bc-epipe-close "assertion violated clean_close" -DBUG_EPIPE_POS $B
+mutant bc-hdr-check "assertion violated hdr_valid" -DBUG_NO_HDR_CHECK $O
+mutant bc-copy-check "assertion violated no_torn" -DBUG_NO_COPY_CHECK $O
+mutant bc-head-late "assertion violated writes_free" -DBUG_HEAD_LATE $O
+# bcast.c as it was before the model found its bugs
+mutant bc-flag-cleared "invalid end state" -DBUG_FLAG_CLEARED $B
+mutant bc-join-wake "invalid end state" -DBUG_JOIN_NO_WAKE -DONE_SUB -DNMSG=4 -DPREJOIN0 -DSKILLS=1 -DSRESTARTS=1
+mutant bc-join-seq "assertion violated missed_ok" -DBUG_JOIN_SEQ $O -DSTART1=0
+mutant bc-resync "assertion violated hdr_valid" -DBUG_RESYNC_CHECK $O
 
 secs=$(awk -v a="$total_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 if [ $failures -ne 0 ]; then

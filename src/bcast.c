@@ -31,12 +31,13 @@
  * header is this lap's and this record's; the seq of the oldest record held
  * tells a lapped subscriber how many messages it missed.
  *
- * Sleeping: a subscriber sets rwait, fences (B5), re-checks tail and sleeps
- * on tail's low half; the writer fences after each publication (B6) and,
- * if rwait is set, clears it and wakes them all.  A backpressured writer
- * sets wwait, fences (B11), rescans and sleeps on wseq; a subscriber fences
- * after each release (B9) and, if wwait is set, clears it, bumps wseq and
- * wakes the writer.  Every sleep ends within SHMKIT_OWNER_POLL_MS.
+ * Sleeping: a subscriber sets bit 0 of rwait, fences (B5), re-checks tail
+ * and sleeps on rwait; the writer fences after each publication (B6) and,
+ * if the bit is set, adds 1 (clearing it and moving the word) and wakes
+ * them all.  A backpressured writer sets wwait, fences (B11), rescans and
+ * sleeps on wseq; a subscriber fences after each release or join (B9)
+ * and, if wwait is set, clears it, bumps wseq and wakes the writer.  Every
+ * sleep ends within SHMKIT_OWNER_POLL_MS.
  *
  * Everything read from shared memory is checked before use: positions
  * 8-aligned and within a capacity of each other, headers stamped with
@@ -156,14 +157,20 @@ static bool spinning(const struct shmkit__bcast *b, int64_t now, int64_t *spin_u
 	return now < *spin_until;
 }
 
-/* After a publication or close: wakes sleeping subscribers. */
+/* After a publication or close: wakes sleeping subscribers.  rwait is
+ * their futex word: bit 0 is the flag a subscriber about to sleep sets,
+ * and the writer clears it by adding 1, which also moves the word, so a
+ * subscriber whose flag was taken by the wake of a publication it had
+ * already seen finds the word moved and looks again instead of sleeping
+ * through the next one (a flag cleared with a plain 0 lost that wake-up
+ * for a poll period; found by models/bcast.pml). */
 static void wake_subs(struct shmkit__bcast *b)
 {
 	/* B6: tail (and closed) before the flag; pairs with B5 */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (load_relaxed(&b->win->rwait)) {
-		store_relaxed(&b->win->rwait, 0);
-		shmkit__futex_wake((_Atomic uint32_t *)(void *)&b->shm->tail, INT_MAX);
+	if (load_relaxed(&b->win->rwait) & 1) {
+		fetch_add_relaxed(&b->win->rwait, 1);  /* only the writer clears */
+		shmkit__futex_wake(&b->win->rwait, INT_MAX);
 	}
 }
 
@@ -172,7 +179,8 @@ static void wake_writer(struct shmkit__bcast *b)
 {
 	if (b->overwrite)
 		return;  /* the writer never waits */
-	/* B9: the cursor (or the freed slot) before the flag; pairs with B11 */
+	/* B9: the cursor (a release's, a joiner's, or the freed slot) before the
+	 * flag; pairs with B11 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (load_relaxed(&b->win->wwait)) {
 		store_relaxed(&b->win->wwait, 0);
@@ -400,12 +408,20 @@ static void sub_stats(struct shmkit__bcast *b)
  * missed is taken from that record's seq (read_record). */
 static int resync(struct shmkit__bcast *b)
 {
-	/* B2: pairs with B1; head's acquire: with B3 */
-	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
-	uint64_t h = load_acquire(&b->shm->head);
+	uint64_t h;
 
-	if ((h & 7) || h > t || t - h > b->cap)
-		return -EBADMSG;
+	for (int tries = 0;; tries++) {
+		/* B2: pairs with B1; head's acquire: with B3 */
+		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
+		h = load_acquire(&b->shm->head);
+		if (!((h & 7) || h > t || t - h > b->cap))
+			break;
+		/* the writer moved between the loads: a head past the tail
+		 * loaded first is no corruption (it was -EBADMSG at once; found
+		 * by models/bcast.pml) */
+		if (tries >= 64)
+			return -EBADMSG;
+	}
 	if (!b->gap) {
 		b->gap = true;
 		b->gap_from = b->pub_seq;  /* what it peeked and held counts as missed */
@@ -491,11 +507,12 @@ static int sub_wait(struct shmkit__bcast *b, uint64_t seen, int64_t deadline, in
 			shmkit__cpu_relax();
 		return 0;
 	}
-	store_relaxed(&b->win->rwait, 1);
+	/* the flag, and the value to sleep on: any wake from here moves it */
+	uint32_t fval = atomic_fetch_or_explicit(&b->win->rwait, 1, memory_order_relaxed) | 1;
 	/* B5: the flag before the re-check; pairs with B6 */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (load_relaxed(&b->shm->tail) == seen)
-		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)&b->shm->tail, (uint32_t)seen,
+		err = shmkit__futex_wait(&b->win->rwait, fval,
 					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
 	*spin_until = 0;
 	return err == -EINTR ? err : 0;
@@ -784,20 +801,55 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 			c = h;
 		else if (start == SHMKIT_SUB_NEWEST && l >= h && l < t && !(l & 7))
 			c = l;
+		/*
+		 * The seq of the first message at or past c (what a gap before
+		 * its first read is counted from): from the header of the
+		 * record at v, c itself or, when c is tail, the newest message
+		 * (last); the re-read of head below tells whether those words
+		 * were intact.  (It was sent, loaded after tail, which counts a
+		 * commit made meanwhile, or 0 at the oldest: a joiner lapped
+		 * before its first read was told a wrong count, or none; found
+		 * by models/bcast.pml.)
+		 */
+		uint64_t v = c, seq = 0;
+		bool stamped = true;
+		if (c == t && sent == 0) {
+			v = UINT64_MAX;  /* nothing sent yet: 0 */
+		} else if (c == t) {
+			v = l;
+			if (l < h || l >= t || (l & 7)) {
+				if (tries < 64)
+					continue;  /* a commit in flight: last is stored first */
+				/* a writer that died there (or stalls): sent, which
+				 * may count its unpublished message */
+				v = UINT64_MAX;
+				seq = sent;
+			}
+		}
+		if (v != UINT64_MAX) {
+			_Atomic uint64_t *w = word_at(b, v);
+			uint64_t kind = load_relaxed(&w[0]) ^ v;
+			seq = load_relaxed(&w[1]) + (v != c);
+			stamped = kind == SHMKIT_BCAST_DATA || (kind == SHMKIT_BCAST_PAD && v == c);
+		}
 		store_relaxed(&s->cursor, c);
-		/* B10: the cursor before the re-read of head; pairs with B3 */
+		/* B10: the cursor and the header words before the re-read of
+		 * head; pairs with B3 */
 		atomic_thread_fence(memory_order_seq_cst);
-		if (load_relaxed(&b->shm->head) <= c || tries >= 1000) {
+		uint64_t nh = load_relaxed(&b->shm->head);
+		if ((nh <= c && (v == UINT64_MAX || (nh <= v && stamped))) || tries >= 1000) {
 			b->pos = b->pub = c;
 			b->have_seq = false;
-			/* the seq it starts at, for a gap before its first
-			 * message: exact at the end, approximate elsewhere */
-			b->seq = b->pub_seq = c == t ? sent : c == l && sent ? sent - 1 : 0;
+			b->seq = b->pub_seq = seq;
 			break;
 		}
 	}
 	store_relaxed(&s->next_seq, b->seq);
 	fetch_add_relaxed(&b->win->joins, 1);  /* statistics */
+	/* B9: a writer held by the slot's earlier cursor may sleep; the join
+	 * moved it (it woke no one, and the writer slept a poll period;
+	 * found by models/bcast.pml) */
+	wake_writer(b);
 	return 0;
 }
 
@@ -875,7 +927,7 @@ void shmkit__bcast_close(struct shmkit__bcast *b)
 		shmkit__bcast_commit(b);
 		/* release: the end after the last commit */
 		store_release(&b->shm->closed, 1);
-		/* B1: bit 0 marks the end and moves the subscribers' futex word */
+		/* B1: bit 0 marks the end */
 		store_release(&b->shm->tail, b->tail | 1);
 		wake_subs(b);  /* B6 */
 	} else {

@@ -10,7 +10,8 @@
  *    -EOVERFLOW, the count shmkit_chan_missed gives is exactly the jump in
  *    seq, every message it gets has a good checksum (never torn), and
  *    received + missed add up; peek/release the same way;
- *  - joining at the next, newest and oldest message; leaving and joining
+ *  - joining at the next, newest and oldest message; lapped before the
+ *    first read, the count is from where it joined; leaving and joining
  *    again; the 65th subscriber (-EUSERS);
  *  - a subscriber killed (kill -9) without reading does not hold a
  *    backpressured writer back: it is dropped within a poll period or so;
@@ -415,6 +416,50 @@ Test(bcast, join_next_newest_oldest)
 	shmkit_chan_close(next);
 	shmkit_chan_close(newest);
 	shmkit_chan_close(oldest);
+	shmkit_chan_close(w);
+}
+
+/*
+ * Overwrite: a subscriber lapped before it read anything is told exactly
+ * how many messages it missed, from the message it joined at, whatever
+ * its start.  (The join took seq 0 for the oldest, so the count was the
+ * absolute seq; and for the next it took sent loaded after tail, which a
+ * commit in between made one too many: a lap of one message went
+ * unreported.  Found by models/bcast.pml, o-join-seq.)
+ */
+Test(bcast, overwrite_lapped_before_first_read)
+{
+	const char *name = new_bcast(SHMKIT_BACKEND_POSIX, 1024, SHMKIT_BCAST_OVERWRITE);
+	shmkit_chan *w = xwriter(name);
+	const unsigned starts[3] = { SHMKIT_SUB_NEXT, SHMKIT_SUB_NEWEST, SHMKIT_SUB_OLDEST };
+	shmkit_chan *sub[3];
+	uint64_t first[3], s = 0;
+	unsigned char buf[256];
+
+	for (; s < 100; s++)  /* many laps: the oldest held is far past seq 0 */
+		send_seq(w, s);
+	for (int i = 0; i < 3; i++) {
+		sub[i] = xsub(name, starts[i]);
+		/* a twin that reads at once tells where they joined */
+		shmkit_chan *twin = xsub(name, starts[i]);
+		first[i] = i == 0 ? s : recv_seq(twin, 0);
+		shmkit_chan_close(twin);
+	}
+	cr_assert_gt(first[2], 0, "the oldest held is seq 0");
+	for (; s < 200; s++)  /* laps them all before their first read */
+		send_seq(w, s);
+	for (int i = 0; i < 3; i++) {
+		long n = shmkit_chan_recv(sub[i], buf, sizeof(buf), 0);
+		cr_assert_eq(n, -EOVERFLOW, "start %u: recv %ld", starts[i], n);
+		uint64_t last, total;
+		cr_assert_eq(shmkit_chan_missed(sub[i], &last, &total), 0);
+		uint64_t next = recv_seq(sub[i], 0);
+		cr_expect_eq(last, next - first[i], "start %u: joined at %llu, resumed at %llu, "
+			     "told %llu missed", starts[i], (unsigned long long)first[i],
+			     (unsigned long long)next, (unsigned long long)last);
+		cr_expect_eq(total, last);
+		shmkit_chan_close(sub[i]);
+	}
 	shmkit_chan_close(w);
 }
 
