@@ -81,7 +81,7 @@ struct shmkit_bcast_shm {
 	uint8_t pad0[12];             /* 52 */
 	/* --- line 1: the writer's --- */
 	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0:
-				       * closed; the subscribers' futex (low half) */
+				       * closed */
 	_Atomic uint64_t head;        /* 72: the oldest record held */
 	_Atomic uint64_t last;        /* 80: the newest message's position */
 	_Atomic uint64_t sent;        /* 88: messages published (= next seq) */
@@ -96,7 +96,8 @@ struct shmkit_bcast_shm {
 
 /* The subscribers' window header: words every subscriber may write. */
 struct shmkit_bcast_win {
-	_Atomic uint32_t rwait;       /* 0: a subscriber is about to sleep */
+	_Atomic uint32_t rwait;       /* 0: bit 0, a subscriber is about to sleep;
+				       * their futex, +1 per wake */
 	_Atomic uint32_t wwait;       /* 4: the writer is about to sleep */
 	_Atomic uint32_t wseq;        /* 8: the writer's futex; bumped to wake it */
 	_Atomic uint32_t leaves;      /* 12: subscribers that closed (a count) */

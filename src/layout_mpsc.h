@@ -82,7 +82,8 @@ struct shmkit_mpsc_shm {
 	_Atomic uint64_t lost;        /* 144: abandoned records skipped */
 	_Atomic uint64_t rel;         /* 152: where a release in progress ends */
 	_Atomic uint32_t reader;      /* 160: the reader's owner token, 0 never */
-	_Atomic uint32_t wwait;       /* 164: a writer is about to sleep */
+	_Atomic uint32_t wwait;       /* 164: bit 0, a writer is about to sleep;
+				       * the writers' futex, +1 per wake */
 	_Atomic int32_t reader_pid;   /* 168: PID of the last reader */
 	uint8_t pad2[20];             /* 172 */
 	/* --- line 3: wake-ups and writer bookkeeping --- */

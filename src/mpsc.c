@@ -28,9 +28,10 @@
  *
  * Sleeping: the reader sleeps on rseq after storing rwait, a seq_cst fence
  * between (M12); a committing or closing writer fences (M13) and bumps rseq
- * and wakes only when rwait is set.  Writers short of room sleep on head's
- * low half after storing wwait and a fence (M14); the reader fences after
- * each release (M15) and, when wwait is set, clears it and wakes them all.
+ * and wakes only when rwait is set.  Writers short of room set bit 0 of
+ * wwait, fence (M14), re-check head and sleep on wwait; the reader fences
+ * after each release (M15) and, when the bit is set, adds 1 (clearing it
+ * and moving the word) and wakes them all.
  * Every sleep ends within SHMKIT_OWNER_POLL_MS for the liveness checks.
  *
  * Everything read from the segment is checked before use: positions
@@ -197,16 +198,16 @@ static int writer_wait(struct shmkit__mpsc *m, uint64_t seen, int64_t deadline,
 			shmkit__cpu_relax();
 		return 0;
 	}
-	store_relaxed(&m->shm->wwait, 1);
+	/* the flag (bit 0), and the value to sleep on: any wake from here
+	 * moves it, so a flag taken by the wake of a release this writer had
+	 * already seen cannot leave it asleep through the next one */
+	uint32_t fval = atomic_fetch_or_explicit(&m->shm->wwait, 1, memory_order_relaxed) | 1;
 	/* M14: the flag before the re-check of head; pairs with M15 */
 	atomic_thread_fence(memory_order_seq_cst);
-	/* head's low half moves at every release (a capacity is < 2^31); it
-	 * could only come back to @seen if 4 GiB passed meanwhile, and the
-	 * poll period bounds that sleep too */
 	if (load_relaxed(&m->shm->head) == seen)
-		err = shmkit__futex_wait((_Atomic uint32_t *)(void *)&m->shm->head, (uint32_t)seen,
+		err = shmkit__futex_wait(&m->shm->wwait, fval,
 					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
-	/* wwait stays set: the reader clears it when it wakes us all */
+	/* the bit stays set: the reader clears it when it wakes us all */
 	*spin_until = 0;
 	return err == -EINTR ? err : 0;
 }
@@ -421,9 +422,11 @@ int shmkit__mpsc_release(struct shmkit__mpsc *m)
 	m->pub = m->pos;
 	/* M15: head before the flag; pairs with M14 */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (load_relaxed(&m->shm->wwait)) {
-		store_relaxed(&m->shm->wwait, 0);
-		shmkit__futex_wake((_Atomic uint32_t *)(void *)&m->shm->head, INT_MAX);
+	if (load_relaxed(&m->shm->wwait) & 1) {
+		/* +1 clears bit 0 and moves the writers' futex word; only the
+		 * reader clears it */
+		fetch_add_relaxed(&m->shm->wwait, 1);
+		shmkit__futex_wake(&m->shm->wwait, INT_MAX);
 	}
 	/* statistics; the reader alone writes them */
 	if (m->pending)
