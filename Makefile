@@ -7,7 +7,7 @@
 #   make bench           build and run `shmkit bench`: table, JSON, chart (BENCH_ARGS=--quick ...)
 #   make fuzz            libFuzzer on every tests/fuzz target (FUZZ_SECONDS=60 each)
 #   make torture         the kill -9 suites until TORTURE_KILLS kills (default 50000)
-#   make model           spin checks the Promela models of the SPSC and MPSC channels (models/)
+#   make model           spin checks the Promela models of the SPSC, MPSC and broadcast channels (models/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined | SAN=thread    sanitizer builds (in build-san-<list>/)
 #   make test VALGRIND=1 the CLI tests with every command under memcheck
