@@ -540,8 +540,7 @@ static long sub_next(struct shmkit__bcast *b, const void **p, uint64_t *size, ui
 			err = resync(b);
 			if (err)
 				return err;
-			looked = false;  /* again, with a fresh tail */
-			continue;
+			continue;  /* again, with a fresh tail */
 		}
 		if (n)
 			return n;
