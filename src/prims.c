@@ -251,6 +251,18 @@ static int bcast_window(uint64_t data_size, read_fn rd, void *ctx, const unsigne
 	return rd(ctx, bs->win_offset, win, SHMKIT_BCAST_WIN_SIZE);
 }
 
+/* A channel's control block (the first SHMKIT_CHAN_RING_OFF bytes) into
+ * @block: -EPROTONOSUPPORT if the segment is not a channel, -EBADMSG if it
+ * is too small for one. */
+static int chan_block(uint64_t data_size, read_fn rd, void *ctx, uint32_t kind, void *block)
+{
+	if (kind != SHMKIT_KIND_CHANNEL)
+		return -EPROTONOSUPPORT;
+	if (data_size < SHMKIT_CHAN_RING_OFF)
+		return -EBADMSG;
+	return rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+}
+
 static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 		   read_fn rd, void *ctx, uint32_t kind, void *arg)
 {
@@ -258,11 +270,7 @@ static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	_Alignas(64) unsigned char block[SHMKIT_MPSC_RING_OFF];
 	const struct shmkit_chan_shm *cs = (const void *)block;
 
-	if (kind != SHMKIT_KIND_CHANNEL)
-		return -EPROTONOSUPPORT;
-	if (data_size < SHMKIT_CHAN_RING_OFF)
-		return -EBADMSG;
-	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	int err = chan_block(data_size, rd, ctx, kind, block);
 	if (!err && cs->type == SHMKIT_CHAN_TYPE_BCAST) {
 		_Alignas(64) unsigned char win[SHMKIT_BCAST_WIN_SIZE];
 		err = bcast_window(data_size, rd, ctx, block, win);
@@ -297,11 +305,7 @@ static int writers_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	struct writers_arg *a = arg;
 	struct shmkit_chan_info ci;
 
-	if (kind != SHMKIT_KIND_CHANNEL)
-		return -EPROTONOSUPPORT;
-	if (data_size < SHMKIT_CHAN_RING_OFF)
-		return -EBADMSG;
-	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	int err = chan_block(data_size, rd, ctx, kind, block);
 	if (err)
 		return err;
 	if (cs->type != SHMKIT_CHAN_TYPE_MPSC) {
@@ -362,11 +366,7 @@ static int subs_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	const struct shmkit_chan_shm *cs = (const void *)block;
 	struct subs_arg *a = arg;
 
-	if (kind != SHMKIT_KIND_CHANNEL)
-		return -EPROTONOSUPPORT;
-	if (data_size < SHMKIT_CHAN_RING_OFF)
-		return -EBADMSG;
-	int err = rd(ctx, 0, block, SHMKIT_CHAN_RING_OFF);
+	int err = chan_block(data_size, rd, ctx, kind, block);
 	if (err)
 		return err;
 	if (cs->magic != SHMKIT_CHAN_MAGIC)
