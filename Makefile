@@ -43,7 +43,8 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
 	-Iinclude -MMD -MP
-LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
+# the library's own files include each other by layer: "chan/ring.h"
+LIB_CFLAGS := $(BASE_CFLAGS) -Isrc -fPIC -fvisibility=hidden
 
 ifeq ($(V),1)
 Q :=
@@ -53,7 +54,8 @@ Q := @
 vecho = @printf '  %-6s %s\n'
 endif
 
-LIB_SRCS := $(wildcard src/*.c)
+# the library by layer: src/region, src/sync, src/chan (docs/architecture.md)
+LIB_SRCS := $(wildcard src/*.c src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 SONAME := libshmkit.so.$(VERSION_MAJOR)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -207,5 +209,5 @@ uninstall:
 clean:
 	rm -rf build build-san-* build-fuzz
 
--include $(wildcard $(B)/obj/*.d $(B)/*.d $(B)/tools/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
+-include $(wildcard $(B)/obj/*.d $(B)/obj/*/*.d $(B)/*.d $(B)/tools/*.d $(B)/bench/*.d $(B)/examples/*.d $(B)/tests/*.d \
 	$(B)/tests/helpers/*.d $(B)/tests/fuzz/*.d)

@@ -630,7 +630,7 @@ SHMKIT_API int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive);
 SHMKIT_API shmkit_region *shmkit_chan_region(shmkit_chan *c);
 
 struct shmkit_chan_info {
-	int type;             /* enum shmkit_chan_kind */
+	int kind;             /* enum shmkit_chan_kind */
 	uint64_t capacity;    /* ring bytes */
 	uint64_t max_msg;
 	uint64_t used;        /* bytes published and not yet released */
@@ -652,6 +652,7 @@ struct shmkit_chan_info {
 	uint32_t overflow;      /* broadcast: enum shmkit_bcast_overflow */
 	uint32_t dropped;       /* broadcast: dead subscribers the writer
 				 * dropped (backpressure) */
+	uint64_t reserved[6];   /* zero; room for later members */
 };
 /* The state of channel @name, read without attaching (-EPROTONOSUPPORT if
  * it is not a channel, -EBADMSG if its control block is corrupt). */

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "shmkit.h"
-#include "layout.h"
+#include "region/layout.h"
 
 /* The one place a libc failure becomes -errno (never 0). */
 static inline int shmkit__err(void)
@@ -110,6 +110,18 @@ void shmkit__slot_release(struct shmkit_hdr *h, unsigned liveness, int fd, int s
 int shmkit__peers_read(const struct shmkit__peer_src *src,
 		       struct shmkit_peer *out, size_t cap, int32_t *alive);
 void shmkit__stats_touch(struct shmkit_hdr *h, bool attach);
+/* Whether @v is a well-formed token (bits 30-31 aside, which a lock word
+ * uses for itself: the reserved bit must be 0). */
+int shmkit__token_valid(uint32_t v);
+/* What a token word read from shared memory names. */
+enum shmkit__token_state {
+	SHMKIT_TOKEN_NONE = 0,     /* 0: nobody */
+	SHMKIT_TOKEN_INVALID,      /* not a token: garbage in the word */
+	SHMKIT_TOKEN_DEAD,         /* an attach that is gone */
+	SHMKIT_TOKEN_ALIVE,
+	SHMKIT_TOKEN_UNKNOWN,      /* its liveness cannot be told */
+};
+int shmkit__token_state(const struct shmkit__peer_src *src, uint32_t tok);
 /* Liveness of the attach a sync owner token names: 1 alive, 0 dead (its
  * slot is free, claimed anew, or its owner gone), -1 cannot tell. */
 int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token);
@@ -218,7 +230,6 @@ int shmkit__lockword_held(shmkit_region *r, struct shmkit_mutex_shm *s);
 void shmkit__lockword_release(struct shmkit_mutex_shm *s, bool all);
 void shmkit__lockword_unlock(struct shmkit_mutex_shm *s);
 int shmkit__lockword_consistent(struct shmkit_mutex_shm *s);
-int shmkit__lockword_valid(uint32_t v);
 /* Resets a lock word and its fields, then publishes @type's tag. */
 void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type);
 

@@ -463,7 +463,7 @@ static void chan_err(const char *what, const char *name, int role, int err)
 	case EPROTOTYPE:
 		if (shmkit_chan_stat(name, &ci) == 0)
 			err_msg(what, name, "is %s channel, not the kind --channel asks for",
-				kind_a(ci.type));
+				kind_a(ci.kind));
 		else
 			err_msg(what, name, "not the kind of channel --channel asks for");
 		break;
@@ -519,8 +519,8 @@ static int create_channel(const struct args *a)
 		chan_err(c->name, name, 0, ret);
 		return EXIT_RUNTIME;
 	}
-	if ((uint32_t)ci.type != a->co.kind) {
-		err_msg(c->name, name, "exists as %s channel, not %s", kind_a(ci.type),
+	if ((uint32_t)ci.kind != a->co.kind) {
+		err_msg(c->name, name, "exists as %s channel, not %s", kind_a(ci.kind),
 			kind_name((int)a->co.kind));
 		return EXIT_RUNTIME;
 	}
@@ -529,7 +529,7 @@ static int create_channel(const struct args *a)
 			" bytes, not the %zu asked for", ci.capacity, a->co.capacity);
 		return EXIT_RUNTIME;
 	}
-	if (ci.type == SHMKIT_CHAN_BROADCAST && ci.overflow != a->co.overflow) {
+	if (ci.kind == SHMKIT_CHAN_BROADCAST && ci.overflow != a->co.overflow) {
 		err_msg(c->name, name, "exists with the %s policy, not %s",
 			overflow_name(ci.overflow), overflow_name(a->co.overflow));
 		return EXIT_RUNTIME;
@@ -904,17 +904,17 @@ static int cmd_recv(const struct args *a)
 		shmkit_chan_close(r.ch);
 		return EXIT_RUNTIME;
 	}
-	if (a->has_start && ci.type != SHMKIT_CHAN_BROADCAST) {
+	if (a->has_start && ci.kind != SHMKIT_CHAN_BROADCAST) {
 		err_msg(c->name, a->name, "--start is for broadcast channels, and this is %s "
-			"channel", kind_a(ci.type));
+			"channel", kind_a(ci.kind));
 		shmkit_chan_close(r.ch);
 		return EXIT_RUNTIME;
 	}
 	/* an MPSC channel's lost count, as we start: the reader alone adds
 	 * to it, so what it gains until we close is ours */
-	bool mpsc = ci.type == SHMKIT_CHAN_MPSC;
+	bool mpsc = ci.kind == SHMKIT_CHAN_MPSC;
 	uint64_t lost0 = mpsc ? ci.lost : 0;
-	r.copy = ci.type == SHMKIT_CHAN_BROADCAST && ci.overflow == SHMKIT_BCAST_OVERWRITE;
+	r.copy = ci.kind == SHMKIT_CHAN_BROADCAST && ci.overflow == SHMKIT_BCAST_OVERWRITE;
 	r.max = shmkit_chan_max_msg(r.ch);
 	/* hand room back to the writer in steps well below the capacity */
 	r.flush_at = r.max / 2;
@@ -964,7 +964,7 @@ static int cmd_recv(const struct args *a)
 		if (len == -ETIMEDOUT || len == -EAGAIN)
 			err_msg(c->name, a->name, "no message within %s ms", a->timeout_ms);
 		else if (len == -EPIPE)
-			writer_died(&r, ci.type);
+			writer_died(&r, ci.kind);
 		else
 			chan_err(c->name, a->name, SHMKIT_CHAN_READER, (int)len);
 		break;
@@ -1232,7 +1232,7 @@ static void chan_print_human(const struct stat_view *v)
 		printf("%-10s n/a (%s)\n", "channel:", shmkit_strerror(v->cherr));
 		return;
 	}
-	printf("%-10s %s\n", "channel:", kind_name(ci->type));
+	printf("%-10s %s\n", "channel:", kind_name(ci->kind));
 	printf("  %-12s %" PRIu64 "\n", "capacity:", ci->capacity);
 	printf("  %-12s %" PRIu64 "\n", "max msg:", ci->max_msg);
 	printf("  %-12s %" PRIu64 "\n", "used:", ci->used);
@@ -1240,13 +1240,13 @@ static void chan_print_human(const struct stat_view *v)
 	printf("  %-12s %" PRIu64 "\n", "sent:", ci->sent);
 	printf("  %-12s %" PRIu64 "\n", "received:", ci->received);
 	printf("  %-12s %s\n", "closed:", ci->closed ? "yes" : "no");
-	if (ci->type == SHMKIT_CHAN_MPSC) {
+	if (ci->kind == SHMKIT_CHAN_MPSC) {
 		mpsc_print_human(v);
 		printf("  %-12s %s\n", "reader:",
 		       chan_role(ci->reader_pid, ci->reader_alive, buf, sizeof(buf)));
 		return;
 	}
-	if (ci->type == SHMKIT_CHAN_BROADCAST) {
+	if (ci->kind == SHMKIT_CHAN_BROADCAST) {
 		bcast_print_human(v);
 		return;
 	}
@@ -1302,9 +1302,9 @@ static void chan_print_json(const struct stat_view *v)
 	printf("  \"channel\": {\"type\": \"%s\", \"capacity\": %" PRIu64
 	       ", \"max_msg\": %" PRIu64 ", \"used\": %" PRIu64 ", \"in_flight\": %" PRIu64
 	       ", \"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"closed\": %s",
-	       kind_name(ci->type), ci->capacity, ci->max_msg, ci->used,
+	       kind_name(ci->kind), ci->capacity, ci->max_msg, ci->used,
 	       ci->in_flight, ci->sent, ci->received, ci->closed ? "true" : "false");
-	if (ci->type == SHMKIT_CHAN_MPSC) {
+	if (ci->kind == SHMKIT_CHAN_MPSC) {
 		printf(", \"lost\": %" PRIu64 ", \"writers_live\": %" PRIu32
 		       ", \"writers_dead\": %" PRIu32 ", \"writers\": ",
 		       ci->lost, ci->writers, ci->writers_dead);
@@ -1327,9 +1327,9 @@ static void chan_print_json(const struct stat_view *v)
 			printf("]");
 		}
 	}
-	if (ci->type == SHMKIT_CHAN_BROADCAST)
+	if (ci->kind == SHMKIT_CHAN_BROADCAST)
 		bcast_print_json(v);
-	for (int i = 0; i < (ci->type == SHMKIT_CHAN_BROADCAST ? 1 : 2); i++) {
+	for (int i = 0; i < (ci->kind == SHMKIT_CHAN_BROADCAST ? 1 : 2); i++) {
 		const char *role = i ? "reader" : "writer";
 		int32_t pid = i ? ci->reader_pid : ci->writer_pid;
 		int alive = i ? ci->reader_alive : ci->writer_alive;
@@ -1473,9 +1473,9 @@ static int cmd_stat(const struct args *a)
 	v->nprims = v->st.managed ? shmkit_prims(name, v->prims, 64) : -EPROTO;
 	v->prerr = v->nprims < 0 ? v->nprims : 0;
 	v->cherr = v->st.managed ? shmkit_chan_stat(name, &v->chan) : -EPROTO;
-	if (!v->cherr && v->chan.type == SHMKIT_CHAN_MPSC)
+	if (!v->cherr && v->chan.kind == SHMKIT_CHAN_MPSC)
 		v->nwriters = shmkit_chan_writers(name, v->writers, SHMKIT_CHAN_MPSC_WRITERS);
-	if (!v->cherr && v->chan.type == SHMKIT_CHAN_BROADCAST)
+	if (!v->cherr && v->chan.kind == SHMKIT_CHAN_BROADCAST)
 		v->nsubs = shmkit_chan_subs(name, v->subs, SHMKIT_CHAN_SUBSCRIBERS);
 	if (a->json)
 		stat_print_json(name, v);

@@ -31,8 +31,8 @@ FLAGS="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 -Iinclude -Isrc -Ite
 # the library, instrumented for coverage but without libFuzzer's main;
 # the CLI's argument parser likewise, for fuzz_args
 mkdir -p "$OUT/obj" "$OUT/cli"
-for src in src/*.c; do
-	obj=$OUT/obj/$(basename "$src" .c).o
+for src in src/*.c src/*/*.c; do
+	obj=$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o
 	$CC_FUZZ $FLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || exit 1
 done
 $CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c tools/args.c \

@@ -28,7 +28,7 @@
 	_Atomic uint64_t digest[SUBS]; \
 	_Atomic uint64_t count[SUBS];
 #include "chan_util.h"
-#include "layout_bcast.h"
+#include "chan/layout_bcast.h"
 
 #define STREAM_N_DEFAULT 200000ull
 
@@ -207,7 +207,7 @@ static void run_stream(int backend, size_t cap, bool zero_copy)
 			     "sub %d: another stream", i);
 	}
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.type, SHMKIT_CHAN_BROADCAST);
+	cr_expect_eq(ci.kind, SHMKIT_CHAN_BROADCAST);
 	cr_expect_eq(ci.sent, n);
 	cr_expect_eq(ci.subscribers, 0, "every subscriber left");
 	cr_expect_eq(ci.lost, 0);

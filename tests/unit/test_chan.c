@@ -38,7 +38,7 @@
 	_Atomic long result; \
 	_Atomic uint64_t count;
 #include "chan_util.h"
-#include "layout_chan.h"
+#include "chan/layout_chan.h"
 
 /*
  * Stream sizes.  On the 2-core machine this was written on, each policy
@@ -836,7 +836,7 @@ Test(chan, capacity_checks)
 		struct shmkit_chan_info ci = xstat(name);
 		cr_expect_eq(ci.capacity, cap);
 		cr_expect_eq(ci.max_msg, cap / 4);
-		cr_expect_eq(ci.type, 1);
+		cr_expect_eq(ci.kind, 1);
 		struct shmkit_stat st;
 		cr_assert_eq(shmkit_region_stat(shmkit_chan_region(c), &st), 0);
 		cr_expect_geq(st.size, SHMKIT_CHAN_RING_OFF + cap);
@@ -1732,7 +1732,7 @@ Test(chan, batch_and_stat)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
 	struct shmkit_chan_info ci = xstat(name);
-	cr_expect_eq(ci.type, 1);
+	cr_expect_eq(ci.kind, 1);
 	cr_expect_eq(ci.capacity, 4096);
 	cr_expect_eq(ci.max_msg, 1024);
 	cr_expect_eq(ci.writer_pid, 0, "never had a writer");

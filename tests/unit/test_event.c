@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 #define SYNC_MEMFD_LABEL "ut-event"
 #include "sync_util.h"
 

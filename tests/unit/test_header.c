@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "layout.h"
+#include "region/layout.h"
 #include "util.h"
 
 TestSuite(header, .fini = ut_cleanup, .timeout = 30);

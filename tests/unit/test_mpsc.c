@@ -26,7 +26,7 @@
  */
 #define MAX_KIDS 80
 #include "chan_util.h"
-#include "layout_mpsc.h"
+#include "chan/layout_mpsc.h"
 
 #define STREAM_WRITERS 8
 #define STREAM_N_DEFAULT 1000000ull
@@ -175,7 +175,7 @@ static void run_stream(int backend, unsigned policy, size_t cap)
 	}
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.type, SHMKIT_CHAN_MPSC);
+	cr_expect_eq(ci.kind, SHMKIT_CHAN_MPSC);
 	cr_expect_eq(ci.sent, n * STREAM_WRITERS);
 	cr_expect_eq(ci.received, n * STREAM_WRITERS);
 	cr_expect_eq(ci.lost, 0);
@@ -372,9 +372,9 @@ Test(mpsc, kinds)
 	cr_expect_eq(shmkit_chan_open(sp, 0, SHMKIT_CHAN_READER, &mp, &c), -EPROTOTYPE);
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(sp, &ci), 0);
-	cr_expect_eq(ci.type, SHMKIT_CHAN_SPSC);
+	cr_expect_eq(ci.kind, SHMKIT_CHAN_SPSC);
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.type, SHMKIT_CHAN_MPSC);
+	cr_expect_eq(ci.kind, SHMKIT_CHAN_MPSC);
 	cr_expect_eq(ci.capacity, 4096);
 	cr_expect_eq(ci.max_msg, 1024);
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 #define SYNC_MEMFD_LABEL "ut-mutex"
 #include "sync_util.h"
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 #define SYNC_MEMFD_LABEL "ut-rwlock"
 #include "sync_util.h"
 

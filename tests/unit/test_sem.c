@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 #define SYNC_MEMFD_LABEL "ut-sem"
 #include "sync_util.h"
 

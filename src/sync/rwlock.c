@@ -28,7 +28,7 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 
 #define SEQ memory_order_seq_cst
 
@@ -160,7 +160,7 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 			reader_left(s);
 			continue;
 		}
-		if (!shmkit__lockword_valid(w))
+		if (!shmkit__token_valid(w))
 			return -EBADMSG;
 		uint32_t owner = w & SHMKIT_TOK_MASK;
 		if (owner == r->token &&

@@ -11,10 +11,10 @@
 
 #include "atomic.h"
 #include "internal.h"
-#include "layout_bcast.h"
-#include "layout_chan.h"
-#include "layout_mpsc.h"
-#include "layout_sync.h"
+#include "chan/layout_bcast.h"
+#include "chan/layout_chan.h"
+#include "chan/layout_mpsc.h"
+#include "sync/layout_sync.h"
 
 /* Copies @len bytes at data offset @off; 0 or a negative errno. */
 typedef int (*read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
@@ -56,7 +56,7 @@ static bool describe_lockword(const struct shmkit__peer_src *src, unsigned type,
 	uint32_t w = load_relaxed(&m->word);
 
 	pi->corrupt = !tag_ok(load_relaxed(&m->tag), type) ||
-		(w && !shmkit__lockword_valid(w)) ||
+		(w && !shmkit__token_valid(w)) ||
 		load_relaxed(&m->state) > SHMKIT_ST_NOTRECOVERABLE;
 	if (pi->corrupt)
 		return false;

@@ -19,7 +19,7 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 
 static struct shmkit_mutex_shm *shm(shmkit_mutex *m)
 {
@@ -70,11 +70,6 @@ static int mutex_enter(const shmkit_region *r, struct shmkit_mutex_shm *s,
 	return st == SHMKIT_ST_INCONSISTENT ? -EOWNERDEAD : 0;
 }
 
-int shmkit__lockword_valid(uint32_t v)
-{
-	return !(v & SHMKIT_TOK_RESERVED) && shmkit__tok_slot(v) < SHMKIT_PEER_SLOTS;
-}
-
 int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 			     int64_t deadline, bool try_only)
 {
@@ -104,7 +99,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 			continue;
 		}
 		uint32_t owner = v & SHMKIT_TOK_MASK;
-		if (!shmkit__lockword_valid(v))
+		if (!shmkit__token_valid(v))
 			return -EBADMSG;
 		if (owner == tok && load_relaxed(&s->owner_tid) == (int32_t)shmkit__tid())
 			return try_only ? -EBUSY : -EDEADLK;

@@ -8,7 +8,7 @@
 
 #include "atomic.h"
 #include "internal.h"
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 
 static __thread pid_t tid_cache;
 

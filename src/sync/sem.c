@@ -22,7 +22,7 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 
 static struct shmkit_sem_shm *shm(shmkit_sem *s)
 {

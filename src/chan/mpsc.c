@@ -50,8 +50,8 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_mpsc.h"
-#include "layout_sync.h"
+#include "chan/layout_mpsc.h"
+#include "sync/layout_sync.h"
 
 struct shmkit__mpsc {
 	shmkit_region *r;
@@ -467,7 +467,7 @@ static int judge(struct shmkit__mpsc *m, uint64_t pos, uint64_t h, bool ask)
 
 	if (tok != 0 && join <= pos) {
 		/* the entry's occupant may be the claimer */
-		if (!shmkit__lockword_valid(tok))
+		if (!shmkit__token_valid(tok))
 			return -EBADMSG;
 		if (!ask || shmkit__token_alive(&m->src, tok) != 0)
 			return 0;
@@ -546,7 +546,7 @@ static int writers_state(struct shmkit__mpsc *m)
 			dead++;
 			continue;
 		}
-		if (!shmkit__lockword_valid(tok))
+		if (!shmkit__token_valid(tok))
 			return -EBADMSG;
 		if (shmkit__token_alive(&m->src, tok) != 0)
 			return 0;
@@ -687,7 +687,7 @@ static int claim_reader(struct shmkit__mpsc *m)
 	for (int tries = 0, busy = 0; tries < 32; tries++) {
 		uint32_t cur = load_relaxed(&m->shm->reader);
 		if (cur != 0 && cur != tok) {
-			if (!shmkit__lockword_valid(cur))
+			if (!shmkit__token_valid(cur))
 				return -EBADMSG;
 			if (shmkit__token_alive(&m->src, cur) != 0) {
 				if (++busy >= 10)
@@ -774,7 +774,7 @@ static int join(struct shmkit__mpsc *m)
 		struct shmkit_mpsc_writer *e = &m->tab[i];
 		uint32_t cur = load_acquire(&e->token);
 		if (cur != 0) {
-			if (!shmkit__lockword_valid(cur))
+			if (!shmkit__token_valid(cur))
 				return -EBADMSG;
 			if (shmkit__token_alive(&m->src, cur) != 0)
 				continue;
@@ -875,7 +875,7 @@ int32_t shmkit__mpsc_peer_pid(struct shmkit__mpsc *m, int *alive)
 {
 	if (m->role == SHMKIT_CHAN_WRITER) {
 		uint32_t tok = load_relaxed(&m->shm->reader);
-		if (!tok || !shmkit__lockword_valid(tok))
+		if (!tok || !shmkit__token_valid(tok))
 			return 0;
 		if (alive)
 			*alive = shmkit__token_alive(&m->src, tok);
@@ -883,7 +883,7 @@ int32_t shmkit__mpsc_peer_pid(struct shmkit__mpsc *m, int *alive)
 	}
 	for (unsigned i = 0; i < SHMKIT_MPSC_WRITERS; i++) {
 		uint32_t tok = load_relaxed(&m->tab[i].token);
-		if (!tok || !shmkit__lockword_valid(tok))
+		if (!tok || !shmkit__token_valid(tok))
 			continue;
 		if (alive)
 			*alive = shmkit__token_alive(&m->src, tok);
@@ -908,7 +908,7 @@ int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
 	if ((tail | head) & 7)
 		return -EBADMSG;
-	out->type = SHMKIT_CHAN_MPSC;
+	out->kind = SHMKIT_CHAN_MPSC;
 	out->capacity = s->capacity;
 	out->max_msg = s->max_msg;
 	out->used = tail <= head ? 0 : tail - head > s->capacity ? s->capacity : tail - head;
@@ -920,7 +920,7 @@ int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 		out->sent += load_relaxed(&tab[i].sent);
 		if (!tok)
 			continue;
-		int alive = shmkit__lockword_valid(tok) ? shmkit__token_alive(src, tok) : 0;
+		int alive = shmkit__token_valid(tok) ? shmkit__token_alive(src, tok) : 0;
 		if (alive == 0) {
 			out->writers_dead++;
 			continue;
@@ -933,7 +933,7 @@ int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
 	out->closed = load_relaxed(&s->joins) && !out->writers && !out->writers_dead;
 	uint32_t rt = load_relaxed(&s->reader);
-	if (rt && shmkit__lockword_valid(rt)) {
+	if (rt && shmkit__token_valid(rt)) {
 		out->reader_pid = load_relaxed(&s->reader_pid);
 		out->reader_alive = shmkit__token_alive(src, rt);
 	}
@@ -959,7 +959,7 @@ int shmkit__mpsc_writers(const struct shmkit__peer_src *src, const void *data,
 		uint32_t tok = load_relaxed(&tab[i].token);
 		if (!tok)
 			continue;
-		if (!shmkit__lockword_valid(tok))
+		if (!shmkit__token_valid(tok))
 			return -EBADMSG;
 		uint64_t join = load_relaxed(&tab[i].join), pos = load_relaxed(&tab[i].pos);
 		if ((join | pos) & 7)

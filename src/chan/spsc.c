@@ -47,10 +47,10 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_bcast.h"
-#include "layout_chan.h"
-#include "layout_mpsc.h"
-#include "layout_sync.h"
+#include "chan/layout_bcast.h"
+#include "chan/layout_chan.h"
+#include "chan/layout_mpsc.h"
+#include "sync/layout_sync.h"
 
 
 struct shmkit_chan {
@@ -619,7 +619,7 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 	if (positions_check(tail, head, s->capacity))
 		return -EBADMSG;
 	tail &= ~(uint64_t)1;  /* the end-of-stream mark */
-	out->type = (int)s->type;
+	out->kind = (int)s->type;
 	out->capacity = s->capacity;
 	out->max_msg = s->max_msg;
 	/* the reader may be ahead of tail: it sees a record at its header,
@@ -630,11 +630,11 @@ int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
 	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
 	out->closed = load_relaxed(&s->closed) != 0;
 	uint32_t w = load_relaxed(&s->writer), r = load_relaxed(&s->reader);
-	if (w && shmkit__lockword_valid(w)) {
+	if (w && shmkit__token_valid(w)) {
 		out->writer_pid = load_relaxed(&s->writer_pid);
 		out->writer_alive = shmkit__token_alive(src, w);
 	}
-	if (r && shmkit__lockword_valid(r)) {
+	if (r && shmkit__token_valid(r)) {
 		out->reader_pid = load_relaxed(&s->reader_pid);
 		out->reader_alive = shmkit__token_alive(src, r);
 	}
@@ -653,7 +653,7 @@ int shmkit__claim_role(shmkit_region *r, const struct shmkit__peer_src *src,
 	for (int tries = 0, busy = 0; tries < 32; tries++) {
 		uint32_t cur = load_relaxed(word);
 		if (cur != 0 && cur != tok) {
-			if (!shmkit__lockword_valid(cur))
+			if (!shmkit__token_valid(cur))
 				return -EBADMSG;
 			if (shmkit__token_alive(src, cur) != 0) {
 				if (++busy >= 10)
@@ -921,7 +921,7 @@ int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive)
 		return shmkit__bcast_peer_pid(c->bc, alive);
 	uint32_t tok = load_relaxed(c->role == SHMKIT_CHAN_WRITER ? &c->shm->reader
 								   : &c->shm->writer);
-	if (!tok || !shmkit__lockword_valid(tok))
+	if (!tok || !shmkit__token_valid(tok))
 		return 0;
 	if (alive)
 		*alive = shmkit__token_alive(&c->src, tok);

@@ -57,8 +57,8 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_bcast.h"
-#include "layout_sync.h"
+#include "chan/layout_bcast.h"
+#include "sync/layout_sync.h"
 
 #define LAPPED 1  /* internal: the subscriber was lapped, resync */
 
@@ -211,7 +211,7 @@ static uint64_t scan(struct shmkit__bcast *b, uint64_t target, bool ask)
 		if (cur == SHMKIT_BCAST_NONE || cur >= target)
 			continue;
 		if ((cur & 7) || cur > b->tail || b->tail - cur > b->cap ||
-		    !shmkit__lockword_valid(tok))
+		    !shmkit__token_valid(tok))
 			continue;  /* nonsense: it only hurts its own subscriber */
 		if (ask && shmkit__token_alive(&b->src, tok) == 0) {
 			/* dropped: acq_rel, the slot is free for a joiner */
@@ -762,7 +762,7 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 		/* acquire: pairs with a leaver's release and the writer's drop */
 		uint32_t cur = load_acquire(&e->token);
 		if (cur != 0) {
-			if (!shmkit__lockword_valid(cur))
+			if (!shmkit__token_valid(cur))
 				continue;  /* a scribbled slot: not ours to judge */
 			if (shmkit__token_alive(&b->src, cur) != 0)
 				continue;
@@ -944,7 +944,7 @@ int32_t shmkit__bcast_peer_pid(struct shmkit__bcast *b, int *alive)
 {
 	if (b->role == SHMKIT_CHAN_READER) {
 		uint32_t tok = load_relaxed(&b->shm->writer);
-		if (!tok || !shmkit__lockword_valid(tok))
+		if (!tok || !shmkit__token_valid(tok))
 			return 0;
 		if (alive)
 			*alive = shmkit__token_alive(&b->src, tok);
@@ -952,7 +952,7 @@ int32_t shmkit__bcast_peer_pid(struct shmkit__bcast *b, int *alive)
 	}
 	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
 		uint32_t tok = load_relaxed(&b->tab[i].token);
-		if (!tok || !shmkit__lockword_valid(tok))
+		if (!tok || !shmkit__token_valid(tok))
 			continue;
 		if (alive)
 			*alive = shmkit__token_alive(&b->src, tok);
@@ -974,7 +974,7 @@ static void sub_info(const struct shmkit__peer_src *src, const struct shmkit_bca
 	memset(o, 0, sizeof(*o));
 	o->slot = i;
 	o->pid = load_relaxed(&e->pid);
-	o->alive = shmkit__lockword_valid(tok) ? shmkit__token_alive(src, tok) : 0;
+	o->alive = shmkit__token_valid(tok) ? shmkit__token_alive(src, tok) : 0;
 	o->rdonly = (load_relaxed(&e->flags) & SHMKIT_BCAST_SUB_RDONLY) != 0;
 	o->pos = cur == SHMKIT_BCAST_NONE ? tail : cur;
 	o->lag = o->pos <= tail ? tail - o->pos : 0;
@@ -999,7 +999,7 @@ int shmkit__bcast_describe(const struct shmkit__peer_src *src, const void *block
 	uint64_t tail = load_relaxed(&s->tail) & ~(uint64_t)1, head = load_relaxed(&s->head);
 	if ((tail | head) & 7)
 		return -EBADMSG;
-	out->type = SHMKIT_CHAN_BROADCAST;
+	out->kind = SHMKIT_CHAN_BROADCAST;
 	out->capacity = s->capacity;
 	out->max_msg = s->max_msg;
 	out->used = head >= tail ? 0 : tail - head > s->capacity ? s->capacity : tail - head;
@@ -1008,7 +1008,7 @@ int shmkit__bcast_describe(const struct shmkit__peer_src *src, const void *block
 	out->overflow = s->overflow;
 	out->dropped = (uint32_t)load_relaxed(&s->dropped);
 	uint32_t wt = load_relaxed(&s->writer);
-	if (wt && shmkit__lockword_valid(wt)) {
+	if (wt && shmkit__token_valid(wt)) {
 		out->writer_pid = load_relaxed(&s->writer_pid);
 		out->writer_alive = shmkit__token_alive(src, wt);
 		out->writers = out->writer_alive != 0;

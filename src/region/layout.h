@@ -125,4 +125,33 @@ _Static_assert(sizeof(struct shmkit_hdr) == SHMKIT_HDR_MIN_SIZE, "hdr size");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic int32_t) == 4,
 	       "atomics have their plain size");
 
+/*
+ * Owner tokens: one attach of one process, as the channels' roles and the
+ * locks' owner words name it.  Bits 0-6 the peer slot + 1 (1..120), bits
+ * 7-29 the slot's claim generation (low 23 bits); 0 = none.  Bits 30-31
+ * are free for the word that holds the token (a lock word's waiters bit).
+ */
+#define SHMKIT_TOK_SLOT_MASK  0x7fu
+#define SHMKIT_TOK_GEN_SHIFT  7
+#define SHMKIT_TOK_GEN_MASK   0x7fffffu
+#define SHMKIT_TOK_MASK       0x3fffffffu
+#define SHMKIT_TOK_RESERVED   0x40000000u  /* must be 0 */
+#define SHMKIT_TOK_WAITERS    0x80000000u  /* someone may sleep on the word */
+
+/* A token from a slot index and a claim generation, and back. */
+static inline uint32_t shmkit__tok_make(unsigned slot, uint64_t gen)
+{
+	return (uint32_t)(slot + 1) |
+	       ((uint32_t)gen & SHMKIT_TOK_GEN_MASK) << SHMKIT_TOK_GEN_SHIFT;
+}
+/* The slot index a token names; >= SHMKIT_PEER_SLOTS when it names none. */
+static inline unsigned shmkit__tok_slot(uint32_t tok)
+{
+	return (tok & SHMKIT_TOK_SLOT_MASK) - 1u;
+}
+static inline uint32_t shmkit__tok_gen(uint32_t tok)
+{
+	return (tok >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
+}
+
 #endif /* SHMKIT_LAYOUT_H */

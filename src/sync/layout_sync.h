@@ -9,10 +9,10 @@
  * value 0), so a zero-filled region needs no init; the first use stamps the
  * tag.  Any other tag is a wrong type (-EINVAL) or garbage (-EBADMSG).
  *
- * Owners are tokens, not PIDs: the owner's peer slot in the segment's
- * header plus that slot's claim generation (low 23 bits), so a token names
- * one attach of one process, and the slot's kernel-kept liveness (peer.c)
- * tells whether it lives.
+ * Owners are tokens, not PIDs (region/layout.h): the owner's peer slot
+ * and that slot's claim generation, so a token names one attach of one
+ * process, and the slot's kernel-kept liveness (peer.c) tells whether it
+ * lives.
  */
 #ifndef SHMKIT_LAYOUT_SYNC_H
 #define SHMKIT_LAYOUT_SYNC_H
@@ -20,36 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout.h"
+#include "region/layout.h"
 
 /* enum shmkit_prim_type in shmkit.h */
 #define SHMKIT_SYNC_VERSION   1u
 /* "sk", the type, the version: one u32 */
 #define SHMKIT_TAG(type)      (0x6b73u | ((uint32_t)(type) << 16) | (SHMKIT_SYNC_VERSION << 24))
-
-/* Owner token: bits 0-6 slot + 1 (1..120), bits 7-29 generation; 0 = none. */
-#define SHMKIT_TOK_SLOT_MASK  0x7fu
-#define SHMKIT_TOK_GEN_SHIFT  7
-#define SHMKIT_TOK_GEN_MASK   0x7fffffu
-#define SHMKIT_TOK_MASK       0x3fffffffu
-#define SHMKIT_TOK_RESERVED   0x40000000u  /* must be 0 */
-#define SHMKIT_TOK_WAITERS    0x80000000u  /* someone may sleep on the word */
-
-/* A token from a slot index and a claim generation, and back. */
-static inline uint32_t shmkit__tok_make(unsigned slot, uint64_t gen)
-{
-	return (uint32_t)(slot + 1) |
-	       ((uint32_t)gen & SHMKIT_TOK_GEN_MASK) << SHMKIT_TOK_GEN_SHIFT;
-}
-/* The slot index a token names; >= SHMKIT_PEER_SLOTS when it names none. */
-static inline unsigned shmkit__tok_slot(uint32_t tok)
-{
-	return (tok & SHMKIT_TOK_SLOT_MASK) - 1u;
-}
-static inline uint32_t shmkit__tok_gen(uint32_t tok)
-{
-	return (tok >> SHMKIT_TOK_GEN_SHIFT) & SHMKIT_TOK_GEN_MASK;
-}
 
 /* mutex and rwlock state */
 #define SHMKIT_ST_CONSISTENT     0u

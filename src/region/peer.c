@@ -24,7 +24,6 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_sync.h"
 
 static int ofd_lock(int fd, unsigned slot, short type, int cmd)
 {
@@ -275,6 +274,21 @@ int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
 	return v.pid;
 }
 
+int shmkit__token_valid(uint32_t v)
+{
+	return !(v & SHMKIT_TOK_RESERVED) && shmkit__tok_slot(v) < SHMKIT_PEER_SLOTS;
+}
+
+int shmkit__token_state(const struct shmkit__peer_src *src, uint32_t tok)
+{
+	if (tok == 0)
+		return SHMKIT_TOKEN_NONE;
+	if (!shmkit__token_valid(tok))
+		return SHMKIT_TOKEN_INVALID;
+	int alive = shmkit__token_alive(src, tok);
+	return alive > 0 ? SHMKIT_TOKEN_ALIVE : alive == 0 ? SHMKIT_TOKEN_DEAD : SHMKIT_TOKEN_UNKNOWN;
+}
+
 int shmkit__token_alive(const struct shmkit__peer_src *src, uint32_t token)
 {
 	struct shmkit_hdr *h = (struct shmkit_hdr *)src->hdr;
@@ -311,7 +325,7 @@ int shmkit__peer_gone(const struct shmkit__peer_src *src, uint32_t tok, bool for
 	if (!force && now < *next_check)
 		return 0;
 	*next_check = now + SHMKIT_POLL_NS;
-	if (!shmkit__lockword_valid(tok))
+	if (!shmkit__token_valid(tok))
 		return -EBADMSG;
 	if (shmkit__token_alive(src, tok) != 0)
 		return 0;

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout_chan.h"
+#include "chan/layout_chan.h"
 
 #define SHMKIT_MPSC_WRITERS     64u
 #define SHMKIT_MPSC_TABLE_OFF   256u

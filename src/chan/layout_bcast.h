@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layout_chan.h"
+#include "chan/layout_chan.h"
 
 #define SHMKIT_CHAN_TYPE_BCAST  3u   /* = SHMKIT_CHAN_BROADCAST (shmkit.h) */
 #define SHMKIT_BCAST_SUBS       64u

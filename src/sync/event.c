@@ -12,7 +12,7 @@
 #include "atomic.h"
 #include "futex.h"
 #include "internal.h"
-#include "layout_sync.h"
+#include "sync/layout_sync.h"
 
 static struct shmkit_event_shm *shm(shmkit_event *e)
 {
