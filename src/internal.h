@@ -185,6 +185,19 @@ int shmkit__open_or_create(const char *name, unsigned flags, size_t size,
 			   unsigned mode, const struct shmkit__image *image,
 			   shmkit_region **out);
 
+/* ---- observe.c: reading a segment without attaching ---- */
+/* Copies @len bytes at data offset @off; 0 or a negative errno. */
+typedef int (*shmkit__read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
+/* What an observer gets: where to judge liveness, the data size, a reader
+ * of data bytes, and the segment's kind (SHMKIT_KIND_*). */
+typedef int (*shmkit__observe_fn)(const struct shmkit__peer_src *src, uint64_t data_size,
+				  shmkit__read_fn rd, void *ctx, uint32_t kind, void *arg);
+/* Calls @fn on the segment @name, read without registering: a pread per
+ * read on posix and file, a brief read-only attach on System V. */
+int shmkit__observe(const char *name, shmkit__observe_fn fn, void *arg);
+/* The reader of a mapping's bytes (@ctx: the data's start). */
+int shmkit__read_mapped(void *ctx, uint64_t off, void *buf, size_t len);
+
 /* ---- owner polling, shared by the locks and the channel ----
  * A waiter asks whether the owner (or peer) lives once per poll period,
  * counted from its first sleep, however its sleeps end: a signal cuts each
@@ -232,66 +245,5 @@ void shmkit__lockword_unlock(struct shmkit_mutex_shm *s);
 int shmkit__lockword_consistent(struct shmkit_mutex_shm *s);
 /* Resets a lock word and its fields, then publishes @type's tag. */
 void shmkit__lockword_reset(struct shmkit_mutex_shm *s, unsigned type);
-
-/* ---- chan.c ---- */
-int shmkit__chan_describe(const struct shmkit__peer_src *src, const void *data,
-			  uint64_t data_size, struct shmkit_chan_info *out);
-/* Takes a role word for r's attach: from nobody, or from a dead attach;
- * -EBUSY while a live one holds it. */
-int shmkit__claim_role(shmkit_region *r, const struct shmkit__peer_src *src,
-		       _Atomic uint32_t *word);
-
-/* ---- mpsc.c: the MPSC channel behind a shmkit_chan handle ---- */
-struct shmkit__mpsc;
-/* Writes the 256-byte control block a create publishes. */
-void shmkit__mpsc_image(void *block, uint64_t capacity, uint32_t policy, uint32_t spin_ns);
-/* Checks the MPSC fields of an (SPSC-checked) immutable line. */
-int shmkit__mpsc_check(const void *block);
-int shmkit__mpsc_open(shmkit_region *r, uint64_t cap, int role,
-		      const struct shmkit__peer_src *src, unsigned policy, uint64_t spin_ns,
-		      struct shmkit__mpsc **out);
-void shmkit__mpsc_set_wait(struct shmkit__mpsc *m, unsigned policy, uint64_t spin_ns);
-void shmkit__mpsc_close(struct shmkit__mpsc *m);
-int shmkit__mpsc_reserve(struct shmkit__mpsc *m, size_t len, void **p, int64_t timeout_ns);
-int shmkit__mpsc_commit(struct shmkit__mpsc *m);
-int shmkit__mpsc_send(struct shmkit__mpsc *m, const void *buf, size_t len, int64_t timeout_ns);
-long shmkit__mpsc_peek(struct shmkit__mpsc *m, const void **p, int64_t timeout_ns);
-int shmkit__mpsc_release(struct shmkit__mpsc *m);
-long shmkit__mpsc_recv(struct shmkit__mpsc *m, void *buf, size_t cap, int64_t timeout_ns);
-int32_t shmkit__mpsc_peer_pid(struct shmkit__mpsc *m, int *alive);
-/* stat: @data holds a copy of [0, SHMKIT_MPSC_RING_OFF) */
-int shmkit__mpsc_describe(const struct shmkit__peer_src *src, const void *data,
-			  uint64_t data_size, struct shmkit_chan_info *out);
-int shmkit__mpsc_writers(const struct shmkit__peer_src *src, const void *data,
-			 uint64_t data_size, struct shmkit_chan_writer *out, size_t cap);
-
-/* ---- bcast.c: the broadcast channel behind a shmkit_chan handle ---- */
-struct shmkit__bcast;
-/* The page size a broadcast channel made here is laid out for. */
-uint64_t shmkit__bcast_page(void);
-/* Writes the 256-byte control block a create publishes. */
-void shmkit__bcast_image(void *block, uint64_t capacity, uint32_t policy, uint32_t spin_ns,
-			 uint32_t overflow);
-/* Checks the broadcast fields of an (SPSC-checked) immutable line. */
-int shmkit__bcast_check(const void *block);
-/* @img: the validated private copy of the immutable line. */
-int shmkit__bcast_open(shmkit_region *r, const void *img, int role, unsigned flags,
-		       unsigned start, const struct shmkit__peer_src *src, unsigned policy,
-		       uint64_t spin_ns, struct shmkit__bcast **out);
-void shmkit__bcast_set_wait(struct shmkit__bcast *b, unsigned policy, uint64_t spin_ns);
-void shmkit__bcast_close(struct shmkit__bcast *b);
-int shmkit__bcast_reserve(struct shmkit__bcast *b, size_t len, void **p, int64_t timeout_ns);
-int shmkit__bcast_commit(struct shmkit__bcast *b);
-int shmkit__bcast_send(struct shmkit__bcast *b, const void *buf, size_t len, int64_t timeout_ns);
-long shmkit__bcast_peek(struct shmkit__bcast *b, const void **p, int64_t timeout_ns);
-int shmkit__bcast_release(struct shmkit__bcast *b);
-long shmkit__bcast_recv(struct shmkit__bcast *b, void *buf, size_t cap, int64_t timeout_ns);
-int shmkit__bcast_missed(const struct shmkit__bcast *b, uint64_t *last, uint64_t *total);
-int32_t shmkit__bcast_peer_pid(struct shmkit__bcast *b, int *alive);
-/* stat: @block is a copy of [0, 256), @window of the subscribers' window */
-int shmkit__bcast_describe(const struct shmkit__peer_src *src, const void *block,
-			   void *window, struct shmkit_chan_info *out);
-int shmkit__bcast_subs(const struct shmkit__peer_src *src, const void *block, void *window,
-		       struct shmkit_sub_info *out, size_t cap);
 
 #endif /* SHMKIT_INTERNAL_H */

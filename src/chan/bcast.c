@@ -9,33 +9,33 @@
  * Overview.  The writer alone writes the ring and the control block.
  * tail is the end of the published records, head the oldest record held:
  * records in [head, tail) are intact.  To make room the writer walks head
- * forward over whole records and stores it (B3) before it writes a byte
+ * forward over whole records and stores it (BC3) before it writes a byte
  * over them; then it writes a record (header words, payload) and publishes
- * it by storing tail with release (B1).  A subscriber load-acquires tail
- * (B2); below it every record is complete.
+ * it by storing tail with release (BC1).  A subscriber load-acquires tail
+ * (BC2); below it every record is complete.
  *
  * Backpressure: before it moves head past a position, the writer scans the
- * subscriber table and waits while a live subscriber's cursor (B4, stored
- * by the subscriber with release after its reads, B7) is below it; a
+ * subscriber table and waits while a live subscriber's cursor (BC4, stored
+ * by the subscriber with release after its reads, BC7) is below it; a
  * subscriber found dead (kernel-kept liveness) is dropped.  A subscriber
- * joins by storing its cursor, a full fence (B10), and re-reading head;
- * the writer stores head, a full fence (B3), and scans again before it
+ * joins by storing its cursor, a full fence (BC10), and re-reading head;
+ * the writer stores head, a full fence (BC3), and scans again before it
  * writes: one of the two sees the other, so a joiner is never written over.
  *
  * Overwrite: the writer never looks at cursors.  A subscriber reads a
- * header (or copies a payload), then an acquire fence (B8) and head: the
- * writer's B3 is a full fence between its head store and its first byte
+ * header (or copies a payload), then an acquire fence (BC8) and head: the
+ * writer's BC3 is a full fence between its head store and its first byte
  * over the record, so a copy that read any newer byte sees a head past the
  * record, and is thrown away (a seqlock whose sequence is head).  The
  * record's stamp (its own position) and seq (its message number) tell the
  * header is this lap's and this record's; the seq of the oldest record held
  * tells a lapped subscriber how many messages it missed.
  *
- * Sleeping: a subscriber sets bit 0 of rwait, fences (B5), re-checks tail
- * and sleeps on rwait; the writer fences after each publication (B6) and,
+ * Sleeping: a subscriber sets bit 0 of rwait, fences (BC5), re-checks tail
+ * and sleeps on rwait; the writer fences after each publication (BC6) and,
  * if the bit is set, adds 1 (clearing it and moving the word) and wakes
- * them all.  A backpressured writer sets wwait, fences (B11), rescans and
- * sleeps on wseq; a subscriber fences after each release or join (B9)
+ * them all.  A backpressured writer sets wwait, fences (BC11), rescans and
+ * sleeps on wseq; a subscriber fences after each release or join (BC9)
  * and, if wwait is set, clears it, bumps wseq and wakes the writer.  Every
  * sleep ends within SHMKIT_OWNER_POLL_MS.
  *
@@ -46,35 +46,26 @@
  * makes no sense is ignored by the writer (it only hurts its subscriber).
  */
 #if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"  /* fences order atomics only: see chan.c */
+#pragma GCC diagnostic ignored "-Wtsan"  /* fences order atomics only: see wait.c */
 #endif
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
-#include "futex.h"
-#include "internal.h"
+#include "chan/chan.h"
 #include "chan/layout_bcast.h"
-#include "sync/layout_sync.h"
 
 #define LAPPED 1  /* internal: the subscriber was lapped, resync */
 
-struct shmkit__bcast {
-	shmkit_region *r;
+struct bcast {
+	struct shmkit_chan c;
 	struct shmkit_bcast_shm *shm;
 	struct shmkit_bcast_win *win;
 	struct shmkit_bcast_sub *tab;
-	unsigned char *ring;
-	uint64_t cap, mask;
-	uint32_t max_msg;
 	bool overwrite;
-	int role;
-	unsigned policy;
-	uint64_t spin_ns;
-	struct shmkit__peer_src src;
+	struct shmkit__pair spair;  /* the subscribers' sleeps */
+	struct shmkit__pair wpair;  /* the writer's */
 	/* writer */
 	uint64_t tail;             /* published */
 	uint64_t head;             /* as last stored */
@@ -85,6 +76,7 @@ struct shmkit__bcast {
 	int64_t next_ask;          /* when to ask subscribers' liveness again */
 	/* subscriber */
 	struct shmkit_bcast_sub *me;
+	unsigned slot;
 	uint64_t pos, pub;         /* end of the peeked records; of the released */
 	uint64_t pub_seq;          /* the seq after the last released message */
 	uint64_t pending;          /* peeked, not released */
@@ -93,24 +85,22 @@ struct shmkit__bcast {
 	uint64_t gap_from;         /* the first seq missed */
 	uint64_t received, lost, gaps, last_missed;
 	bool rdonly;
-	int64_t next_check;        /* when to ask again whether the writer lives */
-	uint32_t dead_peer;
 };
 
-static uint64_t align8(uint64_t n)
+static struct bcast *bcast_of(shmkit_chan *c)
 {
-	return (n + 7) & ~(uint64_t)7;
+	return (struct bcast *)c;
 }
 
-static _Atomic uint64_t *word_at(const struct shmkit__bcast *b, uint64_t pos)
+static _Atomic uint64_t *word_at(const struct bcast *b, uint64_t pos)
 {
-	return (_Atomic uint64_t *)(void *)(b->ring + (pos & b->mask));
+	return shmkit__ring_word(&b->c.ring, pos);
 }
 
 /* A record never starts in the last 24 bytes of a lap: past them. */
-static uint64_t skip(const struct shmkit__bcast *b, uint64_t pos)
+static uint64_t skip(const struct bcast *b, uint64_t pos)
 {
-	return b->cap - (pos & b->mask) < SHMKIT_BCAST_HDR ? (pos | b->mask) + 1 : pos;
+	return b->c.ring.cap - (pos & b->c.ring.mask) < SHMKIT_BCAST_HDR ? (pos | b->c.ring.mask) + 1 : pos;
 }
 
 static uint64_t lenword(uint32_t len)
@@ -123,39 +113,20 @@ static uint64_t lenword(uint32_t len)
  * @end: its stamp, length and place.  Returns its size (*pad for padding)
  * or -EBADMSG.
  */
-static int64_t rec_check(const struct shmkit__bcast *b, uint64_t w0, uint64_t w2, uint64_t pos,
+static int64_t rec_check(const struct bcast *b, uint64_t w0, uint64_t w2, uint64_t pos,
 			 uint64_t end, bool *pad)
 {
 	uint32_t len = (uint32_t)w2;
-	uint64_t off = pos & b->mask, size = SHMKIT_BCAST_HDR + align8(len);
 
 	if ((uint32_t)(w2 >> 32) != (uint32_t)~len || (w0 & ~(uint64_t)7) != pos)
 		return -EBADMSG;
 	*pad = (w0 & 7) == SHMKIT_BCAST_PAD;
-	if (*pad) {
-		if ((len & 7) || off + SHMKIT_BCAST_HDR + len != b->cap)
-			return -EBADMSG;
-	} else if ((w0 & 7) != SHMKIT_BCAST_DATA || len == 0 || len > b->max_msg ||
-		   off + size > b->cap) {
+	if (!*pad && (w0 & 7) != SHMKIT_BCAST_DATA)
 		return -EBADMSG;
-	}
-	if (pos + size > end)
-		return -EBADMSG;
-	return (int64_t)size;
+	return shmkit__ring_span(&b->c.ring, pos, SHMKIT_BCAST_HDR, len, *pad, end);
 }
 
 /* ---- waiting ---- */
-
-static bool spinning(const struct shmkit__bcast *b, int64_t now, int64_t *spin_until)
-{
-	if (b->policy == SHMKIT_WAIT_SPIN)
-		return true;
-	if (b->policy == SHMKIT_WAIT_SLEEP)
-		return false;
-	if (*spin_until < 0)
-		*spin_until = now + (int64_t)b->spin_ns;
-	return now < *spin_until;
-}
 
 /* After a publication or close: wakes sleeping subscribers.  rwait is
  * their futex word: bit 0 is the flag a subscriber about to sleep sets,
@@ -164,29 +135,21 @@ static bool spinning(const struct shmkit__bcast *b, int64_t now, int64_t *spin_u
  * already seen finds the word moved and looks again instead of sleeping
  * through the next one (a flag cleared with a plain 0 lost that wake-up
  * for a poll period; found by models/bcast.pml). */
-static void wake_subs(struct shmkit__bcast *b)
+static void wake_subs(struct bcast *b)
 {
-	/* B6: tail (and closed) before the flag; pairs with B5 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (load_relaxed(&b->win->rwait) & 1) {
-		fetch_add_relaxed(&b->win->rwait, 1);  /* only the writer clears */
-		shmkit__futex_wake(&b->win->rwait, INT_MAX);
-	}
+	/* BC6: tail (and closed) before the flag (W2); pairs with BC5 */
+	shmkit__wake(&b->c.w, &b->spair);
 }
 
 /* After a subscriber's release or leave: wakes a backpressured writer. */
-static void wake_writer(struct shmkit__bcast *b)
+static void wake_writer(struct bcast *b)
 {
 	if (b->overwrite)
 		return;  /* the writer never waits */
-	/* B9: the cursor (a release's, a joiner's, or the freed slot) before the
-	 * flag; pairs with B11 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (load_relaxed(&b->win->wwait)) {
-		store_relaxed(&b->win->wwait, 0);
-		fetch_add_relaxed(&b->win->wseq, 1);
-		shmkit__futex_wake(&b->win->wseq, 1);
-	}
+	/* BC9: the cursor (a release's, a joiner's, or the freed slot) before
+	 * the flag (W2); pairs with BC11; the waker lowers the flag and bumps
+	 * wseq */
+	shmkit__wake(&b->c.w, &b->wpair);
 }
 
 /* ---- writer ---- */
@@ -196,7 +159,7 @@ static void wake_writer(struct shmkit__bcast *b)
  * With @ask, the liveness of each such subscriber is asked, and a dead one
  * is dropped (its slot freed).  Cursors that make no sense are ignored.
  */
-static uint64_t scan(struct shmkit__bcast *b, uint64_t target, bool ask)
+static uint64_t scan(struct bcast *b, uint64_t target, bool ask, _Atomic uint64_t **at)
 {
 	uint64_t floor = UINT64_MAX;
 
@@ -206,53 +169,56 @@ static uint64_t scan(struct shmkit__bcast *b, uint64_t target, bool ask)
 		uint32_t tok = load_acquire(&s->token);
 		if (!tok)
 			continue;
-		/* B4: pairs with B7 (and with the joiner's store before B10) */
+		/* BC4: pairs with BC7 (and with the joiner's store before BC10) */
 		uint64_t cur = load_acquire(&s->cursor);
 		if (cur == SHMKIT_BCAST_NONE || cur >= target)
 			continue;
-		if ((cur & 7) || cur > b->tail || b->tail - cur > b->cap ||
+		if ((cur & 7) || cur > b->tail || b->tail - cur > b->c.ring.cap ||
 		    !shmkit__token_valid(tok))
 			continue;  /* nonsense: it only hurts its own subscriber */
-		if (ask && shmkit__token_alive(&b->src, tok) == 0) {
+		if (ask && shmkit__token_alive(&b->c.src, tok) == 0) {
 			/* dropped: acq_rel, the slot is free for a joiner */
 			if (cas_acq_rel(&s->token, &tok, 0))
 				fetch_add_relaxed(&b->shm->dropped, 1);
 			continue;
 		}
-		if (cur < floor)
+		if (cur < floor) {
 			floor = cur;
+			if (at)
+				*at = &s->cursor;
+		}
 	}
 	return floor;
 }
 
-/* The writer waits for a cursor below @target to move: 0 to look again,
- * or -ETIMEDOUT / -EINTR. */
-static int writer_wait(struct shmkit__bcast *b, uint64_t target, int64_t deadline,
-		       int64_t *spin_until)
-{
-	int64_t now = shmkit__mono_ns();
-	int err = 0;
+/* The writer's re-check after W1: still held below @target. */
+struct held { struct bcast *b; uint64_t target; };
 
-	if (deadline >= 0 && now >= deadline)
-		return -ETIMEDOUT;
-	if (spinning(b, now, spin_until)) {
-		for (int i = 0; i < 64; i++)
-			shmkit__cpu_relax();
+static bool still_held(void *ctx)
+{
+	struct held *h = ctx;
+
+	return scan(h->b, h->target, false, NULL) < h->target;
+}
+
+/* The writer waits for a cursor below @target to move: 0 to look again,
+ * or -ETIMEDOUT / -EINTR.  It watches the lowest one while it spins, and
+ * sleeps on wseq with wwait its flag (BC11), rescanning after W1. */
+static int writer_wait(struct bcast *b, uint64_t target, struct shmkit__wait *ws)
+{
+	_Atomic uint64_t *at = NULL;
+	uint64_t floor = scan(b, target, false, &at);
+
+	if (floor >= target)
 		return 0;
-	}
-	uint32_t fval = load_relaxed(&b->win->wseq);
-	store_relaxed(&b->win->wwait, 1);
-	/* B11: the flag before the rescan; pairs with B9 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (scan(b, target, false) < target)
-		err = shmkit__futex_wait(&b->win->wseq, fval,
-					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
-	*spin_until = 0;
-	return err == -EINTR ? err : 0;
+	struct held h = { b, target };
+	struct shmkit__sleep sl = { .watch = at, .seen = floor, .fval_from = SHMKIT_FVAL_FUTEX,
+				    .idle = still_held, .ctx = &h };
+	return shmkit__wait_step(&b->c.w, ws, &b->wpair, &sl);
 }
 
 /* Moves head forward over whole records to @target or past it. */
-static int advance_head(struct shmkit__bcast *b, uint64_t target)
+static int advance_head(struct bcast *b, uint64_t target)
 {
 	uint64_t h = b->head;
 
@@ -269,37 +235,38 @@ static int advance_head(struct shmkit__bcast *b, uint64_t target)
 		h = skip(b, h + (uint64_t)size);
 	}
 	store_relaxed(&b->shm->head, h);
-	/* B3: head before any byte written over the records it passed, and
-	 * before the rescan of cursors; pairs with B8 and B10 */
+	/* BC3: head before any byte written over the records it passed, and
+	 * before the rescan of cursors; pairs with BC8 and BC10 */
 	atomic_thread_fence(memory_order_seq_cst);
 	b->head = h;
 	return 0;
 }
 
 /* Makes room up to @end (end - head <= capacity), waiting under backpressure. */
-static int make_room(struct shmkit__bcast *b, uint64_t end, int64_t timeout_ns)
+static int make_room(struct bcast *b, uint64_t end, int64_t timeout_ns)
 {
-	int64_t deadline = shmkit__deadline(timeout_ns);
-	int64_t spin_until = -1;
+	struct shmkit__wait ws;
+
+	shmkit__wait_start(&ws, timeout_ns);
 
 	for (;;) {
-		if (end - b->head <= b->cap && !b->hold)
+		if (end - b->head <= b->c.ring.cap && !b->hold)
 			return 0;
-		uint64_t target = end > b->cap ? end - b->cap : 0;
+		uint64_t target = end > b->c.ring.cap ? end - b->c.ring.cap : 0;
 		if (!b->overwrite) {
-			uint64_t floor = scan(b, target, false);
+			uint64_t floor = scan(b, target, false, NULL);
 			if (floor < target) {
 				int64_t now = shmkit__mono_ns();
 				if (now >= b->next_ask) {
 					/* the first wait, then once per poll period */
 					b->next_ask = now + SHMKIT_POLL_NS;
-					floor = scan(b, target, true);
+					floor = scan(b, target, true, NULL);
 				}
 			}
 			if (floor < target) {
-				if (timeout_ns == 0)
+				if (ws.try_only)
 					return -EAGAIN;
-				int err = writer_wait(b, target, deadline, &spin_until);
+				int err = writer_wait(b, target, &ws);
 				if (err)
 					return err;
 				continue;
@@ -311,7 +278,7 @@ static int make_room(struct shmkit__bcast *b, uint64_t end, int64_t timeout_ns)
 			if (err)
 				return err;
 			/* a subscriber that joined below it meanwhile holds us */
-			if (!b->overwrite && scan(b, target, false) < target) {
+			if (!b->overwrite && scan(b, target, false, NULL) < target) {
 				b->hold = true;
 				continue;
 			}
@@ -320,36 +287,32 @@ static int make_room(struct shmkit__bcast *b, uint64_t end, int64_t timeout_ns)
 	}
 }
 
-int shmkit__bcast_commit(struct shmkit__bcast *b)
+static int bcast_commit(shmkit_chan *c)
 {
-	if (b->role != SHMKIT_CHAN_WRITER)
-		return -EPERM;
+	struct bcast *b = bcast_of(c);
+
 	if (!b->reserved)
 		return 0;
 	b->reserved = false;
-	/* relaxed: published by B1 with the record */
+	/* relaxed: published by BC1 with the record */
 	store_relaxed(&b->shm->last, b->res_at);
 	store_relaxed(&b->shm->sent, b->seq);
-	/* B1: the record's header and payload before tail; pairs with B2 */
+	/* BC1: the record's header and payload before tail; pairs with BC2 */
 	store_release(&b->shm->tail, b->res_end);
 	b->tail = b->res_end;
-	wake_subs(b);  /* B6 */
+	wake_subs(b);  /* BC6 */
 	return 0;
 }
 
-int shmkit__bcast_reserve(struct shmkit__bcast *b, size_t len, void **p, int64_t timeout_ns)
+static int bcast_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns)
 {
-	if (!p)
-		return -EINVAL;
-	if (b->role != SHMKIT_CHAN_WRITER)
-		return -EPERM;
-	if (len == 0 || len > b->max_msg)
-		return -EMSGSIZE;
-	shmkit__bcast_commit(b);  /* one reservation at a time */
+	struct bcast *b = bcast_of(c);
 
-	uint64_t need = SHMKIT_BCAST_HDR + align8(len);
-	uint64_t at = b->tail, off = at & b->mask;
-	uint64_t pad = b->cap - off < need ? b->cap - off : 0;
+	bcast_commit(c);  /* one reservation at a time */
+
+	uint64_t need = SHMKIT_BCAST_HDR + shmkit__align8(len);
+	uint64_t at = b->tail, off = at & b->c.ring.mask;
+	uint64_t pad = b->c.ring.cap - off < need ? b->c.ring.cap - off : 0;
 	uint64_t end = skip(b, at + pad + need);
 	int err = make_room(b, end, timeout_ns);
 
@@ -357,46 +320,34 @@ int shmkit__bcast_reserve(struct shmkit__bcast *b, size_t len, void **p, int64_t
 		return err;
 	if (pad) {
 		_Atomic uint64_t *w = word_at(b, at);
-		/* relaxed: published by B1 */
+		/* relaxed: published by BC1 */
 		store_relaxed(&w[0], at | SHMKIT_BCAST_PAD);
 		store_relaxed(&w[1], b->seq);
 		store_relaxed(&w[2], lenword((uint32_t)(pad - SHMKIT_BCAST_HDR)));
 		at += pad;
 	}
 	_Atomic uint64_t *w = word_at(b, at);
-	store_relaxed(&w[0], at | SHMKIT_BCAST_DATA);  /* published by B1 */
+	store_relaxed(&w[0], at | SHMKIT_BCAST_DATA);  /* published by BC1 */
 	store_relaxed(&w[1], b->seq++);
 	store_relaxed(&w[2], lenword((uint32_t)len));
 	b->res_at = at;
 	b->res_end = end;
 	b->reserved = true;
-	*p = b->ring + (at & b->mask) + SHMKIT_BCAST_HDR;
+	*p = b->c.ring.base + (at & b->c.ring.mask) + SHMKIT_BCAST_HDR;
 	return 0;
-}
-
-int shmkit__bcast_send(struct shmkit__bcast *b, const void *buf, size_t len, int64_t timeout_ns)
-{
-	void *p;
-	int err = shmkit__bcast_reserve(b, len, &p, timeout_ns);
-
-	if (err)
-		return err;
-	memcpy(p, buf, len);
-	return shmkit__bcast_commit(b);
 }
 
 /* ---- subscriber ---- */
 
 /* -EPIPE if the writer's role names a dead attach (asked once per poll
  * period unless @force), -EBADMSG for a malformed token, else 0. */
-static int writer_check(struct shmkit__bcast *b, bool force)
+static int writer_check(struct bcast *b, bool force)
 {
-	return shmkit__peer_gone(&b->src, load_relaxed(&b->shm->writer), force, &b->dead_peer,
-				 &b->next_check);
+	return shmkit__peer_check(&b->c, load_relaxed(&b->shm->writer), force);
 }
 
 /* Publishes the subscriber's statistics; its occupant alone writes them. */
-static void sub_stats(struct shmkit__bcast *b)
+static void sub_stats(struct bcast *b)
 {
 	store_relaxed(&b->me->received, b->received);
 	store_relaxed(&b->me->lost, b->lost);
@@ -406,15 +357,15 @@ static void sub_stats(struct shmkit__bcast *b)
 
 /* A lapped subscriber goes to the oldest record held; the count of what it
  * missed is taken from that record's seq (read_record). */
-static int resync(struct shmkit__bcast *b)
+static int resync(struct bcast *b)
 {
 	uint64_t h;
 
 	for (int tries = 0;; tries++) {
-		/* B2: pairs with B1; head's acquire: with B3 */
+		/* BC2: pairs with BC1; head's acquire: with BC3 */
 		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
 		h = load_acquire(&b->shm->head);
-		if (!((h & 7) || h > t || t - h > b->cap))
+		if (!((h & 7) || h > t || t - h > b->c.ring.cap))
 			break;
 		/* the writer moved between the loads: a head past the tail
 		 * loaded first is no corruption (it was -EBADMSG at once; found
@@ -428,7 +379,7 @@ static int resync(struct shmkit__bcast *b)
 	}
 	b->pos = b->pub = h;
 	b->pending = 0;
-	/* B7: pairs with B4 (the writer ignores cursors under overwrite) */
+	/* BC7: pairs with BC4 (the writer ignores cursors under overwrite) */
 	store_release(&b->me->cursor, h);
 	return 0;
 }
@@ -438,22 +389,22 @@ static int resync(struct shmkit__bcast *b)
  * (> 0) with *p, *size, *seq; 0 after passing a padding; LAPPED; or
  * -EOVERFLOW (the count of a gap is known: the record stays), -EBADMSG.
  */
-static long read_record(struct shmkit__bcast *b, uint64_t end, const void **p, uint64_t *size,
+static long read_record(struct bcast *b, uint64_t end, const void **p, uint64_t *size,
 			uint64_t *seq)
 {
 	uint64_t pos = b->pos;
 
 	if (pos > end || ((pos | end) & 7))
 		return -EBADMSG;
-	if (end - pos > b->cap)
+	if (end - pos > b->c.ring.cap)
 		return b->overwrite ? LAPPED : -EBADMSG;
-	if (b->cap - (pos & b->mask) < SHMKIT_BCAST_HDR)
+	if (b->c.ring.cap - (pos & b->c.ring.mask) < SHMKIT_BCAST_HDR)
 		return -EBADMSG;
 	_Atomic uint64_t *w = word_at(b, pos);
-	/* relaxed: B2 ordered them after the record's publication */
+	/* relaxed: BC2 ordered them after the record's publication */
 	uint64_t w0 = load_relaxed(&w[0]), w1 = load_relaxed(&w[1]), w2 = load_relaxed(&w[2]);
 	if (b->overwrite) {
-		/* B8: the header words before head; pairs with B3 */
+		/* BC8: the header words before head; pairs with BC3 */
 		fence_acquire();
 		if (load_relaxed(&b->shm->head) > pos)
 			return LAPPED;
@@ -486,50 +437,31 @@ static long read_record(struct shmkit__bcast *b, uint64_t end, const void **p, u
 		b->pos = skip(b, pos + (uint64_t)sz);
 		return 0;
 	}
-	*p = b->ring + (pos & b->mask) + SHMKIT_BCAST_HDR;
+	*p = b->c.ring.base + (pos & b->c.ring.mask) + SHMKIT_BCAST_HDR;
 	*size = (uint64_t)sz;
 	*seq = w1;
 	return (long)(uint32_t)w2;
 }
 
 /* A subscriber waits for tail to move from @seen: 0 to look again, or
- * -ETIMEDOUT / -EINTR. */
-static int sub_wait(struct shmkit__bcast *b, uint64_t seen, int64_t deadline, int64_t *spin_until)
+ * -ETIMEDOUT / -EINTR.  It sleeps on rwait, bit 0 its flag (BC5, W1),
+ * and fetches the line its next record will be written on. */
+static int sub_wait(struct bcast *b, uint64_t seen, struct shmkit__wait *ws)
 {
-	int64_t now = shmkit__mono_ns();
-	int err = 0;
+	struct shmkit__sleep sl = { .watch = &b->shm->tail, .seen = seen,
+				    .prefetch = shmkit__ring_at(&b->c.ring, b->pos) };
 
-	if (deadline >= 0 && now >= deadline)
-		return -ETIMEDOUT;
-	if (spinning(b, now, spin_until)) {
-		/* relaxed: the caller looks again with acquire */
-		for (int i = 0; i < 64 && load_relaxed(&b->shm->tail) == seen; i++)
-			shmkit__cpu_relax();
-		return 0;
-	}
-	/* the flag, and the value to sleep on: any wake from here moves it */
-	uint32_t fval = atomic_fetch_or_explicit(&b->win->rwait, 1, memory_order_relaxed) | 1;
-	/* B5: the flag before the re-check; pairs with B6 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (load_relaxed(&b->shm->tail) == seen)
-		err = shmkit__futex_wait(&b->win->rwait, fval,
-					 shmkit__deadline_min(deadline, now + SHMKIT_POLL_NS));
-	*spin_until = 0;
-	return err == -EINTR ? err : 0;
+	return shmkit__wait_step(&b->c.w, ws, &b->spair, &sl);
 }
 
 /* Waits for the next message; its length, 0 at the end, or an error. */
-static long sub_next(struct shmkit__bcast *b, const void **p, uint64_t *size, uint64_t *seq,
-		     int64_t deadline, bool try_only)
+static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *seq,
+		     struct shmkit__wait *ws)
 {
-	int64_t spin_until = -1;
+	bool try_only = ws->try_only;
 
-	if (!p)
-		return -EINVAL;
-	if (b->role != SHMKIT_CHAN_READER)
-		return -EPERM;
 	for (bool looked = false;; looked = true) {
-		/* B2: pairs with B1 */
+		/* BC2: pairs with BC1 */
 		uint64_t t = load_acquire(&b->shm->tail);
 		uint64_t end = t & ~(uint64_t)1;
 		int err;
@@ -546,13 +478,15 @@ static long sub_next(struct shmkit__bcast *b, const void **p, uint64_t *size, ui
 			return n;
 		if (t & 1)
 			return 0;  /* closed, and everything read */
-		if (looked || try_only || b->policy == SHMKIT_WAIT_SLEEP) {
+		if (!looked && shmkit__wait_poll(&b->c.w, ws, &b->shm->tail, t))
+			continue;
+		if (looked || try_only || b->c.w.policy == SHMKIT_WAIT_SLEEP) {
 			err = writer_check(b, try_only);
 			if (err == -EPIPE) {
 				/* what it published before it died first, and its
 				 * close (bit 0) if it closed and exited after our
 				 * load of tail: that is the end, not a death */
-				if (load_acquire(&b->shm->tail) != t)  /* B2 */
+				if (load_acquire(&b->shm->tail) != t)  /* BC2 */
 					continue;
 				return -EPIPE;
 			}
@@ -561,34 +495,34 @@ static long sub_next(struct shmkit__bcast *b, const void **p, uint64_t *size, ui
 			if (try_only)
 				return -EAGAIN;
 		}
-		err = sub_wait(b, t, deadline, &spin_until);
+		err = sub_wait(b, t, ws);
 		if (err)
 			return err;
 	}
 }
 
 /* Publishes the cursor: everything before b->pos is read. */
-static void publish(struct shmkit__bcast *b)
+static void publish(struct bcast *b)
 {
-	/* B7: the cursor after the reads of the records; pairs with B4 */
+	/* BC7: the cursor after the reads of the records; pairs with BC4 */
 	store_release(&b->me->cursor, b->pos);
 	b->received += b->pending;
 	b->pending = 0;
 	b->pub = b->pos;
 	b->pub_seq = b->seq;
 	sub_stats(b);
-	wake_writer(b);  /* B9 */
+	wake_writer(b);  /* BC9 */
 }
 
-int shmkit__bcast_release(struct shmkit__bcast *b)
+static int bcast_release(shmkit_chan *c)
 {
-	if (b->role != SHMKIT_CHAN_READER)
-		return -EPERM;
+	struct bcast *b = bcast_of(c);
+
 	if (b->pos == b->pub)
 		return 0;
 	if (b->overwrite && b->pending) {
-		/* B8: the caller's reads of the peeked payloads before head;
-		 * pairs with B3 */
+		/* BC8: the caller's reads of the peeked payloads before head;
+		 * pairs with BC3 */
 		fence_acquire();
 		if (load_relaxed(&b->shm->head) > b->first_peek) {
 			int err = resync(b);
@@ -597,7 +531,9 @@ int shmkit__bcast_release(struct shmkit__bcast *b)
 			/* the count, if the oldest record is there already */
 			const void *p;
 			uint64_t size, seq;
-			sub_next(b, &p, &size, &seq, 0, true);
+			struct shmkit__wait ws;
+			shmkit__wait_start(&ws, 0);
+			sub_next(b, &p, &size, &seq, &ws);
 			return -EOVERFLOW;
 		}
 	}
@@ -605,10 +541,14 @@ int shmkit__bcast_release(struct shmkit__bcast *b)
 	return 0;
 }
 
-long shmkit__bcast_peek(struct shmkit__bcast *b, const void **p, int64_t timeout_ns)
+static long bcast_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 {
+	struct bcast *b = bcast_of(c);
 	uint64_t size, seq;
-	long n = sub_next(b, p, &size, &seq, shmkit__deadline(timeout_ns), timeout_ns == 0);
+	struct shmkit__wait ws;
+
+	shmkit__wait_start(&ws, timeout_ns);
+	long n = sub_next(b, p, &size, &seq, &ws);
 
 	if (n > 0) {
 		if (!b->pending++)
@@ -619,26 +559,28 @@ long shmkit__bcast_peek(struct shmkit__bcast *b, const void **p, int64_t timeout
 	return n;
 }
 
-long shmkit__bcast_recv(struct shmkit__bcast *b, void *buf, size_t cap, int64_t timeout_ns)
+static long bcast_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
 {
-	int64_t deadline = shmkit__deadline(timeout_ns);
+	struct bcast *b = bcast_of(c);
+	struct shmkit__wait ws;
 
-	if (b->role == SHMKIT_CHAN_READER && b->pending) {
-		int err = shmkit__bcast_release(b);  /* what was peeked before */
+	if (b->pending) {
+		int err = bcast_release(c);  /* what was peeked before */
 		if (err)
 			return err;
 	}
+	shmkit__wait_start(&ws, timeout_ns);
 	for (;;) {
 		const void *p;
 		uint64_t size, seq;
-		long n = sub_next(b, &p, &size, &seq, deadline, timeout_ns == 0);
+		long n = sub_next(b, &p, &size, &seq, &ws);
 		if (n <= 0)
 			return n;
 		if ((size_t)n > cap)
 			return -EMSGSIZE;  /* it stays: b->pos is not moved past it */
 		memcpy(buf, p, (size_t)n);
 		if (b->overwrite) {
-			/* B8: the copy before head; pairs with B3 */
+			/* BC8: the copy before head; pairs with BC3 */
 			fence_acquire();
 			if (load_relaxed(&b->shm->head) > b->pos) {
 				int err = resync(b);  /* torn: never handed out */
@@ -655,10 +597,13 @@ long shmkit__bcast_recv(struct shmkit__bcast *b, void *buf, size_t cap, int64_t 
 	}
 }
 
-int shmkit__bcast_missed(const struct shmkit__bcast *b, uint64_t *last, uint64_t *total)
+int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total)
 {
-	if (b->role != SHMKIT_CHAN_READER)
+	if (!c)
+		return -EINVAL;
+	if (c->ops != &shmkit__bcast_ops || c->role != SHMKIT_CHAN_READER)
 		return -EPERM;
+	const struct bcast *b = (const struct bcast *)c;
 	if (last)
 		*last = b->last_missed;
 	if (total)
@@ -668,7 +613,8 @@ int shmkit__bcast_missed(const struct shmkit__bcast *b, uint64_t *last, uint64_t
 
 /* ---- opening and closing ---- */
 
-uint64_t shmkit__bcast_page(void)
+/* The page size a broadcast channel made here is laid out for. */
+static uint64_t page_size(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
@@ -677,51 +623,44 @@ uint64_t shmkit__bcast_page(void)
 	return page > (long)SHMKIT_BCAST_PAGE_MAX ? SHMKIT_BCAST_PAGE_MAX : (uint64_t)page;
 }
 
-void shmkit__bcast_image(void *block, uint64_t capacity, uint32_t policy, uint32_t spin_ns,
-			 uint32_t overflow)
+static void bcast_image(void *block, const struct shmkit_chan_opts *o, uint32_t policy,
+			uint32_t spin_ns)
 {
 	struct shmkit_bcast_shm *s = block;
-	uint64_t page = shmkit__bcast_page();
+	uint64_t page = page_size();
 
 	memset(s, 0, sizeof(*s));
-	s->magic = SHMKIT_CHAN_MAGIC;
-	s->version = SHMKIT_CHAN_VERSION;
-	s->type = SHMKIT_CHAN_TYPE_BCAST;
-	s->capacity = capacity;
-	s->max_msg = (uint32_t)(capacity / 4);
-	s->ring_offset = SHMKIT_BCAST_RING_OFF(page);
-	s->policy = policy;
-	s->spin_ns = spin_ns;
-	s->subs_max = SHMKIT_BCAST_SUBS;
-	s->win_offset = (uint32_t)page;
-	s->overflow = overflow;
+	shmkit__chan_line0(&s->l0, SHMKIT_CHAN_TYPE_BCAST, o->capacity,
+			   SHMKIT_BCAST_RING_OFF(page), policy, spin_ns);
+	s->l0.slots = SHMKIT_BCAST_SUBS;
+	s->l0.table_offset = (uint32_t)page;
+	s->l0.overflow = o->overflow;
 }
 
-int shmkit__bcast_check(const void *block)
+static int bcast_check(const struct shmkit_chan_line0 *l0, uint64_t *ring_off)
 {
-	const struct shmkit_bcast_shm *s = block;
-	uint32_t p = s->win_offset;
+	uint32_t p = l0->table_offset;
 
 	if (p < SHMKIT_BCAST_PAGE_MIN || p > SHMKIT_BCAST_PAGE_MAX || (p & (p - 1)) ||
-	    s->ring_offset != SHMKIT_BCAST_RING_OFF(p) || s->subs_max != SHMKIT_BCAST_SUBS ||
-	    s->overflow > SHMKIT_BCAST_POL_OVERWRITE)
+	    l0->slots != SHMKIT_BCAST_SUBS || l0->overflow > SHMKIT_BCAST_POL_OVERWRITE)
 		return -EBADMSG;
+	*ring_off = SHMKIT_BCAST_RING_OFF(p);
 	return 0;
 }
 
 /* Takes the writer's role: from nobody, or from a dead attach. */
-static int claim_writer(struct shmkit__bcast *b)
+static int claim_writer(struct bcast *b)
 {
-	int err = shmkit__claim_role(b->r, &b->src, &b->shm->writer);
+	int err = shmkit__role_claim(&b->c, &b->shm->writer);
 
 	if (err)
 		return err;
-	store_relaxed(&b->shm->writer_pid, (int32_t)b->r->owner);  /* informational */
-	/* B2: carry on from what the last writer published; pairs with B1 */
+	store_relaxed(&b->shm->writer_pid, (int32_t)b->c.r->owner);  /* informational */
+	/* BC2: carry on from what the last writer published; pairs with BC1 */
 	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
-	/* acquire: pairs with the dead writer's B3 (the role CAS ordered it too) */
+	/* acquire: pairs with the dead writer's BC3 (the role CAS ordered it too) */
 	uint64_t h = load_acquire(&b->shm->head);
-	if ((h | t) & 7 || h > t || t - h > b->cap)
+	if ((h | t) & 7 || h > t || t - h > b->c.ring.cap)
 		return -EBADMSG;
 	b->tail = t;
 	b->head = h;
@@ -746,49 +685,40 @@ static int claim_writer(struct shmkit__bcast *b)
 	store_relaxed(&b->shm->last, last);
 	/* a new stream; release: after what the last writer published */
 	store_release(&b->shm->closed, 0);
-	store_release(&b->shm->tail, t);  /* B1: bit 0 cleared */
+	store_release(&b->shm->tail, t);  /* BC1: bit 0 cleared */
 	return 0;
 }
 
 /* Takes a subscriber slot (a free one, or a dead subscriber's) and its
  * start position. */
-static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
+static int join(struct bcast *b, unsigned start, unsigned flags)
 {
-	uint32_t tok = b->r->token;
-	struct shmkit_bcast_sub *s = NULL;
+	uint32_t was;
+	/* the join CAS (acq_rel) pairs with the writer's scan and drop, and a
+	 * leaver's release */
+	int i = shmkit__slot_join(&b->c, b->tab, sizeof(*b->tab), SHMKIT_BCAST_SUBS,
+				  SHMKIT_BAD_SLOT_SKIPPED, &was);
 
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS && !s; i++) {
-		struct shmkit_bcast_sub *e = &b->tab[i];
-		/* acquire: pairs with a leaver's release and the writer's drop */
-		uint32_t cur = load_acquire(&e->token);
-		if (cur != 0) {
-			if (!shmkit__token_valid(cur))
-				continue;  /* a scribbled slot: not ours to judge */
-			if (shmkit__token_alive(&b->src, cur) != 0)
-				continue;
-		}
-		/* acq_rel: pairs with the writer's scan (and a leaver's release) */
-		if (cas_acq_rel(&e->token, &cur, tok))
-			s = e;
-	}
-	if (!s)
-		return -EUSERS;
+	if (i < 0)
+		return i;
+	struct shmkit_bcast_sub *s = &b->tab[i];
+	b->slot = (unsigned)i;
 	b->me = s;
-	/* the writer ignores the slot until the cursor is set (B10) */
+	/* the writer ignores the slot until the cursor is set (BC10) */
 	store_relaxed(&s->cursor, SHMKIT_BCAST_NONE);
-	store_relaxed(&s->pid, (int32_t)b->r->owner);  /* informational */
+	store_relaxed(&s->pid, (int32_t)b->c.r->owner);  /* informational */
 	store_relaxed(&s->flags, (flags & SHMKIT_RDONLY) ? SHMKIT_BCAST_SUB_RDONLY : 0);
 	store_relaxed(&s->received, 0);
 	store_relaxed(&s->lost, 0);
 	store_relaxed(&s->gaps, 0);
 	for (int tries = 0;; tries++) {
-		/* B2: pairs with B1 */
+		/* BC2: pairs with BC1 */
 		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
-		/* acquire: pairs with B3's fence after the writer's head store */
+		/* acquire: pairs with BC3's fence after the writer's head store */
 		uint64_t h = load_acquire(&b->shm->head);
 		uint64_t l = load_relaxed(&b->shm->last);  /* checked against h and t */
 		uint64_t sent = load_relaxed(&b->shm->sent);
-		if ((h | t) & 7 || h > t || t - h > b->cap) {
+		if ((h | t) & 7 || h > t || t - h > b->c.ring.cap) {
 			if (tries < 64)
 				continue;  /* the writer moved between the loads */
 			/* release: pairs with the next joiner's acquire */
@@ -832,8 +762,8 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 			stamped = kind == SHMKIT_BCAST_DATA || (kind == SHMKIT_BCAST_PAD && v == c);
 		}
 		store_relaxed(&s->cursor, c);
-		/* B10: the cursor and the header words before the re-read of
-		 * head; pairs with B3 */
+		/* BC10: the cursor and the header words before the re-read of
+		 * head; pairs with BC3 */
 		atomic_thread_fence(memory_order_seq_cst);
 		uint64_t nh = load_relaxed(&b->shm->head);
 		if ((nh <= c && (v == UINT64_MAX || (nh <= v && stamped))) || tries >= 1000) {
@@ -845,7 +775,7 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 	}
 	store_relaxed(&s->next_seq, b->seq);
 	fetch_add_relaxed(&b->win->joins, 1);  /* statistics */
-	/* B9: a writer held by the slot's earlier cursor may sleep; the join
+	/* BC9: a writer held by the slot's earlier cursor may sleep; the join
 	 * moved it (it woke no one, and the writer slept a poll period;
 	 * found by models/bcast.pml) */
 	wake_writer(b);
@@ -853,10 +783,10 @@ static int join(struct shmkit__bcast *b, unsigned start, unsigned flags)
 }
 
 /* Maps the control block and the ring read-only in this process. */
-static int protect(struct shmkit__bcast *b, uint64_t page, uint64_t ring_off)
+static int protect(struct bcast *b, uint64_t page, uint64_t ring_off)
 {
-	unsigned char *data = b->r->data;
-	uint64_t ring_len = (b->cap + page - 1) & ~(page - 1);
+	unsigned char *data = b->c.r->data;
+	uint64_t ring_len = (b->c.ring.cap + page - 1) & ~(page - 1);
 
 	if ((uintptr_t)data & (page - 1))
 		return -EOPNOTSUPP;
@@ -866,39 +796,46 @@ static int protect(struct shmkit__bcast *b, uint64_t page, uint64_t ring_off)
 	return 0;
 }
 
-int shmkit__bcast_open(shmkit_region *r, const void *img, int role, unsigned flags,
-		       unsigned start, const struct shmkit__peer_src *src, unsigned policy,
-		       uint64_t spin_ns, struct shmkit__bcast **out)
+static void bcast_set_wait(shmkit_chan *c)
 {
-	const struct shmkit_bcast_shm *im = img;  /* validated private copy */
-	struct shmkit__bcast *b = calloc(1, sizeof(*b));
+	struct bcast *b = bcast_of(c);
+
+	if (c->role == SHMKIT_CHAN_WRITER)
+		shmkit__waiter_set(&c->w, c->w.policy, c->w.spin_ns, &b->shm->wfence, 1);
+	else
+		shmkit__waiter_set(&c->w, c->w.policy, c->w.spin_ns, &b->win->sfence,
+				   (uint64_t)1 << b->slot);
+}
+
+static int bcast_open(shmkit_chan *c, const struct shmkit__chan_open *o)
+{
+	struct bcast *b = bcast_of(c);
+	const struct shmkit_chan_line0 *l0 = o->l0;  /* the validated private copy */
 	int err;
 
-	if (!b)
-		return -ENOMEM;
-	b->r = r;
-	b->shm = r->data;
-	b->win = (struct shmkit_bcast_win *)(void *)((unsigned char *)r->data + im->win_offset);
+	b->shm = c->r->data;
+	b->win = (struct shmkit_bcast_win *)(void *)((unsigned char *)c->r->data +
+						     l0->table_offset);
 	b->tab = (struct shmkit_bcast_sub *)(void *)((unsigned char *)b->win +
 						     SHMKIT_BCAST_WIN_HDR);
-	b->ring = (unsigned char *)r->data + im->ring_offset;
-	b->cap = im->capacity;
-	b->mask = b->cap - 1;
-	b->max_msg = im->max_msg;
-	b->overwrite = im->overflow == SHMKIT_BCAST_POL_OVERWRITE;
-	b->role = role;
-	b->src = *src;
-	b->policy = policy;
-	b->spin_ns = spin_ns;
-	if (role == SHMKIT_CHAN_WRITER) {
+	b->overwrite = l0->overflow == SHMKIT_BCAST_POL_OVERWRITE;
+	/* subscribers sleep on rwait, bit 0 their flag; the writer wakes all */
+	b->spair = (struct shmkit__pair){ .flag = &b->win->rwait, .futex = &b->win->rwait,
+					  .kind = SHMKIT_FLAG_BIT, .nwake = INT_MAX,
+					  .fencers = &b->win->sfence };
+	/* the writer sleeps on wseq with wwait its flag, which a waker lowers */
+	b->wpair = (struct shmkit__pair){ .flag = &b->win->wwait, .futex = &b->win->wseq,
+					  .kind = SHMKIT_FLAG_TAKEN, .bump = true, .nwake = 1,
+					  .fencers = &b->shm->wfence };
+	if (c->role == SHMKIT_CHAN_WRITER) {
 		err = claim_writer(b);
-	} else if (!r->token) {
-		err = r->slot < 0 ? -EACCES : -EOPNOTSUPP;  /* no identity to be judged by */
+	} else if (!c->r->token) {
+		err = c->r->slot < 0 ? -EACCES : -EOPNOTSUPP;  /* no identity to be judged by */
 	} else {
-		err = join(b, start, flags);
-		if (!err && (flags & SHMKIT_RDONLY)) {
+		err = join(b, o->start, o->flags);
+		if (!err && (o->flags & SHMKIT_RDONLY)) {
 			b->rdonly = true;
-			err = protect(b, im->win_offset, im->ring_offset);
+			err = protect(b, l0->table_offset, l0->ring_offset);
 			if (err) {
 				store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
 				/* release: pairs with the next joiner's acquire */
@@ -906,149 +843,55 @@ int shmkit__bcast_open(shmkit_region *r, const void *img, int role, unsigned fla
 			}
 		}
 	}
-	if (err) {
-		free(b);
-		return err;
-	}
-	*out = b;
-	return 0;
+	if (!err)
+		bcast_set_wait(c);
+	return err;
 }
 
-void shmkit__bcast_set_wait(struct shmkit__bcast *b, unsigned policy, uint64_t spin_ns)
+static void bcast_close(shmkit_chan *c)
 {
-	b->policy = policy;
-	b->spin_ns = spin_ns;
-}
+	struct bcast *b = bcast_of(c);
 
-void shmkit__bcast_close(struct shmkit__bcast *b)
-{
-	if (b->role == SHMKIT_CHAN_WRITER) {
-		shmkit__bcast_commit(b);
+	if (c->role == SHMKIT_CHAN_WRITER) {
+		bcast_commit(c);
 		/* release: the end after the last commit */
 		store_release(&b->shm->closed, 1);
-		/* B1: bit 0 marks the end */
+		/* BC1: bit 0 marks the end */
 		store_release(&b->shm->tail, b->tail | 1);
-		wake_subs(b);  /* B6 */
-	} else {
-		/* what it peeked and did not release is simply left */
-		store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
-		/* release: pairs with a joiner's and the writer's acquire */
-		store_release(&b->me->token, 0);
-		atomic_fetch_add_explicit(&b->win->leaves, 1, memory_order_relaxed);
-		wake_writer(b);  /* B9 */
+		wake_subs(b);  /* BC6 */
+		return;
 	}
-	free(b);
+	/* what it peeked and did not release is simply left */
+	shmkit__waiter_leave(&c->w);
+	store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
+	/* release: pairs with a joiner's and the writer's acquire */
+	store_release(&b->me->token, 0);
+	atomic_fetch_add_explicit(&b->win->leaves, 1, memory_order_relaxed);
+	wake_writer(b);  /* BC9 */
 }
 
-int32_t shmkit__bcast_peer_pid(struct shmkit__bcast *b, int *alive)
+static int32_t bcast_peer_pid(shmkit_chan *c, int *alive)
 {
-	if (b->role == SHMKIT_CHAN_READER) {
-		uint32_t tok = load_relaxed(&b->shm->writer);
-		if (!tok || !shmkit__token_valid(tok))
-			return 0;
-		if (alive)
-			*alive = shmkit__token_alive(&b->src, tok);
-		return shmkit__token_pid(b->r->hdr, tok);
-	}
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
-		uint32_t tok = load_relaxed(&b->tab[i].token);
-		if (!tok || !shmkit__token_valid(tok))
-			continue;
-		if (alive)
-			*alive = shmkit__token_alive(&b->src, tok);
-		return load_relaxed(&b->tab[i].pid);
-	}
-	return 0;
+	struct bcast *b = bcast_of(c);
+
+	if (c->role == SHMKIT_CHAN_READER)
+		return shmkit__role_pid(c, load_relaxed(&b->shm->writer), alive);
+	return shmkit__slot_first(c, b->tab, sizeof(*b->tab), SHMKIT_BCAST_SUBS, alive);
 }
 
-/* ---- stat, from copies of the control block and the window ---- */
-
-static void sub_info(const struct shmkit__peer_src *src, const struct shmkit_bcast_shm *s,
-		     struct shmkit_bcast_sub *e, unsigned i, struct shmkit_sub_info *o)
-{
-	uint64_t tail = load_relaxed(&((struct shmkit_bcast_shm *)s)->tail) & ~(uint64_t)1;
-	uint64_t sent = load_relaxed(&((struct shmkit_bcast_shm *)s)->sent);
-	uint32_t tok = load_relaxed(&e->token);
-	uint64_t cur = load_relaxed(&e->cursor), next = load_relaxed(&e->next_seq);
-
-	memset(o, 0, sizeof(*o));
-	o->slot = i;
-	o->pid = load_relaxed(&e->pid);
-	o->alive = shmkit__token_valid(tok) ? shmkit__token_alive(src, tok) : 0;
-	o->rdonly = (load_relaxed(&e->flags) & SHMKIT_BCAST_SUB_RDONLY) != 0;
-	o->pos = cur == SHMKIT_BCAST_NONE ? tail : cur;
-	o->lag = o->pos <= tail ? tail - o->pos : 0;
-	if (o->lag > s->capacity)
-		o->lag = s->capacity;  /* lapped (overwrite) */
-	o->lag_msgs = next <= sent ? sent - next : 0;
-	o->received = load_relaxed(&e->received);
-	o->lost = load_relaxed(&e->lost);
-	o->gaps = load_relaxed(&e->gaps);
-}
-
-int shmkit__bcast_describe(const struct shmkit__peer_src *src, const void *block,
-			   void *window, struct shmkit_chan_info *out)
-{
-	struct shmkit_bcast_shm *s = (struct shmkit_bcast_shm *)block;
-	struct shmkit_bcast_sub *tab =
-		(struct shmkit_bcast_sub *)(void *)((unsigned char *)window + SHMKIT_BCAST_WIN_HDR);
-
-	if (shmkit__bcast_check(block))
-		return -EBADMSG;
-	/* a copy, read while the channel runs: the words need not agree */
-	uint64_t tail = load_relaxed(&s->tail) & ~(uint64_t)1, head = load_relaxed(&s->head);
-	if ((tail | head) & 7)
-		return -EBADMSG;
-	out->kind = SHMKIT_CHAN_BROADCAST;
-	out->capacity = s->capacity;
-	out->max_msg = s->max_msg;
-	out->used = head >= tail ? 0 : tail - head > s->capacity ? s->capacity : tail - head;
-	out->sent = load_relaxed(&s->sent);
-	out->closed = load_relaxed(&s->closed) != 0;
-	out->overflow = s->overflow;
-	out->dropped = (uint32_t)load_relaxed(&s->dropped);
-	uint32_t wt = load_relaxed(&s->writer);
-	if (wt && shmkit__token_valid(wt)) {
-		out->writer_pid = load_relaxed(&s->writer_pid);
-		out->writer_alive = shmkit__token_alive(src, wt);
-		out->writers = out->writer_alive != 0;
-	}
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
-		struct shmkit_sub_info si;
-		if (!load_relaxed(&tab[i].token))
-			continue;
-		sub_info(src, s, &tab[i], i, &si);
-		out->received += si.received;
-		out->lost += si.lost;
-		if (si.alive == 0) {
-			out->subscribers_dead++;
-			continue;
-		}
-		if (!out->subscribers++) {
-			out->reader_pid = si.pid;
-			out->reader_alive = si.alive;
-		}
-		if (si.lag_msgs > out->in_flight)
-			out->in_flight = si.lag_msgs;  /* the slowest one's */
-	}
-	return 0;
-}
-
-int shmkit__bcast_subs(const struct shmkit__peer_src *src, const void *block, void *window,
-		       struct shmkit_sub_info *out, size_t cap)
-{
-	struct shmkit_bcast_sub *tab =
-		(struct shmkit_bcast_sub *)(void *)((unsigned char *)window + SHMKIT_BCAST_WIN_HDR);
-	size_t n = 0;
-
-	if (shmkit__bcast_check(block))
-		return -EBADMSG;
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
-		if (!load_relaxed(&tab[i].token))
-			continue;
-		if (n < cap)
-			sub_info(src, block, &tab[i], i, &out[n]);
-		n++;
-	}
-	return (int)n;
-}
+const struct shmkit__chan_ops shmkit__bcast_ops = {
+	.kind = SHMKIT_CHAN_TYPE_BCAST,
+	.handle_size = sizeof(struct bcast),
+	.min_cap = SHMKIT_BCAST_MIN_CAP,
+	.image = bcast_image,
+	.check = bcast_check,
+	.open = bcast_open,
+	.close = bcast_close,
+	.reserve = bcast_reserve,
+	.commit = bcast_commit,
+	.peek = bcast_peek,
+	.release = bcast_release,
+	.recv = bcast_recv,
+	.peer_pid = bcast_peer_pid,
+	.set_wait = bcast_set_wait,
+};

@@ -5,8 +5,8 @@
  * ("Broadcast channel") has the same tables and the protocol.
  *
  *   [0, 256)          struct shmkit_bcast_shm: the control block; line 0
- *                     is laid out as the SPSC channel's (layout_chan.h),
- *                     type 3.  Written by the writer only.
+ *                     is struct shmkit_chan_line0 (layout_chan.h), kind 3.
+ *                     Written by the writer only.
  *   [256, P)          zero, reserved
  *   [P, P + 4352)     the subscribers' window: struct shmkit_bcast_win
  *                     (256 bytes of wake-up words), then 64 x struct
@@ -33,7 +33,6 @@
 
 #include "chan/layout_chan.h"
 
-#define SHMKIT_CHAN_TYPE_BCAST  3u   /* = SHMKIT_CHAN_BROADCAST (shmkit.h) */
 #define SHMKIT_BCAST_SUBS       64u
 #define SHMKIT_BCAST_MIN_CAP    256u  /* a record, its padding and the skip fit twice */
 #define SHMKIT_BCAST_WIN_HDR    256u
@@ -66,19 +65,9 @@ struct shmkit_bcast_rec {
 };
 
 struct shmkit_bcast_shm {
-	/* --- line 0: immutable, as struct shmkit_chan_shm's --- */
-	uint32_t magic;               /* 0: SHMKIT_CHAN_MAGIC */
-	uint32_t version;             /* 4: SHMKIT_CHAN_VERSION */
-	uint32_t type;                /* 8: SHMKIT_CHAN_TYPE_BCAST */
-	uint32_t max_msg;             /* 12: capacity / 4 */
-	uint64_t capacity;            /* 16: ring bytes, a power of two */
-	uint64_t ring_offset;         /* 24: SHMKIT_BCAST_RING_OFF(page) */
-	uint32_t policy;              /* 32: default wait policy */
-	uint32_t spin_ns;             /* 36: default spin budget */
-	uint32_t subs_max;            /* 40: SHMKIT_BCAST_SUBS */
-	uint32_t win_offset;          /* 44: the page size P */
-	uint32_t overflow;            /* 48: SHMKIT_BCAST_POL_* */
-	uint8_t pad0[12];             /* 52 */
+	struct shmkit_chan_line0 l0;  /* 0: line 0 (layout_chan.h): kind 3, slots
+				       * SHMKIT_BCAST_SUBS, table_offset the page
+				       * size P, overflow SHMKIT_BCAST_POL_* */
 	/* --- line 1: the writer's --- */
 	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0:
 				       * closed */
@@ -90,7 +79,9 @@ struct shmkit_bcast_shm {
 	_Atomic int32_t writer_pid;   /* 104: PID of the last writer */
 	uint32_t pad1;                /* 108 */
 	_Atomic uint64_t dropped;     /* 112: dead subscribers the writer dropped */
-	uint8_t pad2[8];              /* 120 */
+	shmkit_fence_set wfence;      /* 120: bit 0: the writer fences before it
+				       * sleeps; subscribers read it at each
+				       * release */
 	uint8_t pad3[128];            /* 128: reserved */
 };
 
@@ -102,7 +93,10 @@ struct shmkit_bcast_win {
 	_Atomic uint32_t wseq;        /* 8: the writer's futex; bumped to wake it */
 	_Atomic uint32_t leaves;      /* 12: subscribers that closed (a count) */
 	_Atomic uint64_t joins;       /* 16: subscribers that ever joined */
-	uint8_t pad[232];             /* 24 */
+	shmkit_fence_set sfence;      /* 24: bit i: subscriber slot i fences
+				       * before it sleeps; the writer reads it at
+				       * each publication */
+	uint8_t pad[224];             /* 32 */
 };
 
 /* One subscriber's slot: its own cache line, written by its occupant (the
@@ -121,12 +115,8 @@ struct shmkit_bcast_sub {
 #define SHMKIT_BCAST_SUB_RDONLY 0x1u
 
 _Static_assert(sizeof(struct shmkit_bcast_shm) == SHMKIT_CHAN_RING_OFF, "bcast size");
-_Static_assert(offsetof(struct shmkit_bcast_shm, type) == offsetof(struct shmkit_chan_shm, type),
-	       "bcast.type");
-_Static_assert(offsetof(struct shmkit_bcast_shm, spin_ns) == offsetof(struct shmkit_chan_shm, spin_ns),
-	       "bcast line 0 = chan line 0");
-_Static_assert(offsetof(struct shmkit_bcast_shm, subs_max) == 40, "bcast.subs_max");
-_Static_assert(offsetof(struct shmkit_bcast_shm, overflow) == 48, "bcast.overflow");
+_Static_assert(offsetof(struct shmkit_bcast_shm, wfence) == 120, "bcast.wfence");
+_Static_assert(offsetof(struct shmkit_bcast_win, sfence) == 24, "win.sfence");
 _Static_assert(offsetof(struct shmkit_bcast_shm, tail) == 64, "bcast.tail");
 _Static_assert(offsetof(struct shmkit_bcast_shm, head) == 72, "bcast.head");
 _Static_assert(offsetof(struct shmkit_bcast_shm, last) == 80, "bcast.last");

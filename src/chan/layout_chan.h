@@ -6,12 +6,12 @@
  *   [0, 256)                       struct shmkit_chan_shm: the control block
  *   [256, 256 + capacity)          the ring of records
  *
- * The first cache line is written by the creator before the segment is
- * published and never changes; an opener validates it once and keeps its
- * own copy.  Line 1 is the writer's, line 2 the reader's: each side writes
- * only its own line, except its sleep flag and its membarrier flag, which
- * live on the line of the other side, the one that reads them at every
- * publication.
+ * The first cache line (struct shmkit_chan_line0, the same in every
+ * kind) is written by the creator before the segment is published and
+ * never changes; an opener validates it once and keeps its own copy.
+ * Line 1 is the writer's, line 2 the reader's: each side writes only its
+ * own line, except its sleep flag and its fence set, which live on the
+ * line of the other side, the one that reads them at every publication.
  *
  * Positions (tail, head) count bytes since the channel was made; they only
  * grow, and a record starts at position % capacity.  A record is an 8-byte
@@ -35,9 +35,10 @@
 #include <stdint.h>
 
 #define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
-#define SHMKIT_CHAN_VERSION   2u   /* 2: per-record commit (docs) */
+#define SHMKIT_CHAN_VERSION   3u   /* 2: per-record commit; 3: line 0 shared, fence sets (docs) */
 #define SHMKIT_CHAN_TYPE_SPSC 1u   /* = SHMKIT_CHAN_SPSC (shmkit.h) */
 #define SHMKIT_CHAN_TYPE_MPSC 2u   /* = SHMKIT_CHAN_MPSC: layout_mpsc.h */
+#define SHMKIT_CHAN_TYPE_BCAST 3u  /* = SHMKIT_CHAN_BROADCAST: layout_bcast.h */
 #define SHMKIT_CHAN_RING_OFF  256u
 #define SHMKIT_CHAN_MIN_CAP   64u
 #define SHMKIT_CHAN_MAX_CAP   (1u << 30)
@@ -52,17 +53,42 @@ struct shmkit_chan_rec {
 /* The header as the 64-bit word it is read and written as (little-endian). */
 #define SHMKIT_REC_WORD(len, kind) ((uint64_t)(uint32_t)(len) | (uint64_t)(uint32_t)(kind) << 32)
 
-struct shmkit_chan_shm {
-	/* --- line 0: immutable --- */
-	uint32_t magic;               /* 0 */
-	uint32_t version;             /* 4 */
-	uint32_t type;                /* 8: SHMKIT_CHAN_TYPE_* */
+/*
+ * Line 0 of every kind's control block: written by the creator before the
+ * segment is published and never changed; an opener validates a private
+ * copy once (chan.c) and uses only the copy.  Members 40-48 are 0 where a
+ * kind has no use for them.
+ */
+struct shmkit_chan_line0 {
+	uint32_t magic;               /* 0: SHMKIT_CHAN_MAGIC */
+	uint32_t version;             /* 4: SHMKIT_CHAN_VERSION */
+	uint32_t kind;                /* 8: SHMKIT_CHAN_TYPE_* */
 	uint32_t max_msg;             /* 12: capacity / 4 */
 	uint64_t capacity;            /* 16: ring bytes, a power of two */
-	uint64_t ring_offset;         /* 24: SHMKIT_CHAN_RING_OFF */
+	uint64_t ring_offset;         /* 24: where the ring starts in the data */
 	uint32_t policy;              /* 32: default wait policy */
 	uint32_t spin_ns;             /* 36: default spin budget */
-	uint8_t pad0[24];             /* 40 */
+	uint32_t slots;               /* 40: MPSC writer entries, broadcast
+				       * subscriber slots */
+	uint32_t table_offset;        /* 44: MPSC the writer table's offset,
+				       * broadcast the window's (the page size) */
+	uint32_t overflow;            /* 48: broadcast SHMKIT_BCAST_POL_* */
+	uint8_t pad0[12];             /* 52 */
+};
+
+/*
+ * Where a side that may sleep says that it fences rather than issuing a
+ * membarrier before its re-check: bit 0 for a role of one (SPSC sides,
+ * the MPSC reader, the broadcast writer), bit i for MPSC writer entry i
+ * or broadcast subscriber slot i.  A waker that sees the set empty (and
+ * receives membarriers itself) publishes with a compiler barrier only
+ * (chan/wait.h).  A dead occupant's bit stays until its slot is taken
+ * again: wakers then fence for nothing, which is safe.
+ */
+typedef _Atomic uint64_t shmkit_fence_set;
+
+struct shmkit_chan_shm {
+	struct shmkit_chan_line0 l0;  /* 0: line 0, immutable */
 	/* --- line 1: the writer's --- */
 	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0: closed;
 				       * the reader's futex (low half) */
@@ -71,19 +97,22 @@ struct shmkit_chan_shm {
 	_Atomic uint32_t closed;      /* 84: 1: the stream ends at tail */
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
 	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
-	_Atomic uint32_t rmembarrier; /* 96: 1: the reader sleeps after a membarrier() */
-	uint8_t pad1[28];             /* 100 */
+	shmkit_fence_set rfence;      /* 96: bit 0: the reader fences before it sleeps */
+	uint8_t pad1[24];             /* 104 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
 	_Atomic uint32_t reader;      /* 144: the reader's owner token, 0 never */
 	_Atomic uint32_t wwait;       /* 148: set by a writer about to sleep */
 	_Atomic int32_t reader_pid;   /* 152: PID of the last reader (informational) */
-	_Atomic uint32_t wmembarrier; /* 156: 1: the writer sleeps after a membarrier() */
-	uint8_t pad2[32];             /* 160 */
-	uint8_t pad3[64];             /* 192: reserved */
+	uint32_t pad2;                /* 156 */
+	shmkit_fence_set wfence;      /* 160: bit 0: the writer fences before it sleeps */
+	uint8_t pad3[88];             /* 168: reserved */
 };
 
+_Static_assert(sizeof(struct shmkit_chan_line0) == 64, "line 0");
+_Static_assert(offsetof(struct shmkit_chan_line0, slots) == 40, "line0.slots");
+_Static_assert(offsetof(struct shmkit_chan_line0, overflow) == 48, "line0.overflow");
 _Static_assert(sizeof(struct shmkit_chan_shm) == SHMKIT_CHAN_RING_OFF, "chan size");
 _Static_assert(offsetof(struct shmkit_chan_shm, tail) == 64, "chan.tail");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwait) == 88, "chan.rwait");
@@ -91,8 +120,8 @@ _Static_assert(offsetof(struct shmkit_chan_shm, head) == 128, "chan.head");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwait) == 148, "chan.wwait");
 _Static_assert(offsetof(struct shmkit_chan_shm, writer_pid) == 92, "chan.writer_pid");
 _Static_assert(offsetof(struct shmkit_chan_shm, reader_pid) == 152, "chan.reader_pid");
-_Static_assert(offsetof(struct shmkit_chan_shm, rmembarrier) == 96, "chan.rmembarrier");
-_Static_assert(offsetof(struct shmkit_chan_shm, wmembarrier) == 156, "chan.wmembarrier");
+_Static_assert(offsetof(struct shmkit_chan_shm, rfence) == 96, "chan.rfence");
+_Static_assert(offsetof(struct shmkit_chan_shm, wfence) == 160, "chan.wfence");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"

@@ -5,7 +5,7 @@
  * the same tables and the protocol.
  *
  *   [0, 256)          struct shmkit_mpsc_shm: the control block; line 0 is
- *                     laid out as the SPSC channel's (layout_chan.h), type 2
+ *                     struct shmkit_chan_line0 (layout_chan.h), kind 2
  *   [256, 4352)       64 x struct shmkit_mpsc_writer: the writer table
  *   [4352, 4352+cap)  the ring of records
  *
@@ -60,21 +60,14 @@
 #define SHMKIT_MPSC_EMPTY(lap)  (SHMKIT_MPSC_EMPTY_K ^ ((uint64_t)(lap) << 2))
 
 struct shmkit_mpsc_shm {
-	/* --- line 0: immutable, as struct shmkit_chan_shm's --- */
-	uint32_t magic;               /* 0: SHMKIT_CHAN_MAGIC */
-	uint32_t version;             /* 4: SHMKIT_CHAN_VERSION */
-	uint32_t type;                /* 8: SHMKIT_CHAN_TYPE_MPSC */
-	uint32_t max_msg;             /* 12: capacity / 4 */
-	uint64_t capacity;            /* 16: ring bytes, a power of two */
-	uint64_t ring_offset;         /* 24: SHMKIT_MPSC_RING_OFF */
-	uint32_t policy;              /* 32: default wait policy */
-	uint32_t spin_ns;             /* 36: default spin budget */
-	uint32_t writers_max;         /* 40: SHMKIT_MPSC_WRITERS */
-	uint32_t table_offset;        /* 44: SHMKIT_MPSC_TABLE_OFF */
-	uint8_t pad0[16];             /* 48 */
+	struct shmkit_chan_line0 l0;  /* 0: line 0 (layout_chan.h): kind 2,
+				       * slots SHMKIT_MPSC_WRITERS, table_offset
+				       * SHMKIT_MPSC_TABLE_OFF */
 	/* --- line 1: the claim word, CASed by every writer --- */
 	_Atomic uint64_t tail;        /* 64: the next position to claim */
-	uint8_t pad1[56];             /* 72 */
+	shmkit_fence_set rfence;      /* 72: bit 0: the reader fences before it
+				       * sleeps; writers read it at each commit */
+	uint8_t pad1[48];             /* 80 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; the
 				       * writers' futex (low half) */
@@ -85,7 +78,11 @@ struct shmkit_mpsc_shm {
 	_Atomic uint32_t wwait;       /* 164: bit 0, a writer is about to sleep;
 				       * the writers' futex, +1 per wake */
 	_Atomic int32_t reader_pid;   /* 168: PID of the last reader */
-	uint8_t pad2[20];             /* 172 */
+	uint32_t pad2;                /* 172 */
+	shmkit_fence_set wfence;      /* 176: bit i: writer entry i fences before
+				       * it sleeps; the reader reads it at each
+				       * release */
+	uint8_t pad2b[8];             /* 184 */
 	/* --- line 3: wake-ups and writer bookkeeping --- */
 	_Atomic uint32_t rwait;       /* 192: the reader is about to sleep */
 	_Atomic uint32_t rseq;        /* 196: the reader's futex; writers bump it */
@@ -108,12 +105,8 @@ struct shmkit_mpsc_writer {
 };
 
 _Static_assert(sizeof(struct shmkit_mpsc_shm) == SHMKIT_MPSC_TABLE_OFF, "mpsc size");
-_Static_assert(sizeof(struct shmkit_mpsc_shm) == sizeof(struct shmkit_chan_shm), "mpsc = chan");
-_Static_assert(offsetof(struct shmkit_mpsc_shm, type) == offsetof(struct shmkit_chan_shm, type),
-	       "mpsc.type");
-_Static_assert(offsetof(struct shmkit_mpsc_shm, spin_ns) == offsetof(struct shmkit_chan_shm, spin_ns),
-	       "mpsc line 0 = chan line 0");
-_Static_assert(offsetof(struct shmkit_mpsc_shm, writers_max) == 40, "mpsc.writers_max");
+_Static_assert(offsetof(struct shmkit_mpsc_shm, rfence) == 72, "mpsc.rfence");
+_Static_assert(offsetof(struct shmkit_mpsc_shm, wfence) == 176, "mpsc.wfence");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, tail) == 64, "mpsc.tail");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, head) == 128, "mpsc.head");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, lost) == 144, "mpsc.lost");

@@ -694,7 +694,7 @@ Test(bcast, corrupt_positions_and_headers)
 	shmkit_chan *w = xwriter(name);
 	shmkit_chan *s = xsub(name, SHMKIT_SUB_NEXT);
 	struct shmkit_bcast_shm *cb = cb_of(s);  /* outlives the writer's handle */
-	_Atomic uint64_t *ring = (_Atomic uint64_t *)(void *)((unsigned char *)cb + cb->ring_offset);
+	_Atomic uint64_t *ring = (_Atomic uint64_t *)(void *)((unsigned char *)cb + cb->l0.ring_offset);
 	unsigned char buf[300];
 	struct shmkit_chan_info ci;
 
@@ -734,7 +734,7 @@ Test(bcast, corrupt_positions_and_headers)
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &x), "writer, head > tail");
 	atomic_store(&cb->head, h);
 	/* a record walked by a new writer */
-	_Atomic uint64_t *r0 = (_Atomic uint64_t *)(void *)((unsigned char *)cb + cb->ring_offset);
+	_Atomic uint64_t *r0 = (_Atomic uint64_t *)(void *)((unsigned char *)cb + cb->l0.ring_offset);
 	uint64_t r00 = atomic_load(&r0[0]);
 	atomic_store(&r0[0], 0x1234567812345678ull);
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &x), "writer, header");
@@ -742,7 +742,7 @@ Test(bcast, corrupt_positions_and_headers)
 	w = xwriter(name);
 	/* a garbage cursor is ignored by the writer: it goes on */
 	struct shmkit_bcast_sub *tab =
-		(void *)((unsigned char *)cb + cb->win_offset + SHMKIT_BCAST_WIN_HDR);
+		(void *)((unsigned char *)cb + cb->l0.table_offset + SHMKIT_BCAST_WIN_HDR);
 	for (int i = 0; i < 64; i++)
 		if (atomic_load(&tab[i].token))
 			atomic_store(&tab[i].cursor, 3);
@@ -763,24 +763,24 @@ Test(bcast, corrupt_control_block)
 	struct shmkit_sub_info si;
 	shmkit_chan *x = NULL;
 
-	uint32_t p = cb->win_offset;
-	cb->win_offset = 12345;
+	uint32_t p = cb->l0.table_offset;
+	cb->l0.table_offset = 12345;
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &x), "window offset");
 	expect_badmsg(shmkit_chan_stat(name, &ci), "stat, window offset");
 	expect_badmsg(shmkit_chan_subs(name, &si, 1), "subs, window offset");
-	cb->win_offset = p;
-	uint64_t ro = cb->ring_offset;
-	cb->ring_offset = ro + 4096;
+	cb->l0.table_offset = p;
+	uint64_t ro = cb->l0.ring_offset;
+	cb->l0.ring_offset = ro + 4096;
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &x), "ring offset");
-	cb->ring_offset = ro;
-	cb->overflow = 7;
+	cb->l0.ring_offset = ro;
+	cb->l0.overflow = 7;
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &x), "policy");
-	cb->overflow = 0;
-	cb->capacity = 128;  /* below the broadcast minimum */
-	cb->max_msg = 32;
+	cb->l0.overflow = 0;
+	cb->l0.capacity = 128;  /* below the broadcast minimum */
+	cb->l0.max_msg = 32;
 	expect_badmsg(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &x), "capacity");
-	cb->capacity = 1024;
-	cb->max_msg = 256;
+	cb->l0.capacity = 1024;
+	cb->l0.max_msg = 256;
 	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &x), 0);
 	shmkit_chan_close(x);
 	shmkit_chan_close(w);

@@ -2439,7 +2439,8 @@ Test(chan, corrupt_immutable_line)
 		{ 0, 0x48434b54u, 4, -EBADMSG, "magic" },
 		{ 0, 0, 4, -EBADMSG, "magic 0" },
 		{ 4, 1, 4, -EPROTONOSUPPORT, "version 1 (the tail-published layout)" },
-		{ 4, 3, 4, -EPROTONOSUPPORT, "version 3" },
+		{ 4, 2, 4, -EPROTONOSUPPORT, "version 2 (shmkit 0.1's layout)" },
+		{ 4, 4, 4, -EPROTONOSUPPORT, "version 4" },
 		{ 4, 0, 4, -EPROTONOSUPPORT, "version 0" },
 		{ 8, 4, 4, -EPROTONOSUPPORT, "type 4" },  /* 3: broadcast */
 		{ 8, 2, 4, -EBADMSG, "type 2 (mpsc) with an spsc ring offset" },
@@ -2598,14 +2599,14 @@ Test(chan, bad_arguments)
 	cr_expect_eq(shmkit_chan_peek(r, NULL, 0), -EINVAL);
 	cr_expect_eq(shmkit_chan_send(NULL, b, 5, 0), -EINVAL);
 	cr_expect_eq(shmkit_chan_recv(NULL, b, 5, 0), -EINVAL);
-	cr_expect_lt(shmkit_chan_commit(NULL), 0);
-	cr_expect_lt(shmkit_chan_release(NULL), 0);
+	cr_expect_eq(shmkit_chan_commit(NULL), -EINVAL);
+	cr_expect_eq(shmkit_chan_release(NULL), -EINVAL);
 	cr_expect_eq(shmkit_chan_max_msg(NULL), 0);
 	cr_expect_null(shmkit_chan_region(NULL));
 	int alive = 7;
-	cr_expect_eq(shmkit_chan_peer_pid(NULL, &alive), 0);
+	cr_expect_eq(shmkit_chan_peer_pid(NULL, &alive), -EINVAL);
 	cr_expect_eq(alive, 0);
-	cr_expect_eq(shmkit_chan_close(NULL), 0);
+	cr_expect_eq(shmkit_chan_close(NULL), -EINVAL);
 	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), -EAGAIN, "nothing was sent");
 	cr_expect_eq(shmkit_chan_close(w), 0);
 	cr_expect_eq(shmkit_chan_close(r), 0);

@@ -883,9 +883,9 @@ Test(mpsc, corrupt_before_open)
 	shmkit_chan *c = NULL;
 
 	/* the immutable line */
-	s->writers_max = 65;
+	s->l0.slots = 65;
 	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);
-	s->writers_max = SHMKIT_MPSC_WRITERS;
+	s->l0.slots = SHMKIT_MPSC_WRITERS;
 	/* a release in progress that makes no sense */
 	atomic_store(&s->rel, 8);
 	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);

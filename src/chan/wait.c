@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - the channels' waiter: spinning, sleeping, waking, and the
+ * membarrier that spares wakers a fence (chan/wait.h has the protocol).
+ */
+/* TSan models no standalone fence, and GCC 12 says so (-Wtsan) where a
+ * fence is inlined.  Here fences order atomics only (the sleep/wake pair
+ * W1/W2), which TSan never reports as races, so it checks nothing less. */
+#if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+#include <linux/membarrier.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "chan/wait.h"
+
+/* ---- membarrier ---- */
+
+/* This process's registration for MEMBARRIER_CMD_GLOBAL_EXPEDITED. */
+enum mb_state { MB_UNASKED = 0, MB_REGISTERED, MB_FENCES_ONLY };
+
+/* Asked once, at the first use; relaxed: racing threads get the same
+ * answer, and registering twice is harmless.  fork() keeps the
+ * registration (the child's mm is a copy of the parent's), and execve
+ * drops it along with this variable. */
+static _Atomic int mb_state;
+
+static long membarrier(int cmd)
+{
+	return syscall(SYS_membarrier, cmd, 0u, 0);
+}
+
+static bool mb_registered(void)
+{
+	int s = load_relaxed(&mb_state);
+
+	if (s == MB_UNASKED) {
+		long q = membarrier(MEMBARRIER_CMD_QUERY);
+		const char *off = getenv("SHMKIT_NO_MEMBARRIER");
+		s = MB_FENCES_ONLY;
+		if ((!off || !*off || *off == '0') && q > 0 &&
+		    (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+		    (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+		    membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0)
+			s = MB_REGISTERED;
+		store_relaxed(&mb_state, s);
+	}
+	return s == MB_REGISTERED;
+}
+
+/*
+ * A membarrier costs IPIs to the CPUs that run registered processes
+ * (microseconds on a virtual machine), so only a side that spins first
+ * takes one: its sleeps are rare, and its wakers then publish without a
+ * fence.  A side that sleeps at once (SHMKIT_WAIT_SLEEP) fences, and so do
+ * its wakers for it.
+ */
+void shmkit__waiter_set(struct shmkit__waiter *me, unsigned policy, uint64_t spin_ns,
+			shmkit_fence_set *fencers, uint64_t bit)
+{
+	me->policy = policy;
+	me->spin_ns = spin_ns;
+	me->mb_self = mb_registered();
+	me->fencers = fencers;
+	me->fence_bit = bit;
+	bool fence = !me->mb_self || policy == SHMKIT_WAIT_SLEEP;
+	me->mb_sleep = !fence;
+	/* relaxed: only this side writes its bit */
+	bool listed = (load_relaxed(fencers) & bit) != 0;
+	if (fence == listed)
+		return;
+	if (!fence) {
+		/* wakers that still fence for us do no harm */
+		atomic_fetch_and_explicit(fencers, ~bit, memory_order_relaxed);
+		return;
+	}
+	atomic_fetch_or_explicit(fencers, bit, memory_order_relaxed);
+	/* W3: a waker that read the set without our bit fenced nothing; the
+	 * membarrier puts a full barrier on its CPU, so from here on it has
+	 * either fenced or will see the bit; pairs with W2's load.  (An
+	 * unregistered process cannot issue it: see docs/architecture.md.) */
+	membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+}
+
+void shmkit__waiter_leave(struct shmkit__waiter *me)
+{
+	if (me->fencers)
+		atomic_fetch_and_explicit(me->fencers, ~me->fence_bit, memory_order_relaxed);
+}
+
+/* W1: the sleeper's flag before its re-check; pairs with W2. */
+static void sleep_barrier(const struct shmkit__waiter *me)
+{
+	if (me->mb_sleep && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* ---- waiting ---- */
+
+/* Whether this step spins (or else sleeps). */
+static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, int64_t now)
+{
+	if (me->policy == SHMKIT_WAIT_SPIN)
+		return true;
+	if (me->policy == SHMKIT_WAIT_SLEEP)
+		return false;
+	if (ws->spin_until == SHMKIT_SPIN_UNSET)
+		ws->spin_until = now + (int64_t)me->spin_ns;
+	return now < ws->spin_until;
+}
+
+int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
+		      const struct shmkit__pair *p, const struct shmkit__sleep *s)
+{
+	int64_t now = shmkit__mono_ns();
+
+	if (ws->deadline >= 0 && now >= ws->deadline)
+		return -ETIMEDOUT;
+	if (spinning(me, ws, now)) {
+		/* relaxed: the caller looks again with acquire */
+		for (int i = 0; i < 64 && load_relaxed(s->watch) == s->seen; i++) {
+			if (s->prefetch)
+				__builtin_prefetch(s->prefetch, 0, 3);
+			shmkit__cpu_relax();
+		}
+		return 0;
+	}
+	uint32_t fval;
+	if (p->kind == SHMKIT_FLAG_BIT) {
+		/* the flag, and the value to sleep on: any wake from here
+		 * moves it */
+		fval = atomic_fetch_or_explicit(p->flag, 1, memory_order_relaxed) | 1;
+	} else {
+		/* the value the futex compares, read before the flag: every
+		 * publication after this load moves it (a position), or
+		 * every wake does (a sequence the waker bumps) */
+		if (s->fval_from == SHMKIT_FVAL_POS)
+			fval = (uint32_t)load_acquire(s->pos);  /* pairs with the publisher's release */
+		else if (s->fval_from == SHMKIT_FVAL_FUTEX)
+			fval = load_relaxed(p->futex);  /* ordered before the flag by W1 */
+		else
+			fval = s->fval;
+		store_relaxed(p->flag, 1);
+	}
+	sleep_barrier(me);  /* W1 */
+	int err = 0;
+	if (load_relaxed(s->watch) == s->seen && (!s->idle || s->idle(s->ctx)))
+		err = shmkit__futex_wait(p->futex, fval,
+					 shmkit__deadline_min(ws->deadline, now + SHMKIT_POLL_NS));
+	if (p->kind == SHMKIT_FLAG_OWN)
+		store_relaxed(p->flag, 0);
+	ws->spin_until = 0;  /* slept once: sleep at once from now on */
+	return err == -EINTR ? err : 0;
+}
+
+void shmkit__wake(const struct shmkit__waiter *me, const struct shmkit__pair *p)
+{
+	shmkit__wake_barrier(me, p->fencers);  /* W2 */
+	uint32_t f = load_relaxed(p->flag);
+	if (!(p->kind == SHMKIT_FLAG_BIT ? f & 1 : f))
+		return;
+	if (p->kind == SHMKIT_FLAG_TAKEN)
+		store_relaxed(p->flag, 0);
+	/* +1: a sequence moved, or (FLAG_BIT) the flag lowered with it; only
+	 * wakers write it so */
+	if (p->kind == SHMKIT_FLAG_BIT || p->bump)
+		fetch_add_relaxed(p->futex, 1);
+	shmkit__futex_wake(p->futex, p->nwake);
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.h - the one waiter every channel kind waits and wakes with.
+ *
+ * Overview.  A side that finds nothing to do (no message, no room) waits
+ * for a word of the ring or of the control block to move from the value
+ * it saw.  A call first polls that word briefly (shmkit__wait_poll), then
+ * takes wait steps (shmkit__wait_step) until its caller sees progress or
+ * the deadline passes.  A step spins on the watched word while the spin
+ * budget lasts (SHMKIT_WAIT_SPIN_SLEEP; always under SHMKIT_WAIT_SPIN),
+ * prefetching the line the caller reads next; after that it sleeps.
+ *
+ * Sleeping.  Every direction of wake-ups is a pair (struct shmkit__pair):
+ * a flag the sleeper raises, the futex word it sleeps on, and how the
+ * waker answers.  The sleeper raises its flag, then a barrier (W1), then
+ * re-checks the watched word (and whatever more its caller asks) and
+ * sleeps on the futex word only if nothing moved.  The waker publishes,
+ * then a barrier (W2), then reads the flag and wakes only if it is raised.
+ * W1 and W2 pair: one side sees the other, so no wake-up is lost, and a
+ * side that does not sleep is never woken.  A sleep lasts at most
+ * SHMKIT_OWNER_POLL_MS, so a caller that waits on a peer that died learns
+ * it from its liveness check within that period.
+ *
+ * The barriers.  W1 is a full fence, or a
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which puts a full barrier
+ * on every CPU that runs a registered process: a side that spins first
+ * sleeps rarely and takes the membarrier, so that its waker needs only a
+ * compiler barrier for W2 at every publication.  Sleepers that fence
+ * instead (SHMKIT_WAIT_SLEEP, or a process that could not register) say
+ * so in their pair's fence set; a waker fences whenever the set is not
+ * empty or it is not registered itself.  A sleeper that joins the set
+ * issues one membarrier after it (W3), so that no waker still acts on the
+ * empty set it read before.
+ *
+ * Usage, in a protocol's wait loop:
+ *
+ *	struct shmkit__wait ws;
+ *	shmkit__wait_start(&ws, timeout_ns);
+ *	for (;;) {
+ *		look; if progress, return it;
+ *		if (shmkit__wait_poll(&me, &ws, timeout_ns, word, seen)) continue;
+ *		check the peer's liveness; timeout 0: return -EAGAIN;
+ *		err = shmkit__wait_step(&me, &ws, &pair, &(struct shmkit__sleep){...});
+ *		if (err) return err;
+ *	}
+ *
+ * and after a publication the other side may sleep on:
+ *	shmkit__wake(&me, &pair);
+ */
+#ifndef SHMKIT_CHAN_WAIT_H
+#define SHMKIT_CHAN_WAIT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "atomic.h"
+#include "futex.h"
+#include "chan/layout_chan.h"
+
+/* One side's way of waiting (part of every channel handle). */
+struct shmkit__waiter {
+	unsigned policy;             /* enum shmkit_wait, never DEFAULT */
+	uint64_t spin_ns;            /* the spin budget of a wait */
+	bool mb_self;                /* this process receives the membarriers */
+	bool mb_sleep;               /* this side's W1 is a membarrier */
+	shmkit_fence_set *fencers;   /* the set this side's sleeps are listed in */
+	uint64_t fence_bit;          /* this side's bit there */
+};
+
+/* How a sleeper's flag works, and who lowers it. */
+enum shmkit__flag_kind {
+	SHMKIT_FLAG_OWN,    /* a word of its own: raised to 1, lowered by the sleeper after */
+	SHMKIT_FLAG_TAKEN,  /* a word of its own: raised to 1, lowered by the waker */
+	SHMKIT_FLAG_BIT,    /* bit 0 of the futex word: raised by the sleeper; the
+			     * waker's +1 lowers it and moves the word, so a sleeper
+			     * whose flag an earlier wake took finds the word moved */
+};
+
+/* One direction of wake-ups: where its sleepers sleep, and how. */
+struct shmkit__pair {
+	_Atomic uint32_t *flag;      /* FLAG_BIT: the futex word */
+	_Atomic uint32_t *futex;
+	unsigned kind;               /* enum shmkit__flag_kind */
+	bool bump;                   /* the waker adds 1 to the futex word (a sequence) */
+	int nwake;                   /* sleepers a wake wakes: 1, or all (INT_MAX) */
+	shmkit_fence_set *fencers;   /* the sleepers that fence (W1 without membarrier) */
+};
+
+/* Where the value a sleep compares comes from. */
+enum shmkit__fval_from {
+	SHMKIT_FVAL_GIVEN,  /* the caller's, read before it looked at the state */
+	SHMKIT_FVAL_POS,    /* the low half of @pos, loaded just before the flag: a
+			     * position every publication moves */
+	SHMKIT_FVAL_FUTEX,  /* the futex word itself, loaded just before the flag */
+};
+
+/* What one wait step waits for. */
+struct shmkit__sleep {
+	_Atomic uint64_t *watch;     /* wait while it holds @seen */
+	uint64_t seen;
+	const void *prefetch;        /* a line to fetch while spinning, or NULL */
+	unsigned fval_from;          /* enum shmkit__fval_from (FLAG_BIT: unused) */
+	uint32_t fval;               /* SHMKIT_FVAL_GIVEN */
+	_Atomic uint64_t *pos;       /* SHMKIT_FVAL_POS */
+	/* more to re-check after W1, or NULL: true while there is still
+	 * nothing to do */
+	bool (*idle)(void *ctx);
+	void *ctx;
+};
+
+/* A wait in progress: its deadline and how far it got. */
+struct shmkit__wait {
+	int64_t deadline;            /* CLOCK_MONOTONIC ns, or SHMKIT_NO_DEADLINE */
+	int64_t spin_until;          /* SHMKIT_SPIN_UNSET, when spinning ends, or 0
+				      * after a sleep: sleep at once from then on */
+	bool polled;                 /* the brief poll was made */
+	bool try_only;               /* timeout 0 */
+};
+#define SHMKIT_SPIN_UNSET INT64_MIN
+
+static inline void shmkit__wait_start(struct shmkit__wait *ws, int64_t timeout_ns)
+{
+	ws->deadline = shmkit__deadline(timeout_ns);
+	ws->spin_until = SHMKIT_SPIN_UNSET;
+	ws->polled = false;
+	ws->try_only = timeout_ns == 0;
+}
+
+/*
+ * Polls @word while it holds @seen, up to 128 times, reading nothing else:
+ * in a stream the next record (or the room) is usually a few hundred
+ * nanoseconds away, and the clock reads and the liveness check of a full
+ * wait step would cost more than the wait.  At most once per call, and
+ * only in a call that may spin.  True if it moved.
+ */
+static inline bool shmkit__wait_poll(const struct shmkit__waiter *me, struct shmkit__wait *ws,
+				     _Atomic uint64_t *word, uint64_t seen)
+{
+	if (ws->polled || ws->try_only || me->policy == SHMKIT_WAIT_SLEEP)
+		return false;
+	ws->polled = true;
+	for (int i = 0; i < 128; i++) {
+		/* relaxed: the caller looks again with acquire */
+		if (load_relaxed(word) != seen)
+			return true;
+		shmkit__cpu_relax();
+	}
+	return false;
+}
+
+/*
+ * One wait step: spins on @s->watch, or sleeps on @p's futex word, per
+ * policy (see the top of this file).  Returns 0 to look again, or
+ * -ETIMEDOUT / -EINTR.
+ */
+int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
+		      const struct shmkit__pair *p, const struct shmkit__sleep *s);
+
+/* After a publication the sleepers of @p may wait for: W2, then a wake if
+ * a flag is raised. */
+void shmkit__wake(const struct shmkit__waiter *me, const struct shmkit__pair *p);
+
+/* W2 alone, for a protocol whose waker reads more than the flag (it then
+ * follows with shmkit__wake_raised). */
+static inline void shmkit__wake_barrier(const struct shmkit__waiter *me,
+					shmkit_fence_set *fencers)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	/* W2: the publication before the flag's load; pairs with W1.  A
+	 * compiler barrier is enough when every sleeper takes a membarrier
+	 * (W3 keeps a sleeper that starts to fence from being missed) */
+	if (!me->mb_self || load_relaxed(fencers))
+		atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Sets this side's policy and spin budget and lists it as fencing or not
+ * in @fencers at @bit (W3 when it starts to fence). */
+void shmkit__waiter_set(struct shmkit__waiter *me, unsigned policy, uint64_t spin_ns,
+			shmkit_fence_set *fencers, uint64_t bit);
+/* Takes this side out of its fence set (a leaving slot's occupant). */
+void shmkit__waiter_leave(struct shmkit__waiter *me);
+
+#endif /* SHMKIT_CHAN_WAIT_H */
