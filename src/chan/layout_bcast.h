@@ -33,8 +33,9 @@
 
 #include "chan/layout_chan.h"
 
-#define SHMKIT_CHAN_TYPE_BCAST  3u   /* = SHMKIT_CHAN_BROADCAST (shmkit.h) */
-#define SHMKIT_BCAST_SUBS       64u
+/* old names, aliases of the public ones (shmkit.h) */
+#define SHMKIT_CHAN_TYPE_BCAST  SHMKIT_CHAN_BROADCAST
+#define SHMKIT_BCAST_SUBS       SHMKIT_CHAN_SUBSCRIBERS
 #define SHMKIT_BCAST_MIN_CAP    256u  /* a record, its padding and the skip fit twice */
 #define SHMKIT_BCAST_WIN_HDR    256u
 #define SHMKIT_BCAST_SUB_SIZE   64u
@@ -52,9 +53,10 @@
 /* A subscriber's cursor while it joins or leaves: the writer ignores it. */
 #define SHMKIT_BCAST_NONE       UINT64_MAX
 
-/* Policies (struct shmkit_chan_opts.overflow). */
-#define SHMKIT_BCAST_POL_BACKPRESSURE 0u
-#define SHMKIT_BCAST_POL_OVERWRITE    1u
+/* Policies (struct shmkit_chan_opts.overflow): enum shmkit_bcast_overflow,
+ * under their old names. */
+#define SHMKIT_BCAST_POL_BACKPRESSURE SHMKIT_BCAST_BACKPRESSURE
+#define SHMKIT_BCAST_POL_OVERWRITE    SHMKIT_BCAST_OVERWRITE
 
 struct shmkit_bcast_rec {
 	uint64_t stamp;               /* 0: position | SHMKIT_BCAST_DATA or _PAD */
@@ -120,6 +122,9 @@ struct shmkit_bcast_sub {
 };
 #define SHMKIT_BCAST_SUB_RDONLY 0x1u
 
+_Static_assert(SHMKIT_BCAST_BACKPRESSURE == 0 && SHMKIT_BCAST_OVERWRITE == 1,
+	       "bcast.overflow holds enum shmkit_bcast_overflow");
+_Static_assert(SHMKIT_CHAN_SUBSCRIBERS == 64, "64 subscriber slots: the window's size");
 _Static_assert(sizeof(struct shmkit_bcast_shm) == SHMKIT_CHAN_RING_OFF, "bcast size");
 _Static_assert(offsetof(struct shmkit_bcast_shm, type) == offsetof(struct shmkit_chan_shm, type),
 	       "bcast.type");

@@ -37,7 +37,8 @@
 
 #include "chan/layout_chan.h"
 
-#define SHMKIT_MPSC_WRITERS     64u
+/* the writer table's entries: SHMKIT_CHAN_MPSC_WRITERS (shmkit.h) */
+#define SHMKIT_MPSC_WRITERS     SHMKIT_CHAN_MPSC_WRITERS
 #define SHMKIT_MPSC_TABLE_OFF   256u
 #define SHMKIT_MPSC_ENTRY_SIZE  64u
 #define SHMKIT_MPSC_RING_OFF    (SHMKIT_MPSC_TABLE_OFF + SHMKIT_MPSC_WRITERS * SHMKIT_MPSC_ENTRY_SIZE)
@@ -132,6 +133,7 @@ _Static_assert(offsetof(struct shmkit_mpsc_writer, pos) == 16, "entry.pos");
 _Static_assert(offsetof(struct shmkit_mpsc_writer, sent) == 24, "entry.sent");
 _Static_assert(SHMKIT_MPSC_RING_OFF == 4352, "mpsc ring offset");
 _Static_assert((SHMKIT_MPSC_EMPTY_K & 3u) == 0, "EMPTY marks have state 0");
-_Static_assert(SHMKIT_MPSC_WRITERS <= 64, "6 bits of writer index");
+_Static_assert(SHMKIT_CHAN_MPSC_WRITERS == 64, "64 writer entries: the ring at 4352, "
+	       "6 bits of writer index");
 
 #endif /* SHMKIT_LAYOUT_MPSC_H */

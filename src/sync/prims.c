@@ -90,7 +90,7 @@ static void describe(const struct shmkit__peer_src *src, unsigned type,
 	case SHMKIT_PRIM_SEM: {
 		struct shmkit_sem_shm *s = (struct shmkit_sem_shm *)buf;
 		pi->value = load_relaxed(&s->value);
-		pi->corrupt = !tag_ok(load_relaxed(&s->tag), type) || pi->value > SHMKIT_SEM_MAX;
+		pi->corrupt = !tag_ok(load_relaxed(&s->tag), type) || pi->value > SHMKIT_SEM_VALUE_MAX;
 		pi->waiters = load_relaxed(&s->sleepers);
 		return;
 	}
@@ -271,14 +271,14 @@ static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	const struct shmkit_chan_shm *cs = (const void *)block;
 
 	int err = chan_block(data_size, rd, ctx, kind, block);
-	if (!err && cs->type == SHMKIT_CHAN_TYPE_BCAST) {
+	if (!err && cs->type == SHMKIT_CHAN_BROADCAST) {
 		_Alignas(64) unsigned char win[SHMKIT_BCAST_WIN_SIZE];
 		err = bcast_window(data_size, rd, ctx, block, win);
 		if (!err)
 			err = shmkit__bcast_describe(src, block, win, arg);
 		return err;
 	}
-	if (!err && cs->type == SHMKIT_CHAN_TYPE_MPSC) {
+	if (!err && cs->type == SHMKIT_CHAN_MPSC) {
 		if (data_size < SHMKIT_MPSC_RING_OFF)
 			return -EBADMSG;
 		err = rd(ctx, SHMKIT_CHAN_RING_OFF, block + SHMKIT_CHAN_RING_OFF,
@@ -308,7 +308,7 @@ static int writers_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	int err = chan_block(data_size, rd, ctx, kind, block);
 	if (err)
 		return err;
-	if (cs->type != SHMKIT_CHAN_TYPE_MPSC) {
+	if (cs->type != SHMKIT_CHAN_MPSC) {
 		/* an SPSC channel (checked), or a corrupt one */
 		err = shmkit__chan_describe(src, block, data_size, &ci);
 		return err ? err : -EPROTOTYPE;
@@ -371,7 +371,7 @@ static int subs_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 		return err;
 	if (cs->magic != SHMKIT_CHAN_MAGIC)
 		return -EBADMSG;
-	if (cs->type != SHMKIT_CHAN_TYPE_BCAST)
+	if (cs->type != SHMKIT_CHAN_BROADCAST)
 		return -EPROTOTYPE;
 	err = bcast_window(data_size, rd, ctx, block, win);
 	return err ? err : shmkit__bcast_subs(src, block, win, a->out, a->cap);
