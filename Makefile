@@ -15,9 +15,13 @@
 #   V=1                  show the commands
 
 VERSION_MAJOR := 0
-VERSION_MINOR := 1
+VERSION_MINOR := 2
 VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+# The ABI number, apart from the version while shmkit is at 0.x: bumped by
+# every release that breaks binaries built against the one before (0.2.0:
+# struct shmkit_chan_info grew).  CHANGELOG.md says what broke.
+ABI := 1
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -57,7 +61,7 @@ endif
 # the library by layer: src/region, src/sync, src/chan (docs/architecture.md)
 LIB_SRCS := $(wildcard src/*.c src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
-SONAME := libshmkit.so.$(VERSION_MAJOR)
+SONAME := libshmkit.so.$(ABI)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -6,6 +6,10 @@
  *  - every fallible call returns 0 (or a count >= 0) on success and a
  *    negative errno on failure; shmkit_strerror() explains the code;
  *  - handles are opaque and created through an out-parameter;
+ *  - a NULL handle, or NULL for a pointer a call needs, is -EINVAL from
+ *    every call; the calls that return a size or a pointer instead
+ *    (shmkit_region_base, shmkit_region_size, shmkit_chan_max_msg,
+ *    shmkit_chan_region) give 0 or NULL;
  *  - nothing prints and nothing exits;
  *  - a name is "NAME" or "posix:NAME" (POSIX object /NAME), "sysv:KEY" or
  *    "sysv:PATH:PROJ" (System V, key given or from ftok), or "file:PATH"
@@ -39,15 +43,17 @@ extern "C" {
 #endif
 
 #define SHMKIT_VERSION_MAJOR 0
-#define SHMKIT_VERSION_MINOR 1
+#define SHMKIT_VERSION_MINOR 2
 #define SHMKIT_VERSION_PATCH 0
-#define SHMKIT_VERSION_STRING "0.1.0"
+#define SHMKIT_VERSION_STRING "0.2.0"
 
-/* Returns the library's version string, e.g. "0.1.0" (it may differ from
- * SHMKIT_VERSION_STRING when the program was built against another). */
+/* Returns the library's version string, e.g. "0.2.0" (it may differ from
+ * SHMKIT_VERSION_STRING when the program was built against another).
+ * Never fails. */
 SHMKIT_API const char *shmkit_version(void);
 
-/* Returns a message for a negative (or positive) errno; never NULL. */
+/* Returns a message for a negative (or positive) errno; never NULL, never
+ * fails. */
 SHMKIT_API const char *shmkit_strerror(int err);
 
 /* ---------------------------------------------------------------------- */
@@ -67,7 +73,7 @@ enum shmkit_backend {
 
 /*
  * Checks a segment name without touching the system.  Returns the backend
- * it names (> 0), or -EINVAL for a bad name (empty, too long, a POSIX name
+ * it names (> 0), or -EINVAL for a bad name (NULL, empty, a POSIX name
  * with '/' or outside [A-Za-z0-9._-], "." or "..", a System V key that is 0,
  * negative or out of range, an ftok project id whose low 8 bits are 0),
  * -ENAMETOOLONG for a name over the limits above.
@@ -108,7 +114,9 @@ typedef struct shmkit_region shmkit_region;
  *
  * The rules of the kernel's shmget, the same on every backend:
  *   -EINVAL   size 0 on create, size above the limit, size larger than the
- *             existing region's, unknown flags, a bad name
+ *             existing region's, unknown flags or mode bits, a bad name,
+ *             a NULL @name or @out
+ *   -ENAMETOOLONG  a name over the limits (shmkit_name_check)
  *   -ENOENT   the region does not exist and SHMKIT_CREATE was not given
  *   -EEXIST   SHMKIT_CREATE|SHMKIT_EXCL and the region exists
  *   -EIDRM    the region was marked for destruction while it was opened
@@ -118,6 +126,9 @@ typedef struct shmkit_region shmkit_region;
  *   -EPROTO, -EPROTONOSUPPORT, -EBADMSG   a managed open of something that
  *             is not a valid shmkit segment (see the top of this file)
  *   -EOPNOTSUPP  SHMKIT_PRIVATE on System V
+ *   -ELOOP, -ENODEV  a symbolic link, or not a regular file (see the top)
+ *   -EUSERS   a managed open finds every peer slot held by a live peer
+ *   -ENOMEM   no memory for the handle or the mapping
  * and any other negative errno a system call gave.
  *
  * A managed open registers the caller in the segment's peer table; a
@@ -133,6 +144,9 @@ SHMKIT_API int shmkit_region_open(const char *name, unsigned flags,
  * MAP_SHARED|MAP_ANONYMOUS, or a MAP_SHARED mapping of /dev/zero with
  * SHMKIT_DEVZERO.  Allowed flags: SHMKIT_RAW, SHMKIT_DEVZERO.  A child of
  * fork() is registered as a peer of the inherited managed region at once.
+ * -EINVAL: @out NULL, @size 0 or above the limit, another flag.  -ENOMEM:
+ * no memory for the handle or the mapping.  Plus any error of mmap or of
+ * opening /dev/zero.
  */
 SHMKIT_API int shmkit_region_anon(size_t size, unsigned flags,
 				  shmkit_region **out);
@@ -142,6 +156,10 @@ SHMKIT_API int shmkit_region_anon(size_t size, unsigned flags,
  * the debugging label @label (may be NULL).  Its fd, from shmkit_region_fd(),
  * can be passed to an unrelated process with shmkit_fd_send(); the receiver
  * opens it with shmkit_region_open_fd().  Allowed flags: SHMKIT_RAW.
+ * -EINVAL: @out NULL, @size 0 or above the limit, another flag, a label
+ * over 200 bytes.  -ENOSPC: no room for the memory (it is reserved here).
+ * -ENOMEM, -EMFILE, -ENFILE, and any other error of memfd_create, fcntl
+ * or mmap.
  */
 SHMKIT_API int shmkit_region_memfd(const char *label, size_t size,
 				   unsigned flags, shmkit_region **out);
@@ -150,7 +168,12 @@ SHMKIT_API int shmkit_region_memfd(const char *label, size_t size,
  * Opens the region behind @fd: a memfd, a POSIX object or a file.  The fd is
  * duplicated; the caller keeps its own.  Allowed flags: SHMKIT_RDONLY,
  * SHMKIT_PRIVATE, SHMKIT_RAW.  -EIDRM if the object was removed (its name
- * unlinked) before this call.
+ * unlinked) before this call.  -EINVAL: @out NULL, @fd negative, another
+ * flag, a raw @fd of size 0.  -EBADF: @fd is not open.  -ENODEV: not a
+ * regular file (a FIFO, a socket, a device).  -EACCES: a writable open of
+ * an object this process may only read.  -EPROTO, -EPROTONOSUPPORT,
+ * -EBADMSG: a managed open of something that is not a valid shmkit
+ * segment.  -EUSERS, -ENOMEM as shmkit_region_open.
  */
 SHMKIT_API int shmkit_region_open_fd(int fd, unsigned flags,
 				     shmkit_region **out);
@@ -158,17 +181,22 @@ SHMKIT_API int shmkit_region_open_fd(int fd, unsigned flags,
 /*
  * Opens the System V segment @shmid (as handed over by another process, as
  * X11's MIT-SHM does).  -EIDRM if the segment was marked for destruction.
- * Allowed flags: SHMKIT_RDONLY, SHMKIT_RAW.
+ * Allowed flags: SHMKIT_RDONLY, SHMKIT_RAW.  -EINVAL: @out NULL, @shmid
+ * negative, another flag.  -ENOENT: no segment has that id.  -EACCES: its
+ * mode forbids the access.  -EPROTO, -EPROTONOSUPPORT, -EBADMSG, -EUSERS,
+ * -ENOMEM as shmkit_region_open.
  */
 SHMKIT_API int shmkit_region_open_shmid(int shmid, unsigned flags,
 					shmkit_region **out);
 
-/* The start of the data and its size in bytes. */
+/* The start of the data and its size in bytes; NULL and 0 for a NULL @r
+ * (they cannot fail otherwise). */
 SHMKIT_API void *shmkit_region_base(const shmkit_region *r);
 SHMKIT_API size_t shmkit_region_size(const shmkit_region *r);
 
 /* The region's file descriptor (posix, file, memfd), still owned by the
- * handle; -EOPNOTSUPP on System V and anonymous regions. */
+ * handle; -EOPNOTSUPP on System V and anonymous regions; -EINVAL for a
+ * NULL @r. */
 SHMKIT_API int shmkit_region_fd(const shmkit_region *r);
 
 /* How the data reaches its file: flags for shmkit_region_sync(). */
@@ -179,14 +207,17 @@ SHMKIT_API int shmkit_region_fd(const shmkit_region *r);
 /*
  * Syncs data bytes [offset, offset+length) (length 0: to the end) to the
  * backing object.  Exactly one of SHMKIT_SYNC and SHMKIT_ASYNC, optionally
- * with SHMKIT_INVALIDATE.  -EINVAL for bad flags or a range outside the data.
- * Meaningful for file regions; harmless elsewhere.
+ * with SHMKIT_INVALIDATE.  -EINVAL for a NULL @r, bad flags or a range
+ * outside the data.  -EIO: writing back to the file failed.  -EBUSY:
+ * SHMKIT_INVALIDATE over memory locked with mlock.  Meaningful for file
+ * regions; harmless elsewhere.
  */
 SHMKIT_API int shmkit_region_sync(shmkit_region *r, size_t offset,
 				  size_t length, unsigned flags);
 
-/* Detaches and frees the handle (r may be NULL).  Returns 0, or the first
- * error met while releasing (the handle is freed all the same). */
+/* Detaches and frees the handle.  Returns 0, or the first error of shmdt,
+ * munmap or close met while releasing (the handle is freed all the same);
+ * -EINVAL for a NULL @r. */
 SHMKIT_API int shmkit_region_close(shmkit_region *r);
 
 /*
@@ -194,7 +225,8 @@ SHMKIT_API int shmkit_region_close(shmkit_region *r);
  * processes attached keep working, and the memory goes when the last one
  * detaches (IPC_RMID semantics).  Works on any object, shmkit's or not.
  * -ENOENT if there is none, -ELOOP for a symbolic link (neither it nor its
- * target is removed), -EPERM without the right to remove it.
+ * target is removed), -EPERM or -EACCES without the right to remove it,
+ * -EINVAL for a bad or NULL name, -ENAMETOOLONG for a name over the limits.
  */
 SHMKIT_API int shmkit_remove(const char *name);
 
@@ -220,9 +252,18 @@ struct shmkit_stat {
 	uint64_t reserved[6];
 };
 
-/* Statistics of the region called @name, read without attaching to it. */
+/*
+ * Statistics of the region called @name, read without attaching to it (a
+ * raw or foreign object is no error: managed is 0).  -EINVAL: @st NULL, a
+ * bad or NULL name.  -ENAMETOOLONG, -ENOENT, -ELOOP, -ENODEV as
+ * shmkit_region_open; -EACCES: its mode forbids reading it; -EBADMSG,
+ * -EPROTONOSUPPORT: a shmkit header that is corrupt or of an unknown
+ * version.
+ */
 SHMKIT_API int shmkit_stat(const char *name, struct shmkit_stat *st);
-/* Statistics of an open region. */
+/* Statistics of an open region.  -EINVAL: @r or @st NULL.  -EBADMSG: the
+ * header no longer checks (a file truncated under the handle).  Plus any
+ * error of fstat or IPC_STAT. */
 SHMKIT_API int shmkit_region_stat(const shmkit_region *r,
 				  struct shmkit_stat *st);
 
@@ -242,7 +283,9 @@ struct shmkit_peer {
 /*
  * Fills @out with up to @cap peers of a managed segment: live ones, and the
  * dead that did not detach.  Returns how many there are (may exceed @cap),
- * or a negative errno (-EPROTO for a raw or foreign object).
+ * or a negative errno: -EPROTO for a raw or foreign object; -EINVAL for
+ * @out NULL with @cap > 0, a NULL @r, or (by name) a bad or NULL name; by
+ * name, the errors of shmkit_stat too.
  *
  * Liveness of posix, file and memfd peers comes from a lock the kernel drops
  * the moment the peer dies, so recycled PIDs, zombies and PID namespaces do
@@ -266,10 +309,13 @@ SHMKIT_API int shmkit_region_peers(const shmkit_region *r,
  * calls reset one and list it in the segment's directory, so that
  * `shmkit stat` shows it (the first use lists a zero-initialised one).
  *
- * Common errors: -EINVAL a NULL, misaligned or out-of-region pointer, or a
- * primitive of another type there; -EBADMSG garbage in its words (a crashed
- * or hostile peer), never a hang or a crash; -EOPNOTSUPP a raw or private
- * (copy-on-write) region; -EROFS a region opened read-only.
+ * Common errors, of every call below: -EINVAL a NULL region or a NULL,
+ * misaligned or out-of-region pointer, or a primitive of another type
+ * there (the *_init calls take any type over); -EBADMSG garbage in its
+ * words (a crashed or hostile peer), never a hang or a crash; -EOPNOTSUPP
+ * a raw or private (copy-on-write) region; -EROFS a region opened
+ * read-only, or one this handle could not register in.  Each comment
+ * below lists what a call adds to them.
  *
  * Timeouts are relative, in nanoseconds: SHMKIT_FOREVER waits without end,
  * 0 only tries.  Waiting means a short spin, then a futex sleep; an
@@ -302,6 +348,13 @@ typedef struct shmkit_rwlock { uint64_t opaque_[128]; } shmkit_rwlock; /* 1 KiB 
  * -EBUSY (also when the caller holds it).  timedlock: -ETIMEDOUT (with a
  * timeout of 0 it is a trylock that says so).  A signal does not interrupt the wait:
  * the call goes on waiting (for the time left).
+ *   init        nothing but the common errors
+ *   lock        0, -EOWNERDEAD, -ENOTRECOVERABLE, -EDEADLK
+ *   trylock     0, -EOWNERDEAD, -ENOTRECOVERABLE, -EBUSY
+ *   timedlock   0, -EOWNERDEAD, -ENOTRECOVERABLE, -EDEADLK, -ETIMEDOUT
+ *   unlock      0, -EPERM (the calling thread does not hold it through @r)
+ *   consistent  0, -EPERM (as unlock), -EINVAL (no owner died: nothing to
+ *               mark consistent)
  */
 SHMKIT_API int shmkit_mutex_init(shmkit_region *r, shmkit_mutex *m);
 SHMKIT_API int shmkit_mutex_lock(shmkit_region *r, shmkit_mutex *m);
@@ -319,6 +372,13 @@ SHMKIT_API int shmkit_mutex_consistent(shmkit_region *r, shmkit_mutex *m);
  * dies does not give its unit back: a semaphore has no owner.  A unit whose
  * poster (or whose woken waiter) died before a sleeper was told of it
  * reaches a sleeper within SHMKIT_OWNER_POLL_MS.
+ *   init       0, -EINVAL (@value above SHMKIT_SEM_VALUE_MAX)
+ *   wait       0, -EINTR
+ *   trywait    0, -EAGAIN
+ *   timedwait  0, -ETIMEDOUT, -EINTR
+ *   post       0, -EOVERFLOW
+ *   value      the count (>= 0)
+ * and the common errors; -EBADMSG also for a value word above the maximum.
  */
 #define SHMKIT_SEM_VALUE_MAX 0x7fffffff
 SHMKIT_API int shmkit_sem_init(shmkit_region *r, shmkit_sem *s, unsigned value);
@@ -336,7 +396,11 @@ SHMKIT_API int shmkit_sem_value(shmkit_region *r, shmkit_sem *s);
  * the value is in place before any other process can open it.  *r is the
  * segment (close it with shmkit_region_close, remove it with
  * shmkit_remove); *s the semaphore in it.  -EPROTONOSUPPORT if @name holds
- * a segment that is not a named semaphore.
+ * a segment that is not a named semaphore.  -EINVAL: @r or @s NULL (nothing
+ * is created), a bad or NULL name, @value above SHMKIT_SEM_VALUE_MAX, a flag
+ * other than SHMKIT_CREATE and SHMKIT_EXCL (SHMKIT_EXCL alone), mode bits
+ * outside 0777.  -EEXIST, -ENOENT and every other error of
+ * shmkit_region_open.
  */
 SHMKIT_API int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
 			       unsigned value, shmkit_region **r, shmkit_sem **s);
@@ -353,6 +417,19 @@ SHMKIT_API int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
  * lock not held).  Signals do not interrupt the wait.  Read locks do not
  * nest across a waiting writer: a thread that holds a read lock and asks
  * for another while a writer waits waits behind that writer, for ever.
+ *   init                 nothing but the common errors
+ *   rdlock               0, -EOWNERDEAD, -ENOTRECOVERABLE, -EDEADLK,
+ *                        -EAGAIN (this handle holds 2^32 - 1 read locks)
+ *   tryrdlock            as rdlock, and -EBUSY
+ *   timedrdlock          as rdlock, and -ETIMEDOUT
+ *   rdunlock             0, -EPERM (this handle holds no read lock)
+ *   wrlock               0, -EOWNERDEAD, -ENOTRECOVERABLE, -EDEADLK
+ *   trywrlock            as wrlock, and -EBUSY (a writer or a reader holds it)
+ *   timedwrlock          as wrlock, and -ETIMEDOUT
+ *   wrunlock             0, -EPERM (the calling thread does not hold the
+ *                        write lock through @r)
+ *   consistent           0, -EPERM (as wrunlock), -EINVAL (no writer died)
+ * and the common errors.
  */
 SHMKIT_API int shmkit_rwlock_init(shmkit_region *r, shmkit_rwlock *l);
 SHMKIT_API int shmkit_rwlock_rdlock(shmkit_region *r, shmkit_rwlock *l);
@@ -378,6 +455,12 @@ SHMKIT_API int shmkit_rwlock_consistent(shmkit_region *r, shmkit_rwlock *l);
  * hold, else -EPERM), waits, and relocks @m before it returns: 0 (also
  * after a signal: a spurious wake-up), -ETIMEDOUT, or the relock's error
  * (-EOWNERDEAD ...).
+ *   init, wake_one, wake_all   nothing but the common errors
+ *   prepare      0, -EINVAL (@ticket NULL)
+ *   wait         0, -ETIMEDOUT, -EINTR
+ *   wait_mutex   0, -ETIMEDOUT, -EPERM, -EINVAL (@m NULL, or the common
+ *                errors of @m), -EOWNERDEAD, -ENOTRECOVERABLE
+ * and the common errors.
  */
 SHMKIT_API int shmkit_event_init(shmkit_region *r, shmkit_event *e);
 SHMKIT_API int shmkit_event_prepare(shmkit_region *r, shmkit_event *e,
@@ -415,8 +498,10 @@ struct shmkit_prim_info {
 /*
  * Fills @out with up to @cap of the primitives listed in the segment's
  * directory (the first 40 initialised or used); returns how many are
- * listed, or a negative errno (-EPROTO for a raw or foreign object).
- * Entries whose bytes are not a valid primitive come back corrupt.
+ * listed, or a negative errno: -EPROTO for a raw or foreign object;
+ * -EINVAL for @out NULL with @cap > 0, a NULL @r, or (by name) a bad or
+ * NULL name; by name, the errors of shmkit_stat too.  Entries whose bytes
+ * are not a valid primitive come back corrupt (not an error).
  */
 SHMKIT_API int shmkit_prims(const char *name, struct shmkit_prim_info *out,
 			    size_t cap);
@@ -550,21 +635,27 @@ struct shmkit_chan_opts {
  * held by live processes.  Flags: SHMKIT_CREATE, SHMKIT_EXCL, and
  * SHMKIT_RDONLY for a broadcast subscriber (-EINVAL for a writer,
  * -EOPNOTSUPP on another kind of channel).  -EPROTONOSUPPORT: @name is a segment but not a
- * channel.  -EPROTOTYPE: opts->kind is not the channel's kind.  -EINVAL: a
- * bad capacity, kind, role or flag.  Plus every error of
- * shmkit_region_open.
+ * channel, or a channel of a layout version this library does not know
+ * (one made by shmkit 0.1).  -EPROTOTYPE: opts->kind is not the channel's
+ * kind.  -EBADMSG: its control block is corrupt.  -EINVAL: @out NULL, a
+ * bad capacity, kind, policy, overflow, start, mode, role or flag.
+ * -ENOMEM.  Plus every error of shmkit_region_open.
  */
 SHMKIT_API int shmkit_chan_open(const char *name, unsigned flags, int role,
 				const struct shmkit_chan_opts *opts,
 				shmkit_chan **out);
 /* Creates the channel @name without taking a role (SHMKIT_EXCL: -EEXIST if
  * it exists; an existing channel is left as it is).  -EPROTONOSUPPORT if
- * @name exists and is not a channel. */
+ * @name exists and is not a channel (or one of an unknown layout version);
+ * -EPROTOTYPE if opts->kind is not the existing channel's; -EBADMSG for
+ * a corrupt one; -EINVAL as shmkit_chan_open, and for SHMKIT_RDONLY.
+ * Plus every error of shmkit_region_open. */
 SHMKIT_API int shmkit_chan_create(const char *name, unsigned flags,
 				  const struct shmkit_chan_opts *opts);
 /* Closes the handle.  A writer first commits what it reserved and ends the
  * stream: the reader drains it, then recv returns 0 (MPSC: once every
- * writer has closed). */
+ * writer has closed).  0, or the error of shmkit_region_close (the handle
+ * is freed all the same); -EINVAL for a NULL @c. */
 SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
 
 /*
@@ -573,7 +664,8 @@ SHMKIT_API int shmkit_chan_close(shmkit_chan *c);
  * -ETIMEDOUT; -EPIPE (the reader died: nobody will make room; a waiting
  * call asks every SHMKIT_OWNER_POLL_MS, a call with timeout 0 at once);
  * -EINTR (a signal handler ran while it slept); -EBADMSG (the channel is
- * corrupt).
+ * corrupt); -EPERM (@c is a reader); -EINVAL (@c NULL, or @buf NULL with
+ * @len > 0).
  */
 SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
 				int64_t timeout_ns);
@@ -585,7 +677,8 @@ SHMKIT_API int shmkit_chan_send(shmkit_chan *c, const void *buf, size_t len,
  * are all read (MPSC: when no writer is left and one died); -EBADMSG for a
  * corrupt channel; -EOVERFLOW: a broadcast subscriber was lapped
  * (overwrite policy; shmkit_chan_missed tells how many messages it
- * missed, and the next call gives the oldest message held).
+ * missed, and the next call gives the oldest message held); -EPERM: @c
+ * is a writer; -EINVAL: @c NULL, or @buf NULL with @cap > 0.
  */
 SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
 				 int64_t timeout_ns);
@@ -601,6 +694,15 @@ SHMKIT_API long shmkit_chan_recv(shmkit_chan *c, void *buf, size_t cap,
  * that may wait: the room a writer waits for may be what you hold.
  * MPSC: a writer holds one reservation at a time (reserve commits the
  * previous one, which must be fully written); commit publishes it.
+ *   reserve  0; -EINVAL (@c or @p NULL); -EPERM (@c is a reader);
+ *            -EMSGSIZE, -EAGAIN, -ETIMEDOUT, -EPIPE, -EINTR, -EBADMSG as
+ *            send
+ *   commit   0; -EINVAL (@c NULL); -EPERM (@c is a reader)
+ *   peek     the length; 0 at the end; -EINVAL (@c or @p NULL); -EPERM
+ *            (@c is a writer); -EAGAIN, -ETIMEDOUT, -EINTR, -EPIPE,
+ *            -EBADMSG, -EOVERFLOW as recv
+ *   release  0; -EINVAL (@c NULL); -EPERM (@c is a writer); -EOVERFLOW (a
+ *            broadcast subscriber whose peeked messages were written over)
  */
 SHMKIT_API int shmkit_chan_reserve(shmkit_chan *c, size_t len, void **p,
 				   int64_t timeout_ns);
@@ -612,21 +714,24 @@ SHMKIT_API int shmkit_chan_release(shmkit_chan *c);
 /*
  * A broadcast subscriber's gaps (overwrite policy): *last gets the number
  * of messages skipped by the latest -EOVERFLOW (0 if none yet), *total the
- * number missed since it joined; either may be NULL.  0, or -EPERM if @c
- * is not a broadcast subscriber.
+ * number missed since it joined; either may be NULL.  0; -EPERM if @c
+ * is not a broadcast subscriber; -EINVAL for a NULL @c.
  */
 SHMKIT_API int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total);
 
 /* Sets this handle's wait policy and spin budget; 0 for either: the
- * channel's, chosen at its creation. */
+ * channel's, chosen at its creation.  -EINVAL: @c NULL, or @policy not an
+ * enum shmkit_wait. */
 SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
 				    uint32_t spin_ns);
-/* The largest message, in bytes. */
+/* The largest message, in bytes; 0 for a NULL @c. */
 SHMKIT_API size_t shmkit_chan_max_msg(const shmkit_chan *c);
-/* The other side's PID (0: none yet) and, in *alive, 1/0/-1.  An MPSC
- * reader gets the writer of the lowest held writer entry. */
+/* The other side's PID (0: none yet) and, in *alive (may be NULL),
+ * 1/0/-1.  An MPSC reader gets the writer of the lowest held writer entry.
+ * -EINVAL for a NULL @c. */
 SHMKIT_API int32_t shmkit_chan_peer_pid(shmkit_chan *c, int *alive);
-/* The region the channel lives in. */
+/* The region the channel lives in (still owned by the handle); NULL for a
+ * NULL @c. */
 SHMKIT_API shmkit_region *shmkit_chan_region(shmkit_chan *c);
 
 struct shmkit_chan_info {
@@ -654,8 +759,11 @@ struct shmkit_chan_info {
 				 * dropped (backpressure) */
 	uint64_t reserved[6];   /* zero; room for later members */
 };
-/* The state of channel @name, read without attaching (-EPROTONOSUPPORT if
- * it is not a channel, -EBADMSG if its control block is corrupt). */
+/* The state of channel @name, read without attaching.  -EPROTONOSUPPORT:
+ * a segment that is not a channel (or one of an unknown layout version);
+ * -EBADMSG: its control block is corrupt; -EPROTO: a raw or foreign
+ * object; -EINVAL: @out NULL, a bad or NULL name; -ENAMETOOLONG, -ENOENT,
+ * -ELOOP, -ENODEV, -EACCES as shmkit_stat. */
 SHMKIT_API int shmkit_chan_stat(const char *name, struct shmkit_chan_info *out);
 
 /* One writer entry of an MPSC channel, as shmkit_chan_writers() sees it.
@@ -681,7 +789,8 @@ struct shmkit_chan_writer {
  * are held (more than @cap: call again with room for all; at most
  * SHMKIT_CHAN_MPSC_WRITERS).  -EPROTOTYPE: an SPSC channel (its one writer
  * is in shmkit_chan_info); -EPROTONOSUPPORT: not a channel; -EBADMSG: a
- * corrupt control block or writer entry; -EINVAL: @out NULL with @cap > 0.
+ * corrupt control block or writer entry; -EINVAL: @out NULL with @cap > 0,
+ * a bad or NULL name; the other errors of shmkit_chan_stat.
  */
 SHMKIT_API int shmkit_chan_writers(const char *name, struct shmkit_chan_writer *out,
 				   size_t cap);
@@ -704,7 +813,8 @@ struct shmkit_sub_info {
  * Fills @out with up to @cap of the subscribers of broadcast channel @name
  * (slots held, live or dead), read without attaching; returns how many
  * there are (may exceed @cap), -EPROTOTYPE if it is another kind of
- * channel, or an error as shmkit_chan_stat.
+ * channel, -EINVAL for @out NULL with @cap > 0, or an error as
+ * shmkit_chan_stat.
  */
 SHMKIT_API int shmkit_chan_subs(const char *name, struct shmkit_sub_info *out, size_t cap);
 
@@ -722,7 +832,9 @@ struct shmkit_entry {
 /*
  * Calls @fn for every POSIX object in /dev/shm and every System V segment
  * (/proc/sysvipc/shm).  Stops when @fn returns non-zero and returns that
- * value; returns 0 when all were listed, or a negative errno.
+ * value; returns 0 when all were listed (a missing /dev/shm or /proc file
+ * lists nothing), -EINVAL for a NULL @fn, or the error of opening /dev/shm
+ * or /proc/sysvipc/shm (-EACCES ...).
  */
 SHMKIT_API int shmkit_list(int (*fn)(const struct shmkit_entry *e, void *arg),
 			   void *arg);
@@ -730,10 +842,14 @@ SHMKIT_API int shmkit_list(int (*fn)(const struct shmkit_entry *e, void *arg),
 /* ---------------------------------------------------------------------- */
 /* Passing a region's fd to an unrelated process (SCM_RIGHTS)              */
 
-/* Sends @fd over the connected UNIX socket @sock. */
+/* Sends @fd over the connected UNIX socket @sock.  -EINVAL: @sock or @fd
+ * negative; -EPIPE: the peer closed; -EBADF, -ENOTSOCK, and any other
+ * error of sendmsg. */
 SHMKIT_API int shmkit_fd_send(int sock, int fd);
 /* Receives an fd from @sock into *fd (close-on-exec).  -ENOMSG if a message
- * arrived without one, -ECONNRESET if the peer closed the socket. */
+ * arrived without one, -EMSGSIZE if its fds did not fit (the kernel drops
+ * them), -ECONNRESET if the peer closed the socket, -EINVAL for @fd
+ * NULL or @sock negative; any other error of recvmsg. */
 SHMKIT_API int shmkit_fd_recv(int sock, int *fd);
 
 #ifdef __cplusplus

@@ -163,7 +163,7 @@ static uint64_t scan(struct bcast *b, uint64_t target, bool ask, _Atomic uint64_
 {
 	uint64_t floor = UINT64_MAX;
 
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_SUBSCRIBERS; i++) {
 		struct shmkit_bcast_sub *s = &b->tab[i];
 		/* acquire: pairs with the joiner's token CAS */
 		uint32_t tok = load_acquire(&s->token);
@@ -630,9 +630,9 @@ static void bcast_image(void *block, const struct shmkit_chan_opts *o, uint32_t 
 	uint64_t page = page_size();
 
 	memset(s, 0, sizeof(*s));
-	shmkit__chan_line0(&s->l0, SHMKIT_CHAN_TYPE_BCAST, o->capacity,
+	shmkit__chan_line0(&s->l0, SHMKIT_CHAN_BROADCAST, o->capacity,
 			   SHMKIT_BCAST_RING_OFF(page), policy, spin_ns);
-	s->l0.slots = SHMKIT_BCAST_SUBS;
+	s->l0.slots = SHMKIT_CHAN_SUBSCRIBERS;
 	s->l0.table_offset = (uint32_t)page;
 	s->l0.overflow = o->overflow;
 }
@@ -642,7 +642,7 @@ static int bcast_check(const struct shmkit_chan_line0 *l0, uint64_t *ring_off)
 	uint32_t p = l0->table_offset;
 
 	if (p < SHMKIT_BCAST_PAGE_MIN || p > SHMKIT_BCAST_PAGE_MAX || (p & (p - 1)) ||
-	    l0->slots != SHMKIT_BCAST_SUBS || l0->overflow > SHMKIT_BCAST_POL_OVERWRITE)
+	    l0->slots != SHMKIT_CHAN_SUBSCRIBERS || l0->overflow > SHMKIT_BCAST_OVERWRITE)
 		return -EBADMSG;
 	*ring_off = SHMKIT_BCAST_RING_OFF(p);
 	return 0;
@@ -696,7 +696,7 @@ static int join(struct bcast *b, unsigned start, unsigned flags)
 	uint32_t was;
 	/* the join CAS (acq_rel) pairs with the writer's scan and drop, and a
 	 * leaver's release */
-	int i = shmkit__slot_join(&b->c, b->tab, sizeof(*b->tab), SHMKIT_BCAST_SUBS,
+	int i = shmkit__slot_join(&b->c, b->tab, sizeof(*b->tab), SHMKIT_CHAN_SUBSCRIBERS,
 				  SHMKIT_BAD_SLOT_SKIPPED, &was);
 
 	if (i < 0)
@@ -818,7 +818,7 @@ static int bcast_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 						     l0->table_offset);
 	b->tab = (struct shmkit_bcast_sub *)(void *)((unsigned char *)b->win +
 						     SHMKIT_BCAST_WIN_HDR);
-	b->overwrite = l0->overflow == SHMKIT_BCAST_POL_OVERWRITE;
+	b->overwrite = l0->overflow == SHMKIT_BCAST_OVERWRITE;
 	/* subscribers sleep on rwait, bit 0 their flag; the writer wakes all */
 	b->spair = (struct shmkit__pair){ .flag = &b->win->rwait, .futex = &b->win->rwait,
 					  .kind = SHMKIT_FLAG_BIT, .nwake = INT_MAX,
@@ -876,11 +876,11 @@ static int32_t bcast_peer_pid(shmkit_chan *c, int *alive)
 
 	if (c->role == SHMKIT_CHAN_READER)
 		return shmkit__role_pid(c, load_relaxed(&b->shm->writer), alive);
-	return shmkit__slot_first(c, b->tab, sizeof(*b->tab), SHMKIT_BCAST_SUBS, alive);
+	return shmkit__slot_first(c, b->tab, sizeof(*b->tab), SHMKIT_CHAN_SUBSCRIBERS, alive);
 }
 
 const struct shmkit__chan_ops shmkit__bcast_ops = {
-	.kind = SHMKIT_CHAN_TYPE_BCAST,
+	.kind = SHMKIT_CHAN_BROADCAST,
 	.handle_size = sizeof(struct bcast),
 	.min_cap = SHMKIT_BCAST_MIN_CAP,
 	.image = bcast_image,

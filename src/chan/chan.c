@@ -11,9 +11,9 @@
 #include "chan/chan.h"
 
 static const struct shmkit__chan_ops *const kinds[] = {
-	[SHMKIT_CHAN_TYPE_SPSC] = &shmkit__spsc_ops,
-	[SHMKIT_CHAN_TYPE_MPSC] = &shmkit__mpsc_ops,
-	[SHMKIT_CHAN_TYPE_BCAST] = &shmkit__bcast_ops,
+	[SHMKIT_CHAN_SPSC] = &shmkit__spsc_ops,
+	[SHMKIT_CHAN_MPSC] = &shmkit__mpsc_ops,
+	[SHMKIT_CHAN_BROADCAST] = &shmkit__bcast_ops,
 };
 
 const struct shmkit__chan_ops *shmkit__chan_kind(uint32_t kind)
@@ -64,7 +64,7 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 	    o->policy > SHMKIT_WAIT_SLEEP || o->kind > SHMKIT_CHAN_BROADCAST ||
 	    o->overflow > SHMKIT_BCAST_OVERWRITE || o->start > SHMKIT_SUB_OLDEST)
 		return -EINVAL;
-	*k = shmkit__chan_kind(o->kind ? o->kind : SHMKIT_CHAN_TYPE_SPSC);
+	*k = shmkit__chan_kind(o->kind ? o->kind : SHMKIT_CHAN_SPSC);
 	if ((flags & SHMKIT_RDONLY) && o->kind && o->kind != SHMKIT_CHAN_BROADCAST)
 		return -EOPNOTSUPP;  /* only a broadcast subscriber reads alone */
 	if ((flags & SHMKIT_CREATE) &&
@@ -107,7 +107,7 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 		/* a kind asked for must be the channel's */
 		if (!err && o->kind && l0->kind != o->kind)
 			err = -EPROTOTYPE;
-		if (!err && (flags & SHMKIT_RDONLY) && l0->kind != SHMKIT_CHAN_TYPE_BCAST)
+		if (!err && (flags & SHMKIT_RDONLY) && l0->kind != SHMKIT_CHAN_BROADCAST)
 			err = -EOPNOTSUPP;
 	}
 	if (err) {

@@ -33,11 +33,10 @@
 
 #include "chan/layout_chan.h"
 
-#define SHMKIT_BCAST_SUBS       64u
 #define SHMKIT_BCAST_MIN_CAP    256u  /* a record, its padding and the skip fit twice */
 #define SHMKIT_BCAST_WIN_HDR    256u
 #define SHMKIT_BCAST_SUB_SIZE   64u
-#define SHMKIT_BCAST_WIN_SIZE   (SHMKIT_BCAST_WIN_HDR + SHMKIT_BCAST_SUBS * SHMKIT_BCAST_SUB_SIZE)
+#define SHMKIT_BCAST_WIN_SIZE   (SHMKIT_BCAST_WIN_HDR + SHMKIT_CHAN_SUBSCRIBERS * SHMKIT_BCAST_SUB_SIZE)
 #define SHMKIT_BCAST_PAGE_MIN   4096u
 #define SHMKIT_BCAST_PAGE_MAX   65536u
 /* The ring's offset for page size @p. */
@@ -51,9 +50,7 @@
 /* A subscriber's cursor while it joins or leaves: the writer ignores it. */
 #define SHMKIT_BCAST_NONE       UINT64_MAX
 
-/* Policies (struct shmkit_chan_opts.overflow). */
-#define SHMKIT_BCAST_POL_BACKPRESSURE 0u
-#define SHMKIT_BCAST_POL_OVERWRITE    1u
+/* line0.overflow holds enum shmkit_bcast_overflow (shmkit.h). */
 
 struct shmkit_bcast_rec {
 	uint64_t stamp;               /* 0: position | SHMKIT_BCAST_DATA or _PAD */
@@ -66,7 +63,7 @@ struct shmkit_bcast_rec {
 
 struct shmkit_bcast_shm {
 	struct shmkit_chan_line0 l0;  /* 0: line 0 (layout_chan.h): kind 3, slots
-				       * SHMKIT_BCAST_SUBS, table_offset the page
+				       * SHMKIT_CHAN_SUBSCRIBERS, table_offset the page
 				       * size P, overflow SHMKIT_BCAST_POL_* */
 	/* --- line 1: the writer's --- */
 	_Atomic uint64_t tail;        /* 64: end of the published records, bit 0:
@@ -114,6 +111,9 @@ struct shmkit_bcast_sub {
 };
 #define SHMKIT_BCAST_SUB_RDONLY 0x1u
 
+_Static_assert(SHMKIT_BCAST_BACKPRESSURE == 0 && SHMKIT_BCAST_OVERWRITE == 1,
+	       "bcast.overflow holds enum shmkit_bcast_overflow");
+_Static_assert(SHMKIT_CHAN_SUBSCRIBERS == 64, "64 subscriber slots: the window's size");
 _Static_assert(sizeof(struct shmkit_bcast_shm) == SHMKIT_CHAN_RING_OFF, "bcast size");
 _Static_assert(offsetof(struct shmkit_bcast_shm, wfence) == 120, "bcast.wfence");
 _Static_assert(offsetof(struct shmkit_bcast_win, sfence) == 24, "win.sfence");

@@ -34,11 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmkit.h"
+
 #define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
 #define SHMKIT_CHAN_VERSION   3u   /* 2: per-record commit; 3: line 0 shared, fence sets (docs) */
-#define SHMKIT_CHAN_TYPE_SPSC 1u   /* = SHMKIT_CHAN_SPSC (shmkit.h) */
-#define SHMKIT_CHAN_TYPE_MPSC 2u   /* = SHMKIT_CHAN_MPSC: layout_mpsc.h */
-#define SHMKIT_CHAN_TYPE_BCAST 3u  /* = SHMKIT_CHAN_BROADCAST: layout_bcast.h */
 #define SHMKIT_CHAN_RING_OFF  256u
 #define SHMKIT_CHAN_MIN_CAP   64u
 #define SHMKIT_CHAN_MAX_CAP   (1u << 30)
@@ -113,6 +112,12 @@ struct shmkit_chan_shm {
 _Static_assert(sizeof(struct shmkit_chan_line0) == 64, "line 0");
 _Static_assert(offsetof(struct shmkit_chan_line0, slots) == 40, "line0.slots");
 _Static_assert(offsetof(struct shmkit_chan_line0, overflow) == 48, "line0.overflow");
+/* The numbers written into a segment: renumbering the public enums would
+ * change the layout. */
+_Static_assert(SHMKIT_CHAN_SPSC == 1 && SHMKIT_CHAN_MPSC == 2 && SHMKIT_CHAN_BROADCAST == 3,
+	       "chan.type holds enum shmkit_chan_kind");
+_Static_assert(SHMKIT_WAIT_SPIN == 1 && SHMKIT_WAIT_SPIN_SLEEP == 2 && SHMKIT_WAIT_SLEEP == 3,
+	       "chan.policy holds enum shmkit_wait");
 _Static_assert(sizeof(struct shmkit_chan_shm) == SHMKIT_CHAN_RING_OFF, "chan size");
 _Static_assert(offsetof(struct shmkit_chan_shm, tail) == 64, "chan.tail");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwait) == 88, "chan.rwait");

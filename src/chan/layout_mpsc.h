@@ -37,10 +37,10 @@
 
 #include "chan/layout_chan.h"
 
-#define SHMKIT_MPSC_WRITERS     64u
+/* the writer table's entries: SHMKIT_CHAN_MPSC_WRITERS (shmkit.h) */
 #define SHMKIT_MPSC_TABLE_OFF   256u
 #define SHMKIT_MPSC_ENTRY_SIZE  64u
-#define SHMKIT_MPSC_RING_OFF    (SHMKIT_MPSC_TABLE_OFF + SHMKIT_MPSC_WRITERS * SHMKIT_MPSC_ENTRY_SIZE)
+#define SHMKIT_MPSC_RING_OFF    (SHMKIT_MPSC_TABLE_OFF + SHMKIT_CHAN_MPSC_WRITERS * SHMKIT_MPSC_ENTRY_SIZE)
 
 #define SHMKIT_MPSC_EMPTY_K     0x5a3c96e1f0784b2cull   /* low 2 bits 0 */
 #define SHMKIT_MPSC_CLAIMED     1u
@@ -61,7 +61,7 @@
 
 struct shmkit_mpsc_shm {
 	struct shmkit_chan_line0 l0;  /* 0: line 0 (layout_chan.h): kind 2,
-				       * slots SHMKIT_MPSC_WRITERS, table_offset
+				       * slots SHMKIT_CHAN_MPSC_WRITERS, table_offset
 				       * SHMKIT_MPSC_TABLE_OFF */
 	/* --- line 1: the claim word, CASed by every writer --- */
 	_Atomic uint64_t tail;        /* 64: the next position to claim */
@@ -125,6 +125,7 @@ _Static_assert(offsetof(struct shmkit_mpsc_writer, pos) == 16, "entry.pos");
 _Static_assert(offsetof(struct shmkit_mpsc_writer, sent) == 24, "entry.sent");
 _Static_assert(SHMKIT_MPSC_RING_OFF == 4352, "mpsc ring offset");
 _Static_assert((SHMKIT_MPSC_EMPTY_K & 3u) == 0, "EMPTY marks have state 0");
-_Static_assert(SHMKIT_MPSC_WRITERS <= 64, "6 bits of writer index");
+_Static_assert(SHMKIT_CHAN_MPSC_WRITERS == 64, "64 writer entries: the ring at 4352, "
+	       "6 bits of writer index");
 
 #endif /* SHMKIT_LAYOUT_MPSC_H */

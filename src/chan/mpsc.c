@@ -68,7 +68,7 @@ struct mpsc {
 	int64_t next_judge;
 	int64_t next_scan;         /* when to look at the writer table again */
 	uint32_t scan_leaves;      /* leaves at the last look */
-	uint32_t dead_tok[SHMKIT_MPSC_WRITERS];  /* tokens found dead */
+	uint32_t dead_tok[SHMKIT_CHAN_MPSC_WRITERS];  /* tokens found dead */
 };
 
 static struct mpsc *mpsc_of(shmkit_chan *c)
@@ -400,7 +400,7 @@ static int writers_state(struct mpsc *m)
 	if (load_acquire(&m->shm->joins) == 0)
 		return 0;
 	int dead = 0;
-	for (unsigned i = 0; i < SHMKIT_MPSC_WRITERS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
 		/* MP11 */
 		uint32_t tok = load_acquire(&m->tab[i].token);
 		if (tok == 0)
@@ -587,7 +587,7 @@ static int join_floor(struct mpsc *m, uint64_t *out)
 static int join(struct mpsc *m)
 {
 	uint32_t was;
-	int i = shmkit__slot_join(&m->c, m->tab, sizeof(*m->tab), SHMKIT_MPSC_WRITERS,
+	int i = shmkit__slot_join(&m->c, m->tab, sizeof(*m->tab), SHMKIT_CHAN_MPSC_WRITERS,
 				  SHMKIT_BAD_SLOT_FAILS, &was);
 
 	if (i < 0)
@@ -683,7 +683,7 @@ static int32_t mpsc_peer_pid(shmkit_chan *c, int *alive)
 
 	if (c->role == SHMKIT_CHAN_WRITER)
 		return shmkit__role_pid(c, load_relaxed(&m->shm->reader), alive);
-	return shmkit__slot_first(c, m->tab, sizeof(*m->tab), SHMKIT_MPSC_WRITERS, alive);
+	return shmkit__slot_first(c, m->tab, sizeof(*m->tab), SHMKIT_CHAN_MPSC_WRITERS, alive);
 }
 
 static void mpsc_image(void *block, const struct shmkit_chan_opts *o, uint32_t policy,
@@ -692,21 +692,21 @@ static void mpsc_image(void *block, const struct shmkit_chan_opts *o, uint32_t p
 	struct shmkit_mpsc_shm *s = block;
 
 	memset(s, 0, sizeof(*s));
-	shmkit__chan_line0(&s->l0, SHMKIT_CHAN_TYPE_MPSC, o->capacity, SHMKIT_MPSC_RING_OFF,
+	shmkit__chan_line0(&s->l0, SHMKIT_CHAN_MPSC, o->capacity, SHMKIT_MPSC_RING_OFF,
 			   policy, spin_ns);
-	s->l0.slots = SHMKIT_MPSC_WRITERS;
+	s->l0.slots = SHMKIT_CHAN_MPSC_WRITERS;
 	s->l0.table_offset = SHMKIT_MPSC_TABLE_OFF;
 }
 
 static int mpsc_check(const struct shmkit_chan_line0 *l0, uint64_t *ring_off)
 {
 	*ring_off = SHMKIT_MPSC_RING_OFF;
-	return l0->slots == SHMKIT_MPSC_WRITERS && l0->table_offset == SHMKIT_MPSC_TABLE_OFF
+	return l0->slots == SHMKIT_CHAN_MPSC_WRITERS && l0->table_offset == SHMKIT_MPSC_TABLE_OFF
 		       ? 0 : -EBADMSG;
 }
 
 const struct shmkit__chan_ops shmkit__mpsc_ops = {
-	.kind = SHMKIT_CHAN_TYPE_MPSC,
+	.kind = SHMKIT_CHAN_MPSC,
 	.handle_size = sizeof(struct mpsc),
 	.min_cap = SHMKIT_CHAN_MIN_CAP,
 	.image = mpsc_image,

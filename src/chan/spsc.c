@@ -363,7 +363,7 @@ static void spsc_image(void *block, const struct shmkit_chan_opts *o, uint32_t p
 		       uint32_t spin_ns)
 {
 	memset(block, 0, sizeof(struct shmkit_chan_shm));
-	shmkit__chan_line0(block, SHMKIT_CHAN_TYPE_SPSC, o->capacity, SHMKIT_CHAN_RING_OFF,
+	shmkit__chan_line0(block, SHMKIT_CHAN_SPSC, o->capacity, SHMKIT_CHAN_RING_OFF,
 			   policy, spin_ns);
 }
 
@@ -455,7 +455,7 @@ static int32_t spsc_peer_pid(shmkit_chan *c, int *alive)
 }
 
 const struct shmkit__chan_ops shmkit__spsc_ops = {
-	.kind = SHMKIT_CHAN_TYPE_SPSC,
+	.kind = SHMKIT_CHAN_SPSC,
 	.handle_size = sizeof(struct spsc),
 	.min_cap = SHMKIT_CHAN_MIN_CAP,
 	.image = spsc_image,

@@ -38,10 +38,10 @@ static int chan_copy(uint64_t data_size, shmkit__read_fn rd, void *ctx, uint32_t
 	err = shmkit__chan_check(&cc->l0, data_size);
 	if (err)
 		return err;
-	if (cc->l0.kind == SHMKIT_CHAN_TYPE_MPSC)
+	if (cc->l0.kind == SHMKIT_CHAN_MPSC)
 		return rd(ctx, SHMKIT_CHAN_RING_OFF, cc->block + SHMKIT_CHAN_RING_OFF,
 			  SHMKIT_MPSC_RING_OFF - SHMKIT_CHAN_RING_OFF);
-	if (cc->l0.kind == SHMKIT_CHAN_TYPE_BCAST)
+	if (cc->l0.kind == SHMKIT_CHAN_BROADCAST)
 		return rd(ctx, cc->l0.table_offset, cc->win, SHMKIT_BCAST_WIN_SIZE);
 	return 0;
 }
@@ -106,7 +106,7 @@ static int mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 	out->sent = load_relaxed(&s->sent_gone);
 	out->received = load_relaxed(&s->received);
 	out->lost = load_relaxed(&s->lost);
-	for (unsigned i = 0; i < SHMKIT_MPSC_WRITERS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
 		uint32_t tok = load_relaxed(&tab[i].token);
 		out->sent += load_relaxed(&tab[i].sent);
 		if (!tok)
@@ -140,7 +140,7 @@ static int mpsc_writers(const struct shmkit__peer_src *src, const void *data,
 	uint64_t head = load_relaxed(&s->head), capacity = s->l0.capacity;
 	if (head & 7)
 		return -EBADMSG;
-	for (unsigned i = 0; i < SHMKIT_MPSC_WRITERS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
 		uint32_t tok = load_relaxed(&tab[i].token);
 		if (!tok)
 			continue;
@@ -216,7 +216,7 @@ static int bcast_describe(const struct shmkit__peer_src *src, const void *block,
 	if (role_info(src, load_relaxed(&s->writer), load_relaxed(&s->writer_pid),
 		      &out->writer_pid, &out->writer_alive))
 		out->writers = out->writer_alive != 0;
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_SUBSCRIBERS; i++) {
 		struct shmkit_sub_info si;
 		if (!load_relaxed(&tab[i].token))
 			continue;
@@ -244,7 +244,7 @@ static int bcast_subs(const struct shmkit__peer_src *src, const void *block, voi
 		(struct shmkit_bcast_sub *)(void *)((unsigned char *)window + SHMKIT_BCAST_WIN_HDR);
 	size_t n = 0;
 
-	for (unsigned i = 0; i < SHMKIT_BCAST_SUBS; i++) {
+	for (unsigned i = 0; i < SHMKIT_CHAN_SUBSCRIBERS; i++) {
 		if (!load_relaxed(&tab[i].token))
 			continue;
 		if (n < cap)
@@ -263,9 +263,9 @@ static int chan_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 	if (err)
 		return err;
 	switch (cc.l0.kind) {
-	case SHMKIT_CHAN_TYPE_MPSC:
+	case SHMKIT_CHAN_MPSC:
 		return mpsc_describe(src, cc.block, arg);
-	case SHMKIT_CHAN_TYPE_BCAST:
+	case SHMKIT_CHAN_BROADCAST:
 		return bcast_describe(src, cc.block, cc.win, arg);
 	default:
 		return spsc_describe(src, cc.block, arg);
@@ -292,7 +292,7 @@ static int writers_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 
 	if (err)
 		return err;
-	if (cc.l0.kind != SHMKIT_CHAN_TYPE_MPSC)
+	if (cc.l0.kind != SHMKIT_CHAN_MPSC)
 		return -EPROTOTYPE;
 	int n = mpsc_writers(src, cc.block, out, a->cap);
 	/* a claim the reader has not passed counts with its record, whose
@@ -337,7 +337,7 @@ static int subs_cb(const struct shmkit__peer_src *src, uint64_t data_size,
 
 	if (err)
 		return err;
-	if (cc.l0.kind != SHMKIT_CHAN_TYPE_BCAST)
+	if (cc.l0.kind != SHMKIT_CHAN_BROADCAST)
 		return -EPROTOTYPE;
 	return bcast_subs(src, cc.block, cc.win, a->out, a->cap);
 }

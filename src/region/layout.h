@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmkit.h"
+
 /* "SHMKIT" then 0x00 0x1a, read as a little-endian u64. */
 #define SHMKIT_MAGIC          0x1a0054494b4d4853ULL
 #define SHMKIT_LAYOUT_VERSION 1u
@@ -103,6 +105,8 @@ _Static_assert(offsetof(struct shmkit_peer_slot, attach_ns) == 32, "slot.attach_
 _Static_assert(offsetof(struct shmkit_peer_slot, uid) == 40, "slot.uid");
 _Static_assert(offsetof(struct shmkit_peer_slot, flags) == 44, "slot.flags");
 _Static_assert(offsetof(struct shmkit_peer_slot, comm) == 48, "slot.comm");
+_Static_assert(sizeof(((struct shmkit_peer_slot *)0)->comm) == SHMKIT_COMM_MAX,
+	       "slot.comm holds struct shmkit_peer.comm");
 _Static_assert(offsetof(struct shmkit_hdr, version) == 8, "hdr.version");
 _Static_assert(offsetof(struct shmkit_hdr, header_size) == 12, "hdr.header_size");
 _Static_assert(offsetof(struct shmkit_hdr, data_size) == 16, "hdr.data_size");

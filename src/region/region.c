@@ -363,7 +363,7 @@ int shmkit_region_sync(shmkit_region *r, size_t offset, size_t length,
 int shmkit_region_close(shmkit_region *r)
 {
 	if (!r)
-		return 0;
+		return -EINVAL;
 	registry_remove(r);
 	if (r->hdr && r->hdr_writable && r->owner == getpid() && r->slot >= 0) {
 		shmkit__slot_release(r->hdr, shmkit__liveness(r->backend), r->lock_fd,

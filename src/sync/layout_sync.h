@@ -20,9 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmkit.h"
 #include "region/layout.h"
 
-/* enum shmkit_prim_type in shmkit.h */
+/* A tag's type byte is enum shmkit_prim_type (shmkit.h); a semaphore's
+ * value word holds 0 .. SHMKIT_SEM_VALUE_MAX. */
 #define SHMKIT_SYNC_VERSION   1u
 /* "sk", the type, the version: one u32 */
 #define SHMKIT_TAG(type)      (0x6b73u | ((uint32_t)(type) << 16) | (SHMKIT_SYNC_VERSION << 24))
@@ -31,8 +33,6 @@
 #define SHMKIT_ST_CONSISTENT     0u
 #define SHMKIT_ST_INCONSISTENT   1u  /* an owner died; repair pending */
 #define SHMKIT_ST_NOTRECOVERABLE 2u  /* unlocked without repair */
-
-#define SHMKIT_SEM_MAX        0x7fffffffu
 
 struct shmkit_mutex_shm {
 	_Atomic uint32_t word;        /* 0: owner token | WAITERS; futex */
@@ -72,6 +72,14 @@ struct shmkit_rwlock_shm {
 	_Atomic uint64_t readers[SHMKIT_PEER_SLOTS]; /* 64 */
 };
 
+/* What the public header promises of the primitives' bytes. */
+_Static_assert(SHMKIT_PRIM_MUTEX == 1 && SHMKIT_PRIM_SEM == 2 && SHMKIT_PRIM_RWLOCK == 3 &&
+	       SHMKIT_PRIM_EVENT == 4, "a tag's type byte holds enum shmkit_prim_type");
+_Static_assert(SHMKIT_SEM_VALUE_MAX == 0x7fffffff, "sem.value: 31 bits");
+_Static_assert(sizeof(struct shmkit_mutex_shm) == sizeof(shmkit_mutex), "shmkit_mutex size");
+_Static_assert(sizeof(struct shmkit_sem_shm) == sizeof(shmkit_sem), "shmkit_sem size");
+_Static_assert(sizeof(struct shmkit_event_shm) == sizeof(shmkit_event), "shmkit_event size");
+_Static_assert(sizeof(struct shmkit_rwlock_shm) == sizeof(shmkit_rwlock), "shmkit_rwlock size");
 _Static_assert(sizeof(struct shmkit_mutex_shm) == 32, "mutex size");
 _Static_assert(offsetof(struct shmkit_mutex_shm, recoveries) == 24, "mutex.recoveries");
 _Static_assert(sizeof(struct shmkit_sem_shm) == 16, "sem size");

@@ -82,7 +82,7 @@ static void describe(const struct shmkit__peer_src *src, unsigned type,
 	case SHMKIT_PRIM_SEM: {
 		struct shmkit_sem_shm *s = (struct shmkit_sem_shm *)buf;
 		pi->value = load_relaxed(&s->value);
-		pi->corrupt = !tag_ok(load_relaxed(&s->tag), type) || pi->value > SHMKIT_SEM_MAX;
+		pi->corrupt = !tag_ok(load_relaxed(&s->tag), type) || pi->value > SHMKIT_SEM_VALUE_MAX;
 		pi->waiters = load_relaxed(&s->sleepers);
 		return;
 	}

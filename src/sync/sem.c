@@ -42,7 +42,7 @@ int shmkit_sem_init(shmkit_region *r, shmkit_sem *s, unsigned value)
 
 	if (err)
 		return err;
-	if (value > SHMKIT_SEM_MAX)
+	if (value > SHMKIT_SEM_VALUE_MAX)
 		return -EINVAL;
 	struct shmkit_sem_shm *p = shm(s);
 	store_relaxed(&p->sleepers, 0);
@@ -66,7 +66,7 @@ static int sem_take(shmkit_region *r, shmkit_sem *s, int64_t deadline, bool try_
 
 	for (;;) {
 		uint32_t v = load_relaxed(&p->value);
-		if (v > SHMKIT_SEM_MAX)
+		if (v > SHMKIT_SEM_VALUE_MAX)
 			return -EBADMSG;
 		if (v > 0) {
 			/* S3: takes a unit; pairs with S2 in post */
@@ -122,9 +122,9 @@ int shmkit_sem_post(shmkit_region *r, shmkit_sem *s)
 	struct shmkit_sem_shm *p = shm(s);
 	uint32_t v = load_relaxed(&p->value);
 	do {
-		if (v > SHMKIT_SEM_MAX)
+		if (v > SHMKIT_SEM_VALUE_MAX)
 			return -EBADMSG;
-		if (v == SHMKIT_SEM_MAX)
+		if (v == SHMKIT_SEM_VALUE_MAX)
 			return -EOVERFLOW;
 		/* S2: releases the poster's writes, then reads sleepers; pairs
 		 * with S1 (seq_cst) and S3 (acquire) */
@@ -142,7 +142,7 @@ int shmkit_sem_value(shmkit_region *r, shmkit_sem *s)
 	if (err)
 		return err;
 	uint32_t v = load_relaxed(&shm(s)->value);
-	return v > SHMKIT_SEM_MAX ? -EBADMSG : (int)v;
+	return v > SHMKIT_SEM_VALUE_MAX ? -EBADMSG : (int)v;
 }
 
 #define NAMED_SEM_SIZE 64u
@@ -161,7 +161,7 @@ int shmkit_sem_open(const char *name, unsigned flags, unsigned mode,
 		return -EINVAL;
 	*r = NULL;
 	*s = NULL;
-	if (value > SHMKIT_SEM_MAX ||
+	if (value > SHMKIT_SEM_VALUE_MAX ||
 	    (flags & ~(SHMKIT_CREATE | SHMKIT_EXCL)) || (mode & ~0777u))
 		return -EINVAL;
 	err = shmkit__name_parse(name, &n);

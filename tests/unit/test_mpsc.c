@@ -885,7 +885,7 @@ Test(mpsc, corrupt_before_open)
 	/* the immutable line */
 	s->l0.slots = 65;
 	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);
-	s->l0.slots = SHMKIT_MPSC_WRITERS;
+	s->l0.slots = SHMKIT_CHAN_MPSC_WRITERS;
 	/* a release in progress that makes no sense */
 	atomic_store(&s->rel, 8);
 	cr_expect_eq(shmkit_chan_open(name, 0, SHMKIT_CHAN_READER, NULL, &c), -EBADMSG);

@@ -769,7 +769,7 @@ Test(region, odd_fds_and_null_handles)
 	cr_expect_eq(shmkit_region_open_fd(0, 0, NULL), -EINVAL);
 	cr_expect_eq(shmkit_region_open_shmid(-1, 0, &r), -EINVAL);
 
-	cr_expect_eq(shmkit_region_close(NULL), 0);
+	cr_expect_eq(shmkit_region_close(NULL), -EINVAL);
 	cr_expect_null(shmkit_region_base(NULL));
 	cr_expect_eq(shmkit_region_size(NULL), 0);
 	cr_expect_eq(shmkit_region_fd(NULL), -EINVAL);
