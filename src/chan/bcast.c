@@ -2,8 +2,9 @@
 /*
  * bcast.c - the broadcast channel (SHMKIT_CHAN_BROADCAST): one writer, up
  * to 64 subscribers, each reading every message from a cursor of its own,
- * behind the same shmkit_chan_* calls; chan.c hands a handle here when the
- * control block says type 3.  Layout: layout_bcast.h; the protocol in
+ * behind the channel front (chan.c), which opens a handle here when line 0
+ * says kind 3.  This file is the writer's half and the protocol; the
+ * subscribers' half is bcast_sub.c.  Layout: layout_bcast.h; the protocol in
  * prose: docs/architecture.md, "Broadcast channel".
  *
  * Overview.  The writer alone writes the ring and the control block.
@@ -49,84 +50,10 @@
 #pragma GCC diagnostic ignored "-Wtsan"  /* fences order atomics only: see wait.c */
 #endif
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include "atomic.h"
-#include "chan/chan.h"
-#include "chan/layout_bcast.h"
+#include "chan/bcast.h"
 
-#define LAPPED 1  /* internal: the subscriber was lapped, resync */
-
-struct bcast {
-	struct shmkit_chan c;
-	struct shmkit_bcast_shm *shm;
-	struct shmkit_bcast_win *win;
-	struct shmkit_bcast_sub *tab;
-	bool overwrite;
-	struct shmkit__pair spair;  /* the subscribers' sleeps */
-	struct shmkit__pair wpair;  /* the writer's */
-	/* writer */
-	uint64_t tail;             /* published */
-	uint64_t head;             /* as last stored */
-	uint64_t seq;              /* writer: the next message's; subscriber:
-				    * the next expected */
-	bool reserved, hold;
-	uint64_t res_at, res_end;
-	int64_t next_ask;          /* when to ask subscribers' liveness again */
-	/* subscriber */
-	struct shmkit_bcast_sub *me;
-	unsigned slot;
-	uint64_t pos, pub;         /* end of the peeked records; of the released */
-	uint64_t pub_seq;          /* the seq after the last released message */
-	uint64_t pending;          /* peeked, not released */
-	uint64_t first_peek;       /* where the first of them lies */
-	bool have_seq, gap;        /* gap: lapped, count due at the next record */
-	uint64_t gap_from;         /* the first seq missed */
-	uint64_t received, lost, gaps, last_missed;
-	bool rdonly;
-};
-
-static struct bcast *bcast_of(shmkit_chan *c)
-{
-	return (struct bcast *)c;
-}
-
-static _Atomic uint64_t *word_at(const struct bcast *b, uint64_t pos)
-{
-	return shmkit__ring_word(&b->c.ring, pos);
-}
-
-/* A record never starts in the last 24 bytes of a lap: past them. */
-static uint64_t skip(const struct bcast *b, uint64_t pos)
-{
-	return b->c.ring.cap - (pos & b->c.ring.mask) < SHMKIT_BCAST_HDR ? (pos | b->c.ring.mask) + 1 : pos;
-}
-
-static uint64_t lenword(uint32_t len)
-{
-	return (uint64_t)len | (uint64_t)(uint32_t)~len << 32;
-}
-
-/*
- * Checks the header words of the record at @pos against the published end
- * @end: its stamp, length and place.  Returns its size (*pad for padding)
- * or -EBADMSG.
- */
-static int64_t rec_check(const struct bcast *b, uint64_t w0, uint64_t w2, uint64_t pos,
-			 uint64_t end, bool *pad)
-{
-	uint32_t len = (uint32_t)w2;
-
-	if ((uint32_t)(w2 >> 32) != (uint32_t)~len || (w0 & ~(uint64_t)7) != pos)
-		return -EBADMSG;
-	*pad = (w0 & 7) == SHMKIT_BCAST_PAD;
-	if (!*pad && (w0 & 7) != SHMKIT_BCAST_DATA)
-		return -EBADMSG;
-	return shmkit__ring_span(&b->c.ring, pos, SHMKIT_BCAST_HDR, len, *pad, end);
-}
-
-/* ---- waiting ---- */
 
 /* After a publication or close: wakes sleeping subscribers.  rwait is
  * their futex word: bit 0 is the flag a subscriber about to sleep sets,
@@ -139,17 +66,6 @@ static void wake_subs(struct bcast *b)
 {
 	/* BC6: tail (and closed) before the flag (W2); pairs with BC5 */
 	shmkit__wake(&b->c.w, &b->spair);
-}
-
-/* After a subscriber's release or leave: wakes a backpressured writer. */
-static void wake_writer(struct bcast *b)
-{
-	if (b->overwrite)
-		return;  /* the writer never waits */
-	/* BC9: the cursor (a release's, a joiner's, or the freed slot) before
-	 * the flag (W2); pairs with BC11; the waker lowers the flag and bumps
-	 * wseq */
-	shmkit__wake(&b->c.w, &b->wpair);
 }
 
 /* ---- writer ---- */
@@ -337,280 +253,6 @@ static int bcast_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_n
 	return 0;
 }
 
-/* ---- subscriber ---- */
-
-/* -EPIPE if the writer's role names a dead attach (asked once per poll
- * period unless @force), -EBADMSG for a malformed token, else 0. */
-static int writer_check(struct bcast *b, bool force)
-{
-	return shmkit__peer_check(&b->c, load_relaxed(&b->shm->writer), force);
-}
-
-/* Publishes the subscriber's statistics; its occupant alone writes them. */
-static void sub_stats(struct bcast *b)
-{
-	store_relaxed(&b->me->received, b->received);
-	store_relaxed(&b->me->lost, b->lost);
-	store_relaxed(&b->me->gaps, b->gaps);
-	store_relaxed(&b->me->next_seq, b->pub_seq);
-}
-
-/* A lapped subscriber goes to the oldest record held; the count of what it
- * missed is taken from that record's seq (read_record). */
-static int resync(struct bcast *b)
-{
-	uint64_t h;
-
-	for (int tries = 0;; tries++) {
-		/* BC2: pairs with BC1; head's acquire: with BC3 */
-		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
-		h = load_acquire(&b->shm->head);
-		if (!((h & 7) || h > t || t - h > b->c.ring.cap))
-			break;
-		/* the writer moved between the loads: a head past the tail
-		 * loaded first is no corruption (it was -EBADMSG at once; found
-		 * by models/bcast.pml) */
-		if (tries >= 64)
-			return -EBADMSG;
-	}
-	if (!b->gap) {
-		b->gap = true;
-		b->gap_from = b->pub_seq;  /* what it peeked and held counts as missed */
-	}
-	b->pos = b->pub = h;
-	b->pending = 0;
-	/* BC7: pairs with BC4 (the writer ignores cursors under overwrite) */
-	store_release(&b->me->cursor, h);
-	return 0;
-}
-
-/*
- * The record at b->pos, below the published end @end: a message's length
- * (> 0) with *p, *size, *seq; 0 after passing a padding; LAPPED; or
- * -EOVERFLOW (the count of a gap is known: the record stays), -EBADMSG.
- */
-static long read_record(struct bcast *b, uint64_t end, const void **p, uint64_t *size,
-			uint64_t *seq)
-{
-	uint64_t pos = b->pos;
-
-	if (pos > end || ((pos | end) & 7))
-		return -EBADMSG;
-	if (end - pos > b->c.ring.cap)
-		return b->overwrite ? LAPPED : -EBADMSG;
-	if (b->c.ring.cap - (pos & b->c.ring.mask) < SHMKIT_BCAST_HDR)
-		return -EBADMSG;
-	_Atomic uint64_t *w = word_at(b, pos);
-	/* relaxed: BC2 ordered them after the record's publication */
-	uint64_t w0 = load_relaxed(&w[0]), w1 = load_relaxed(&w[1]), w2 = load_relaxed(&w[2]);
-	if (b->overwrite) {
-		/* BC8: the header words before head; pairs with BC3 */
-		fence_acquire();
-		if (load_relaxed(&b->shm->head) > pos)
-			return LAPPED;
-	}
-	bool pad;
-	int64_t sz = rec_check(b, w0, w2, pos, end, &pad);
-	if (sz < 0)
-		return (long)sz;
-	if (b->gap) {
-		uint64_t from = b->have_seq ? b->gap_from : b->seq;
-		b->gap = false;
-		b->have_seq = true;
-		b->seq = b->pub_seq = w1;
-		if (w1 > from) {
-			b->last_missed = w1 - from;
-			b->lost += b->last_missed;
-			b->gaps++;
-			sub_stats(b);
-			return -EOVERFLOW;
-		}
-		/* only padding was written over: nothing missed */
-	}
-	if (!b->have_seq) {
-		b->have_seq = true;
-		b->seq = b->pub_seq = w1;
-	} else if (w1 != b->seq) {
-		return -EBADMSG;  /* a gap nobody reported, or a repeat */
-	}
-	if (pad) {
-		b->pos = skip(b, pos + (uint64_t)sz);
-		return 0;
-	}
-	*p = b->c.ring.base + (pos & b->c.ring.mask) + SHMKIT_BCAST_HDR;
-	*size = (uint64_t)sz;
-	*seq = w1;
-	return (long)(uint32_t)w2;
-}
-
-/* A subscriber waits for tail to move from @seen: 0 to look again, or
- * -ETIMEDOUT / -EINTR.  It sleeps on rwait, bit 0 its flag (BC5, W1),
- * and fetches the line its next record will be written on. */
-static int sub_wait(struct bcast *b, uint64_t seen, struct shmkit__wait *ws)
-{
-	struct shmkit__sleep sl = { .watch = &b->shm->tail, .seen = seen,
-				    .prefetch = shmkit__ring_at(&b->c.ring, b->pos) };
-
-	return shmkit__wait_step(&b->c.w, ws, &b->spair, &sl);
-}
-
-/* Waits for the next message; its length, 0 at the end, or an error. */
-static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *seq,
-		     struct shmkit__wait *ws)
-{
-	bool try_only = ws->try_only;
-
-	for (bool looked = false;; looked = true) {
-		/* BC2: pairs with BC1 */
-		uint64_t t = load_acquire(&b->shm->tail);
-		uint64_t end = t & ~(uint64_t)1;
-		int err;
-		long n = 0;
-		while (b->pos != end && n == 0)
-			n = read_record(b, end, p, size, seq);
-		if (n == LAPPED) {
-			err = resync(b);
-			if (err)
-				return err;
-			continue;  /* again, with a fresh tail */
-		}
-		if (n)
-			return n;
-		if (t & 1)
-			return 0;  /* closed, and everything read */
-		if (!looked && shmkit__wait_poll(&b->c.w, ws, &b->shm->tail, t))
-			continue;
-		if (looked || try_only || b->c.w.policy == SHMKIT_WAIT_SLEEP) {
-			err = writer_check(b, try_only);
-			if (err == -EPIPE) {
-				/* what it published before it died first, and its
-				 * close (bit 0) if it closed and exited after our
-				 * load of tail: that is the end, not a death */
-				if (load_acquire(&b->shm->tail) != t)  /* BC2 */
-					continue;
-				return -EPIPE;
-			}
-			if (err)
-				return err;
-			if (try_only)
-				return -EAGAIN;
-		}
-		err = sub_wait(b, t, ws);
-		if (err)
-			return err;
-	}
-}
-
-/* Publishes the cursor: everything before b->pos is read. */
-static void publish(struct bcast *b)
-{
-	/* BC7: the cursor after the reads of the records; pairs with BC4 */
-	store_release(&b->me->cursor, b->pos);
-	b->received += b->pending;
-	b->pending = 0;
-	b->pub = b->pos;
-	b->pub_seq = b->seq;
-	sub_stats(b);
-	wake_writer(b);  /* BC9 */
-}
-
-static int bcast_release(shmkit_chan *c)
-{
-	struct bcast *b = bcast_of(c);
-
-	if (b->pos == b->pub)
-		return 0;
-	if (b->overwrite && b->pending) {
-		/* BC8: the caller's reads of the peeked payloads before head;
-		 * pairs with BC3 */
-		fence_acquire();
-		if (load_relaxed(&b->shm->head) > b->first_peek) {
-			int err = resync(b);
-			if (err)
-				return err;
-			/* the count, if the oldest record is there already */
-			const void *p;
-			uint64_t size, seq;
-			struct shmkit__wait ws;
-			shmkit__wait_start(&ws, 0);
-			sub_next(b, &p, &size, &seq, &ws);
-			return -EOVERFLOW;
-		}
-	}
-	publish(b);
-	return 0;
-}
-
-static long bcast_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
-{
-	struct bcast *b = bcast_of(c);
-	uint64_t size, seq;
-	struct shmkit__wait ws;
-
-	shmkit__wait_start(&ws, timeout_ns);
-	long n = sub_next(b, p, &size, &seq, &ws);
-
-	if (n > 0) {
-		if (!b->pending++)
-			b->first_peek = b->pos;
-		b->pos = skip(b, b->pos + size);
-		b->seq = seq + 1;
-	}
-	return n;
-}
-
-static long bcast_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
-{
-	struct bcast *b = bcast_of(c);
-	struct shmkit__wait ws;
-
-	if (b->pending) {
-		int err = bcast_release(c);  /* what was peeked before */
-		if (err)
-			return err;
-	}
-	shmkit__wait_start(&ws, timeout_ns);
-	for (;;) {
-		const void *p;
-		uint64_t size, seq;
-		long n = sub_next(b, &p, &size, &seq, &ws);
-		if (n <= 0)
-			return n;
-		if ((size_t)n > cap)
-			return -EMSGSIZE;  /* it stays: b->pos is not moved past it */
-		memcpy(buf, p, (size_t)n);
-		if (b->overwrite) {
-			/* BC8: the copy before head; pairs with BC3 */
-			fence_acquire();
-			if (load_relaxed(&b->shm->head) > b->pos) {
-				int err = resync(b);  /* torn: never handed out */
-				if (err)
-					return err;
-				continue;
-			}
-		}
-		b->pos = skip(b, b->pos + size);
-		b->seq = seq + 1;
-		b->pending = 1;
-		publish(b);  /* the copy was checked above */
-		return n;
-	}
-}
-
-int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total)
-{
-	if (!c)
-		return -EINVAL;
-	if (c->ops != &shmkit__bcast_ops || c->role != SHMKIT_CHAN_READER)
-		return -EPERM;
-	const struct bcast *b = (const struct bcast *)c;
-	if (last)
-		*last = b->last_missed;
-	if (total)
-		*total = b->lost;
-	return 0;
-}
-
 /* ---- opening and closing ---- */
 
 /* The page size a broadcast channel made here is laid out for. */
@@ -691,111 +333,6 @@ static int claim_writer(struct bcast *b)
 
 /* Takes a subscriber slot (a free one, or a dead subscriber's) and its
  * start position. */
-static int join(struct bcast *b, unsigned start, unsigned flags)
-{
-	uint32_t was;
-	/* the join CAS (acq_rel) pairs with the writer's scan and drop, and a
-	 * leaver's release */
-	int i = shmkit__slot_join(&b->c, b->tab, sizeof(*b->tab), SHMKIT_CHAN_SUBSCRIBERS,
-				  SHMKIT_BAD_SLOT_SKIPPED, &was);
-
-	if (i < 0)
-		return i;
-	struct shmkit_bcast_sub *s = &b->tab[i];
-	b->slot = (unsigned)i;
-	b->me = s;
-	/* the writer ignores the slot until the cursor is set (BC10) */
-	store_relaxed(&s->cursor, SHMKIT_BCAST_NONE);
-	store_relaxed(&s->pid, (int32_t)b->c.r->owner);  /* informational */
-	store_relaxed(&s->flags, (flags & SHMKIT_RDONLY) ? SHMKIT_BCAST_SUB_RDONLY : 0);
-	store_relaxed(&s->received, 0);
-	store_relaxed(&s->lost, 0);
-	store_relaxed(&s->gaps, 0);
-	for (int tries = 0;; tries++) {
-		/* BC2: pairs with BC1 */
-		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
-		/* acquire: pairs with BC3's fence after the writer's head store */
-		uint64_t h = load_acquire(&b->shm->head);
-		uint64_t l = load_relaxed(&b->shm->last);  /* checked against h and t */
-		uint64_t sent = load_relaxed(&b->shm->sent);
-		if ((h | t) & 7 || h > t || t - h > b->c.ring.cap) {
-			if (tries < 64)
-				continue;  /* the writer moved between the loads */
-			/* release: pairs with the next joiner's acquire */
-			store_release(&s->token, 0);
-			return -EBADMSG;
-		}
-		uint64_t c = t;
-		if (start == SHMKIT_SUB_OLDEST)
-			c = h;
-		else if (start == SHMKIT_SUB_NEWEST && l >= h && l < t && !(l & 7))
-			c = l;
-		/*
-		 * The seq of the first message at or past c (what a gap before
-		 * its first read is counted from): from the header of the
-		 * record at v, c itself or, when c is tail, the newest message
-		 * (last); the re-read of head below tells whether those words
-		 * were intact.  (It was sent, loaded after tail, which counts a
-		 * commit made meanwhile, or 0 at the oldest: a joiner lapped
-		 * before its first read was told a wrong count, or none; found
-		 * by models/bcast.pml.)
-		 */
-		uint64_t v = c, seq = 0;
-		bool stamped = true;
-		if (c == t && sent == 0) {
-			v = UINT64_MAX;  /* nothing sent yet: 0 */
-		} else if (c == t) {
-			v = l;
-			if (l < h || l >= t || (l & 7)) {
-				if (tries < 64)
-					continue;  /* a commit in flight: last is stored first */
-				/* a writer that died there (or stalls): sent, which
-				 * may count its unpublished message */
-				v = UINT64_MAX;
-				seq = sent;
-			}
-		}
-		if (v != UINT64_MAX) {
-			_Atomic uint64_t *w = word_at(b, v);
-			uint64_t kind = load_relaxed(&w[0]) ^ v;
-			seq = load_relaxed(&w[1]) + (v != c);
-			stamped = kind == SHMKIT_BCAST_DATA || (kind == SHMKIT_BCAST_PAD && v == c);
-		}
-		store_relaxed(&s->cursor, c);
-		/* BC10: the cursor and the header words before the re-read of
-		 * head; pairs with BC3 */
-		atomic_thread_fence(memory_order_seq_cst);
-		uint64_t nh = load_relaxed(&b->shm->head);
-		if ((nh <= c && (v == UINT64_MAX || (nh <= v && stamped))) || tries >= 1000) {
-			b->pos = b->pub = c;
-			b->have_seq = false;
-			b->seq = b->pub_seq = seq;
-			break;
-		}
-	}
-	store_relaxed(&s->next_seq, b->seq);
-	fetch_add_relaxed(&b->win->joins, 1);  /* statistics */
-	/* BC9: a writer held by the slot's earlier cursor may sleep; the join
-	 * moved it (it woke no one, and the writer slept a poll period;
-	 * found by models/bcast.pml) */
-	wake_writer(b);
-	return 0;
-}
-
-/* Maps the control block and the ring read-only in this process. */
-static int protect(struct bcast *b, uint64_t page, uint64_t ring_off)
-{
-	unsigned char *data = b->c.r->data;
-	uint64_t ring_len = (b->c.ring.cap + page - 1) & ~(page - 1);
-
-	if ((uintptr_t)data & (page - 1))
-		return -EOPNOTSUPP;
-	if (mprotect(data, page, PROT_READ) != 0 ||
-	    mprotect(data + ring_off, ring_len, PROT_READ) != 0)
-		return shmkit__err();
-	return 0;
-}
-
 static void bcast_set_wait(shmkit_chan *c)
 {
 	struct bcast *b = bcast_of(c);
@@ -832,16 +369,7 @@ static int bcast_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	} else if (!c->r->token) {
 		err = c->r->slot < 0 ? -EACCES : -EOPNOTSUPP;  /* no identity to be judged by */
 	} else {
-		err = join(b, o->start, o->flags);
-		if (!err && (o->flags & SHMKIT_RDONLY)) {
-			b->rdonly = true;
-			err = protect(b, l0->table_offset, l0->ring_offset);
-			if (err) {
-				store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
-				/* release: pairs with the next joiner's acquire */
-				store_release(&b->me->token, 0);
-			}
-		}
+		err = shmkit__bcast_join(b, o);
 	}
 	if (!err)
 		bcast_set_wait(c);
@@ -861,13 +389,7 @@ static void bcast_close(shmkit_chan *c)
 		wake_subs(b);  /* BC6 */
 		return;
 	}
-	/* what it peeked and did not release is simply left */
-	shmkit__waiter_leave(&c->w);
-	store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
-	/* release: pairs with a joiner's and the writer's acquire */
-	store_release(&b->me->token, 0);
-	atomic_fetch_add_explicit(&b->win->leaves, 1, memory_order_relaxed);
-	wake_writer(b);  /* BC9 */
+	shmkit__bcast_leave(b);
 }
 
 static int32_t bcast_peer_pid(shmkit_chan *c, int *alive)
@@ -889,9 +411,23 @@ const struct shmkit__chan_ops shmkit__bcast_ops = {
 	.close = bcast_close,
 	.reserve = bcast_reserve,
 	.commit = bcast_commit,
-	.peek = bcast_peek,
-	.release = bcast_release,
-	.recv = bcast_recv,
+	.peek = shmkit__bcast_peek,
+	.release = shmkit__bcast_release,
+	.recv = shmkit__bcast_recv,
 	.peer_pid = bcast_peer_pid,
 	.set_wait = bcast_set_wait,
 };
+
+int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total)
+{
+	if (!c)
+		return -EINVAL;
+	if (c->ops != &shmkit__bcast_ops || c->role != SHMKIT_CHAN_READER)
+		return -EPERM;
+	const struct bcast *b = (const struct bcast *)c;
+	if (last)
+		*last = b->last_missed;
+	if (total)
+		*total = b->lost;
+	return 0;
+}

@@ -21,20 +21,6 @@ const struct shmkit__chan_ops *shmkit__chan_kind(uint32_t kind)
 	return kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[kind] : NULL;
 }
 
-void shmkit__chan_line0(struct shmkit_chan_line0 *l0, uint32_t kind, uint64_t capacity,
-			uint64_t ring_off, uint32_t policy, uint32_t spin_ns)
-{
-	memset(l0, 0, sizeof(*l0));
-	l0->magic = SHMKIT_CHAN_MAGIC;
-	l0->version = SHMKIT_CHAN_VERSION;
-	l0->kind = kind;
-	l0->capacity = capacity;
-	l0->max_msg = (uint32_t)(capacity / 4);
-	l0->ring_offset = ring_off;
-	l0->policy = policy;
-	l0->spin_ns = spin_ns;
-}
-
 int shmkit__chan_check(const struct shmkit_chan_line0 *l0, uint64_t data_size)
 {
 	uint64_t cap = l0->capacity, ring_off;

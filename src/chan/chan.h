@@ -8,7 +8,8 @@
  *             the public calls, each one dispatch through the ops table
  *   spsc.c    one writer, one reader          (layout_chan.h)
  *   mpsc.c    up to 64 writers, one reader    (layout_mpsc.h)
- *   bcast.c   one writer, up to 64 subscribers (layout_bcast.h)
+ *   bcast.c   one writer, up to 64 subscribers (layout_bcast.h): the
+ *             writer's half; bcast_sub.c the subscribers'; bcast.h both
  *   ring.h    geometry and the record bounds rule
  *   wait.c    the waiter: spin, sleep, wake, membarrier (wait.h)
  *   role.c    roles, slots, and the peer's liveness
@@ -16,6 +17,8 @@
  */
 #ifndef SHMKIT_CHAN_CHAN_H
 #define SHMKIT_CHAN_CHAN_H
+
+#include <string.h>
 
 #include "internal.h"
 #include "chan/layout_chan.h"
@@ -84,9 +87,22 @@ const struct shmkit__chan_ops *shmkit__chan_kind(uint32_t kind);
 /* Checks line 0 (a private copy) against the data size: -EBADMSG,
  * -EPROTONOSUPPORT (another version or an unknown kind), or 0. */
 int shmkit__chan_check(const struct shmkit_chan_line0 *l0, uint64_t data_size);
-/* Line 0 as a create writes it. */
-void shmkit__chan_line0(struct shmkit_chan_line0 *l0, uint32_t kind, uint64_t capacity,
-			uint64_t ring_off, uint32_t policy, uint32_t spin_ns);
+/* Line 0 as a create writes it (a kind's image then sets 40-48). */
+static inline void shmkit__chan_line0(struct shmkit_chan_line0 *l0, uint32_t kind,
+				      uint64_t capacity, uint64_t ring_off, uint32_t policy,
+				      uint32_t spin_ns)
+{
+	memset(l0, 0, sizeof(*l0));
+	l0->magic = SHMKIT_CHAN_MAGIC;
+	l0->version = SHMKIT_CHAN_VERSION;
+	l0->kind = kind;
+	l0->capacity = capacity;
+	l0->max_msg = (uint32_t)(capacity / 4);
+	l0->ring_offset = ring_off;
+	l0->policy = policy;
+	l0->spin_ns = spin_ns;
+}
+
 
 /* ---- role.c ---- */
 
