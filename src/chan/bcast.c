@@ -46,9 +46,6 @@
  * a lap's end, seqs consecutive; anything else is -EBADMSG.  A cursor that
  * makes no sense is ignored by the writer (it only hurts its subscriber).
  */
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"  /* fences order atomics only: see wait.c */
-#endif
 #include <string.h>
 #include <unistd.h>
 

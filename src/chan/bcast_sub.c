@@ -4,9 +4,6 @@
  * a cursor of their own (and resyncing when lapped under overwrite),
  * releasing, leaving.  The protocol and its labels: bcast.c.
  */
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"  /* fences order atomics only: see wait.c */
-#endif
 #include <string.h>
 #include <sys/mman.h>
 

@@ -3,12 +3,6 @@
  * wait.c - the channels' waiter: spinning, sleeping, waking, and the
  * membarrier that spares wakers a fence (chan/wait.h has the protocol).
  */
-/* TSan models no standalone fence, and GCC 12 says so (-Wtsan) where a
- * fence is inlined.  Here fences order atomics only (the sleep/wake pair
- * W1/W2), which TSan never reports as races, so it checks nothing less. */
-#if defined(__SANITIZE_THREAD__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -155,19 +149,4 @@ int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
 		store_relaxed(p->flag, 0);
 	ws->spin_until = 0;  /* slept once: sleep at once from now on */
 	return err == -EINTR ? err : 0;
-}
-
-void shmkit__wake(const struct shmkit__waiter *me, const struct shmkit__pair *p)
-{
-	shmkit__wake_barrier(me, p->fencers);  /* W2 */
-	uint32_t f = load_relaxed(p->flag);
-	if (!(p->kind == SHMKIT_FLAG_BIT ? f & 1 : f))
-		return;
-	if (p->kind == SHMKIT_FLAG_TAKEN)
-		store_relaxed(p->flag, 0);
-	/* +1: a sequence moved, or (FLAG_BIT) the flag lowered with it; only
-	 * wakers write it so */
-	if (p->kind == SHMKIT_FLAG_BIT || p->bump)
-		fetch_add_relaxed(p->futex, 1);
-	shmkit__futex_wake(p->futex, p->nwake);
 }

@@ -9,8 +9,8 @@
  * slot whether the owner still lives.  A dead owner's token is replaced by
  * CAS with the caller's, which then returns -EOWNERDEAD.
  *
- * Memory orderings: the acquiring CAS (M1) pairs with the releasing
- * exchange in unlock (M2); everything the data saw under the lock travels
+ * Memory orderings: the acquiring CAS (MX1) pairs with the releasing
+ * exchange in unlock (MX2); everything the data saw under the lock travels
  * with them.  state, owner_tid and owner_pid are written only by the holder
  * and read relaxed (stat reads them as hints).
  */
@@ -38,7 +38,7 @@ void shmkit__lockword_release(struct shmkit_mutex_shm *s, bool all)
 {
 	store_relaxed(&s->owner_tid, 0);
 	store_relaxed(&s->owner_pid, 0);
-	/* M2: publishes the critical section; pairs with M1. */
+	/* MX2: publishes the critical section; pairs with MX1. */
 	uint32_t old = atomic_exchange_explicit(&s->word, 0, memory_order_release);
 	if (old & SHMKIT_TOK_WAITERS)
 		shmkit__futex_wake(&s->word, all ? INT_MAX : 1);
@@ -76,7 +76,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 	const uint32_t tok = r->token;
 	uint32_t v = 0;
 
-	/* M1: acquires the critical section; pairs with M2. */
+	/* MX1: acquires the critical section; pairs with MX2. */
 	if (atomic_compare_exchange_strong_explicit(&s->word, &v, tok,
 			memory_order_acquire, memory_order_relaxed))
 		return mutex_enter(r, s, false);
@@ -91,7 +91,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 	for (;;) {
 		v = load_relaxed(&s->word);
 		if ((v & ~SHMKIT_TOK_WAITERS) == 0) {
-			/* M1 again */
+			/* MX1 again */
 			if (atomic_compare_exchange_strong_explicit(&s->word, &v,
 					tok | waiters | (v & SHMKIT_TOK_WAITERS),
 					memory_order_acquire, memory_order_relaxed))
@@ -111,7 +111,7 @@ int shmkit__lockword_acquire(shmkit_region *r, struct shmkit_mutex_shm *s,
 		if (check_owner && owner != tok) {
 			check_owner = false;
 			if (shmkit__token_alive(&src, owner) == 0) {
-				/* M1 again: take over from the dead */
+				/* MX1 again: take over from the dead */
 				if (atomic_compare_exchange_strong_explicit(&s->word, &v,
 						tok | (v & SHMKIT_TOK_WAITERS),
 						memory_order_acquire, memory_order_relaxed))

@@ -16,7 +16,7 @@
  * look at w (RW1, both seq_cst) against the writer's taking w, a seq_cst
  * fence, then its reads of the entries (RW2): one of the two sees the other.
  * The reader's decrement (seq_cst, RW3) releases its reads to the writer's
- * seq_cst reads of the entries (RW2).  A writer's unlock releases w (M2 in
+ * seq_cst reads of the entries (RW2).  A writer's unlock releases w (MX2 in
  * mutex.c), then a seq_cst fence and the bump of rgate then the read of
  * rsleepers (RW4), against a reader's count in rsleepers then its read of w
  * (RW5); likewise readers leaving bump rdone then read dsleepers (RW6)
@@ -110,7 +110,7 @@ static void reader_left(struct shmkit_rwlock_shm *s)
  * never over a live writer that has taken over and repaired meanwhile. */
 static void writer_dead(shmkit_region *r, struct shmkit_rwlock_shm *s, uint32_t w)
 {
-	/* M1's twin: ours for a moment, so no one else acts on this death */
+	/* MX1's twin: ours for a moment, so no one else acts on this death */
 	if (!atomic_compare_exchange_strong_explicit(&s->w.word, &w,
 			r->token | (w & SHMKIT_TOK_WAITERS), memory_order_acquire,
 			memory_order_relaxed))
@@ -118,7 +118,7 @@ static void writer_dead(shmkit_region *r, struct shmkit_rwlock_shm *s, uint32_t 
 	if (load_relaxed(&s->w.state) == SHMKIT_ST_CONSISTENT)
 		store_relaxed(&s->w.state, SHMKIT_ST_INCONSISTENT);  /* else keep it */
 	fetch_add_relaxed(&s->w.recoveries, 1);
-	shmkit__lockword_release(&s->w, true);  /* M2: the state travels with it */
+	shmkit__lockword_release(&s->w, true);  /* MX2: the state travels with it */
 	wake_readers(s);
 }
 
@@ -137,7 +137,7 @@ static int rd_timed(shmkit_region *r, shmkit_rwlock *l, int64_t deadline, bool t
 
 	shmkit__region_peer_src(r, &src);
 	for (;;) {
-		/* RW8: pairs with the writer's release of w (M2) */
+		/* RW8: pairs with the writer's release of w (MX2) */
 		uint32_t w = load_acquire(&s->w.word);
 		/* WAITERS alone: writers asleep, none holding; they queue anew */
 		if ((w & ~SHMKIT_TOK_WAITERS) == 0) {
