@@ -59,32 +59,41 @@ static inline uint32_t msg_sum(uint64_t tag, uint32_t len, const unsigned char *
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The pattern's 8-byte word at body offset @i of the message tagged @tag. */
-static inline uint64_t msg_word(uint64_t tag, size_t i)
+/* The pattern of the message tagged @tag: its 8-byte word at body offset
+ * i is msg_word(msg_key(tag), i). */
+static inline uint64_t msg_key(uint64_t tag)
 {
-	return mix64(tag * 0x2545f4914f6cdd1dULL + 1) ^ ((uint64_t)i * 0x9e3779b97f4a7c15ULL);
+	return mix64(tag * 0x2545f4914f6cdd1dULL + 1);
+}
+
+static inline uint64_t msg_word(uint64_t key, size_t i)
+{
+	return key ^ ((uint64_t)i * 0x9e3779b97f4a7c15ULL);
 }
 
 /* Whether @n bytes at @p are the pattern of the message tagged @tag. */
 static inline bool msg_body_ok(const unsigned char *p, size_t n, uint64_t tag)
 {
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t w = msg_word(tag, i);
-		if (memcmp(p + i, &w, n - i < 8 ? n - i : 8) != 0)
+	uint64_t key = msg_key(tag), v;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, 8);
+		if (v != msg_word(key, i))
 			return false;
 	}
-	return true;
+	uint64_t w = msg_word(key, i);
+	return memcmp(p + i, &w, n - i) == 0;
 }
 
 /* Writes message (@id, @seq) of @n bytes (n >= 1) at @p. */
 static inline void msg_fill(void *p, size_t n, uint32_t id, uint64_t seq)
 {
 	unsigned char *b = p;
-	uint64_t tag = msg_tag(id, seq);
+	uint64_t tag = msg_tag(id, seq), key = msg_key(tag);
 	size_t off = n >= MSG_HDR ? MSG_HDR : 0;
 
 	for (size_t i = 0; off + i < n; i += 8) {
-		uint64_t w = msg_word(tag, i);
+		uint64_t w = msg_word(key, i);
 		memcpy(b + off + i, &w, n - off - i < 8 ? n - off - i : 8);
 	}
 	if (off) {
