@@ -144,7 +144,7 @@ static const char *check_msg(const void *p, long n, struct entry *h)
  * Opens the role the dead process held.  -EBUSY is retried for up to
  * 100 ms and counted: on posix and file a process attaching at that moment
  * (here: the other side's replacement) can make the dead holder look alive
- * for an instant (see takeover_while_another_attaches in test_chan.c);
+ * for an instant (see takeover_while_another_attaches in test_chan_spsc_peers.c);
  * longer than that, the role is held: a failure.
  */
 static int open_role(const char *name, int role, shmkit_chan **c)
