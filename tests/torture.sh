@@ -3,15 +3,15 @@
 # `make torture`: the kill -9 suites, round after round, each round with
 # seeds of its own, until TORTURE_KILLS kills are made (default 50000).
 #
-#   unit/test_crash       creators of posix, file and sysv regions
-#   unit/test_peers       processes attaching and detaching (kill_*)
-#   unit/test_sync_crash  holders and waiters of the mutex and the rwlock
-#   unit/test_chan_crash  channel writers, readers and both
-#   unit/test_prim_crash  semaphore waiters and posters, event waiters
-#                         (plain and under a mutex) and wakers
-#   unit/test_mpsc_crash  MPSC writers, several at once, some holding a claim
-#   unit/test_bcast_crash broadcast subscribers and the writer, backpressure
-#                         and overwrite
+#   unit/test_region_create_crash  creators of posix, file and sysv regions
+#   unit/test_peers                processes attaching and detaching (kill_*)
+#   unit/test_lock_crash           holders and waiters of the mutex and the rwlock
+#   unit/test_chan_spsc_crash      SPSC channel writers, readers and both
+#   unit/test_sem_event_crash      semaphore waiters and posters, event waiters
+#                                  (plain and under a mutex) and wakers
+#   unit/test_chan_mpsc_crash      MPSC writers, several at once, some holding a claim
+#   unit/test_chan_bcast_crash     broadcast subscribers and the writer, backpressure
+#                                  and overwrite
 #
 # Every suite checks its own invariants after each kill and at the end
 # (nothing committed lost or duplicated, order kept, every wait bounded,
@@ -26,8 +26,8 @@ SEED=${TORTURE_SEED:-$(( $(date +%s) * 1000 % 1000000007 ))}
 SUITE_TIMEOUT=${TORTURE_SUITE_TIMEOUT:-900}
 export B
 
-suites=(test_crash test_peers test_sync_crash test_chan_crash test_prim_crash test_mpsc_crash
-	test_bcast_crash)
+suites=(test_region_create_crash test_peers test_lock_crash test_chan_spsc_crash
+	test_sem_event_crash test_chan_mpsc_crash test_chan_bcast_crash)
 for s in "${suites[@]}"; do
 	[ -x "$B/tests/$s" ] || { echo "torture: $B/tests/$s is not built (make tests-build)" >&2; exit 2; }
 done
@@ -87,7 +87,7 @@ if [ $failed -eq 0 ] && [ "$shm_after" -gt "$shm_before" ]; then
 fi
 echo
 for s in "${suites[@]}"; do
-	printf '  %-16s %8d kills\n' "$s" "${per_suite[$s]:-0}"
+	printf '  %-26s %8d kills\n' "$s" "${per_suite[$s]:-0}"
 done
 echo "torture: $total kills in $rounds rounds, $failed failed"
 [ $failed -eq 0 ]

@@ -5,11 +5,12 @@
  * with child processes, children started under an alarm and reaped (by
  * teardown too, when a test failed half-way), another thread, bounded
  * waits, the backends and a fresh region on each, and SIGUSR1 for tests of
- * interrupted waits.
+ * interrupted waits.  Children: kids.h (kid_spawn_nth, kid_reap, kid_kill),
+ * on a board whose slots are numbered by child.
  *
  * A suite defines SYNC_MEMFD_LABEL (the label of its memfd regions) before
  * it includes this, and declares
- *	TestSuite(name, .init = setup, .fini = teardown, .timeout = 60);
+ *	TestSuite(name, .init = sync_setup, .fini = kids_teardown, .timeout = 60);
  */
 #ifndef SHMKIT_TEST_SYNC_UTIL_H
 #define SHMKIT_TEST_SYNC_UTIL_H
@@ -23,48 +24,33 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+#include "kids.h"
 #include "util.h"
 
 #ifndef SYNC_MEMFD_LABEL
 #define SYNC_MEMFD_LABEL "ut-sync"
 #endif
 
-#define MAX_KIDS 32
-#define WAIT_MS 5000             /* bound of every wait for another process */
-#define LONG_NS ((int64_t)5000000000)  /* a generous timeout: 5 s */
-#define SHORT_NS ((int64_t)20000000)   /* a short timeout: 20 ms */
+#define SYNC_SLOTS 32                     /* children a test numbers (board slots) */
+#define SYNC_KID_LIFETIME_S 20            /* a hang in the library kills the child, not the suite */
+#define WAIT_MS 5000                      /* bound of every wait for another process */
+#define SYNC_WAIT_NS ((int64_t)5000000000) /* the timeout of a lock or wait that is to succeed: 5 s */
 
-/* A page shared with every child (MAP_SHARED, inherited across fork). */
-struct board {
-	_Atomic int ready[MAX_KIDS];
-	_Atomic int go[MAX_KIDS];
-	_Atomic int res[MAX_KIDS][8];
+/* The synchronisation suites' board: kids.h's, then each child's slots. */
+struct sync_board {
+	struct kids_board k;
+	_Atomic int ready[SYNC_SLOTS];
+	_Atomic int go[SYNC_SLOTS];
+	_Atomic int res[SYNC_SLOTS][8];
 	_Atomic int sigs;
 	_Atomic int violations;
 };
 
-static struct board *bd;
-static pid_t su_kids[MAX_KIDS];
-static int su_nkids;
+static struct sync_board *bd;
 
-static inline void setup(void)
+static inline void sync_setup(void)
 {
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	su_nkids = 0;
-}
-
-/* Kills and reaps whatever a failed test left running, removes segments. */
-static inline void teardown(void)
-{
-	for (int i = 0; i < su_nkids; i++) {
-		if (su_kids[i] > 0) {
-			kill(su_kids[i], SIGKILL);
-			waitpid(su_kids[i], NULL, 0);
-		}
-	}
-	su_nkids = 0;
-	ut_cleanup();
+	bd = kids_setup(sizeof(*bd), SYNC_KID_LIFETIME_S);
 }
 
 static inline const char *errname(int e)
@@ -138,46 +124,7 @@ static inline int prims_pass(shmkit_region *r, const char *name, int pass,
 	return pass ? shmkit_prims(name, pi, cap) : shmkit_region_prims(r, pi, cap);
 }
 
-/* ---- children ---- */
-
-/* Runs fn(idx, arg) in a child (guarded by alarm) that exits with its return
- * value; returns the child's pid. */
-static inline pid_t spawn(int (*fn)(int, void *), int idx, void *arg)
-{
-	int slot = 0;
-	while (slot < su_nkids && su_kids[slot] > 0)
-		slot++;
-	cr_assert_lt(slot, MAX_KIDS, "too many children");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork");
-	if (pid == 0) {
-		alarm(20);  /* a hang in the library kills the child, not the suite */
-		_exit(fn(idx, arg));
-	}
-	su_kids[slot] = pid;
-	if (slot == su_nkids)
-		su_nkids++;
-	return pid;
-}
-
-/* Exit status of a child, 128+signal if killed; forgets it. */
-static inline int reap(pid_t pid)
-{
-	int status;
-	pid_t got = waitpid(pid, &status, 0);
-	for (int i = 0; i < su_nkids; i++)
-		if (su_kids[i] == pid)
-			su_kids[i] = 0;
-	if (got != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static inline void kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_expect_eq(reap(pid), 128 + SIGKILL);
-}
+/* ---- children (kids.h: kid_spawn_nth, kid_reap, kid_kill) ---- */
 
 /* What a child works on. */
 struct job {
@@ -210,13 +157,6 @@ static inline void in_thread(void *(*fn)(void *), void *arg)
 
 /* ---- waiting ---- */
 
-static inline void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* Polls @cond every millisecond for at most WAIT_MS; true if it held. */
 #define WAIT_FOR(cond) ({ \
 	bool ok_ = false; \
@@ -227,14 +167,14 @@ static inline void sleep_ms(int ms)
 	ok_; })
 
 /* In a child: waits (bounded by its alarm) for the parent's go. */
-static inline void child_wait_go(int idx)
+static inline void sync_wait_go(int idx)
 {
 	while (!atomic_load(&bd->go[idx]))
 		sleep_ms(1);
 }
 
 /* In a child: reports ready, then waits to be killed. */
-static inline __attribute__((noreturn)) void child_hang(int idx)
+static inline __attribute__((noreturn)) void sync_hang(int idx)
 {
 	atomic_store(&bd->ready[idx], 1);
 	for (;;)

@@ -20,7 +20,7 @@
 #define SYNC_MEMFD_LABEL "ut-event"
 #include "sync_util.h"
 
-TestSuite(event, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(event, .init = sync_setup, .fini = kids_teardown, .timeout = 60);
 
 static shmkit_event *ev_at(shmkit_region *r, size_t off)
 {
@@ -54,7 +54,7 @@ static int event_waiter(int idx, void *arg)
 	}
 	atomic_store(&bd->res[idx][1], (int)t);
 	atomic_store(&bd->ready[idx], 1);
-	err = shmkit_event_wait(r, e, t, j->count ? SHMKIT_FOREVER : LONG_NS);
+	err = shmkit_event_wait(r, e, t, j->count ? SHMKIT_FOREVER : SYNC_WAIT_NS);
 	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->go[idx], 1);  /* returned */
 	return 0;
@@ -72,11 +72,11 @@ Test(event, wake_one_across_processes)
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_event_init(r, e), 0);
 		cr_assert_eq(shmkit_event_prepare(r, e, &t0), 0);
-		pid_t pid = spawn(event_waiter, 0, &j);
+		pid_t pid = kid_spawn_nth(event_waiter, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) >= 1), "%s: asleep", bn);
 		cr_expect_eq(bd->go[0], 0, "%s: still waiting", bn);
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq((uint32_t)bd->res[0][1], t0, "%s: the child's ticket", bn);
 		cr_assert_eq(shmkit_event_prepare(r, e, &t1), 0);
@@ -85,10 +85,10 @@ Test(event, wake_one_across_processes)
 		/* and the forever wait */
 		memset(bd, 0, sizeof(*bd));
 		j.count = 1;
-		pid = spawn(event_waiter, 1, &j);
+		pid = kid_spawn_nth(event_waiter, 1, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) >= 1), "%s: asleep", bn);
 		cr_expect_eq(shmkit_event_wake_all(r, e), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[1][0], 0, "%s: %s", bn, errname(bd->res[1][0]));
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
@@ -105,7 +105,7 @@ Test(event, wake_one_wakes_one_wake_all_wakes_all)
 
 		memset(bd, 0, sizeof(*bd));
 		for (int i = 0; i < 2; i++)
-			p[i] = spawn(event_waiter, i, &j);
+			p[i] = kid_spawn_nth(event_waiter, i, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) == 2), "%s: two asleep", bn);
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0);
 		cr_assert(WAIT_FOR(atomic_load(&bd->go[0]) + atomic_load(&bd->go[1]) >= 1), "%s", bn);
@@ -115,17 +115,17 @@ Test(event, wake_one_wakes_one_wake_all_wakes_all)
 		cr_expect_eq(atomic_load(&eshm(e)->sleepers), 1, "%s: one still asleep", bn);
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0);
 		for (int i = 0; i < 2; i++) {
-			cr_expect_eq(reap(p[i]), 0);
+			cr_expect_eq(kid_reap(p[i]), 0);
 			cr_expect_eq(bd->res[i][0], 0, "%s: waiter %d %s", bn, i, errname(bd->res[i][0]));
 		}
 		/* wake_all */
 		memset(bd, 0, sizeof(*bd));
 		for (int i = 0; i < 4; i++)
-			p[i] = spawn(event_waiter, i, &j);
+			p[i] = kid_spawn_nth(event_waiter, i, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) == 4), "%s: four asleep", bn);
 		cr_expect_eq(shmkit_event_wake_all(r, e), 0);
 		for (int i = 0; i < 4; i++) {
-			cr_expect_eq(reap(p[i]), 0);
+			cr_expect_eq(kid_reap(p[i]), 0);
 			cr_expect_eq(bd->res[i][0], 0, "%s: waiter %d %s", bn, i, errname(bd->res[i][0]));
 		}
 		cr_expect_eq(atomic_load(&eshm(e)->sleepers), 0, "%s", bn);
@@ -156,13 +156,13 @@ Test(event, stale_ticket_and_timeouts)
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0, "%s: no one asleep", bn);
 		/* stale: a wake since prepare */
 		cr_expect_eq(shmkit_event_wait(r, e, t, 0), 0, "%s", bn);
-		cr_expect_eq(shmkit_event_wait(r, e, t, LONG_NS), 0, "%s", bn);
+		cr_expect_eq(shmkit_event_wait(r, e, t, SYNC_WAIT_NS), 0, "%s", bn);
 		struct job j = { .r = r, .off = 128, .count = (int)t };
 		atomic_store(&bd->res[0][0], 12345);
-		cr_expect_eq(reap(spawn(stale_waiter, 0, &j)), 0, "%s: forever, stale", bn);
+		cr_expect_eq(kid_reap(kid_spawn_nth(stale_waiter, 0, &j)), 0, "%s: forever, stale", bn);
 		cr_expect_eq(bd->res[0][0], 0, "%s: %s", bn, errname(bd->res[0][0]));
 		/* any ticket other than the sequence is stale */
-		cr_expect_eq(shmkit_event_wait(r, e, t + 1000, LONG_NS), 0, "%s", bn);
+		cr_expect_eq(shmkit_event_wait(r, e, t + 1000, SYNC_WAIT_NS), 0, "%s", bn);
 		cr_expect_eq(shmkit_event_wake_all(r, e), 0);
 		cr_assert_eq(shmkit_event_prepare(r, e, &t), 0);
 		cr_expect_eq(shmkit_event_wait(r, e, t, SHORT_NS), -ETIMEDOUT, "%s", bn);
@@ -217,9 +217,9 @@ Test(event, signal_interrupts_wait_with_eintr)
 			struct job j = { .r = r, .name = name, .off = 0, .count = forever };
 
 			memset(bd, 0, sizeof(*bd));
-			pid_t pid = spawn(interrupted_waiter, 0, &j);
+			pid_t pid = kid_spawn_nth(interrupted_waiter, 0, &j);
 			poke_until_done(pid, &eshm(e)->sleepers, 0, bn);
-			cr_expect_eq(reap(pid), 0);
+			cr_expect_eq(kid_reap(pid), 0);
 			cr_expect_eq(bd->res[0][0], -EINTR, "%s forever %d: %s", bn, forever,
 				     errname(bd->res[0][0]));
 			cr_expect_geq(bd->sigs, 1);
@@ -253,7 +253,7 @@ static int bb_producer(int idx, void *arg)
 		if (err)
 			return 10;
 		while (bb->items == CAP) {
-			err = shmkit_event_wait_mutex(r, &bb->not_full, &bb->m, LONG_NS);
+			err = shmkit_event_wait_mutex(r, &bb->not_full, &bb->m, SYNC_WAIT_NS);
 			if (err) {
 				atomic_store(&bd->res[idx][0], err);
 				return 11;
@@ -281,7 +281,7 @@ static int bb_consumer(int idx, void *arg)
 		if (err)
 			return 10;
 		while (bb->items == 0 && !bb->done) {
-			err = shmkit_event_wait_mutex(r, &bb->not_empty, &bb->m, LONG_NS);
+			err = shmkit_event_wait_mutex(r, &bb->not_empty, &bb->m, SYNC_WAIT_NS);
 			if (err) {
 				atomic_store(&bd->res[idx][0], err);
 				return 11;
@@ -318,19 +318,19 @@ static void run_bb(int backend, int producers, int consumers, int per_producer)
 	cr_assert_eq(shmkit_event_init(r, &bb->not_empty), 0);
 	cr_assert_eq(shmkit_event_init(r, &bb->not_full), 0);
 	for (int i = 0; i < consumers; i++)
-		cons[i] = spawn(bb_consumer, i, &jc);
+		cons[i] = kid_spawn_nth(bb_consumer, i, &jc);
 	for (int i = 0; i < producers; i++)
-		prod[i] = spawn(bb_producer, 8 + i, &jp);
+		prod[i] = kid_spawn_nth(bb_producer, 8 + i, &jp);
 	for (int i = 0; i < producers; i++)
-		cr_expect_eq(reap(prod[i]), 0, "%s: producer %d: %s", bn, i,
+		cr_expect_eq(kid_reap(prod[i]), 0, "%s: producer %d: %s", bn, i,
 			     errname(bd->res[8 + i][0]));
-	cr_assert_eq(shmkit_mutex_timedlock(r, &bb->m, LONG_NS), 0);
+	cr_assert_eq(shmkit_mutex_timedlock(r, &bb->m, SYNC_WAIT_NS), 0);
 	bb->done = 1;
 	cr_expect_eq(shmkit_event_wake_all(r, &bb->not_empty), 0);
 	cr_assert_eq(shmkit_mutex_unlock(r, &bb->m), 0);
 	int sum = 0;
 	for (int i = 0; i < consumers; i++) {
-		cr_expect_eq(reap(cons[i]), 0, "%s: consumer %d: %s", bn, i, errname(bd->res[i][0]));
+		cr_expect_eq(kid_reap(cons[i]), 0, "%s: consumer %d: %s", bn, i, errname(bd->res[i][0]));
 		sum += bd->res[i][1];
 	}
 	const int total = producers * per_producer;
@@ -387,7 +387,7 @@ Test(event, wait_mutex_needs_the_mutex)
 		cr_expect_eq(shmkit_event_wait_mutex(r, e, m, 0), -EPERM, "%s: free mutex", bn);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
 		/* held by us: another process, another thread may not wait with it */
-		cr_expect_eq(reap(spawn(wm_child, 0, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(wm_child, 0, &j)), 0);
 		cr_expect_eq(bd->res[0][0], -EPERM, "%s: other process %s", bn, errname(bd->res[0][0]));
 		struct thread_arg a = { .r = r };
 		in_thread(wm_thread, &a);
@@ -424,7 +424,7 @@ static int cond_waiter(int idx, void *arg)
 	if (err)
 		return 10;
 	atomic_store(&bd->ready[idx], 1);
-	err = shmkit_event_wait_mutex(r, ev_at(r, 64), m, LONG_NS);
+	err = shmkit_event_wait_mutex(r, ev_at(r, 64), m, SYNC_WAIT_NS);
 	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->res[idx][1], shmkit_mutex_unlock(r, m));
 	atomic_store(&bd->go[idx], 1);
@@ -440,9 +440,9 @@ Test(event, wait_mutex_signal_is_a_spurious_wakeup)
 		struct job j = { .r = r, .name = name, .count = 1 };
 
 		memset(bd, 0, sizeof(*bd));
-		pid_t pid = spawn(cond_waiter, 0, &j);
+		pid_t pid = kid_spawn_nth(cond_waiter, 0, &j);
 		poke_until_done(pid, &eshm(ev_at(r, 64))->sleepers, 0, bn);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], 0, "%s: the mutex was held again", bn);
 		cr_expect_geq(bd->sigs, 1);
@@ -460,15 +460,15 @@ Test(event, wait_mutex_wake_and_relock_across_processes)
 		struct job j = { .r = r, .name = name };
 
 		memset(bd, 0, sizeof(*bd));
-		pid_t pid = spawn(cond_waiter, 0, &j);
+		pid_t pid = kid_spawn_nth(cond_waiter, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) >= 1), "%s: asleep", bn);
 		/* it gave the mutex up while it sleeps */
-		cr_assert_eq(shmkit_mutex_timedlock(r, m, LONG_NS), 0, "%s", bn);
+		cr_assert_eq(shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS), 0, "%s", bn);
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0);
 		sleep_ms(20);
 		cr_expect_eq(bd->go[0], 0, "%s: it waits for the mutex", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], 0, "%s: relocked", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
@@ -484,7 +484,7 @@ static int wake_and_die(int idx, void *arg)
 	if (shmkit_mutex_lock(r, mx_at(r, 0)))
 		return 10;
 	shmkit_event_wake_all(r, ev_at(r, 64));
-	child_hang(idx);
+	sync_hang(idx);
 }
 
 Test(event, wait_mutex_relock_finds_owner_dead)
@@ -495,12 +495,12 @@ Test(event, wait_mutex_relock_finds_owner_dead)
 		struct job j = { .r = r, .name = name };
 
 		memset(bd, 0, sizeof(*bd));
-		pid_t w = spawn(cond_waiter, 0, &j);
+		pid_t w = kid_spawn_nth(cond_waiter, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(ev_at(r, 64))->sleepers) >= 1), "%s: asleep", bn);
-		pid_t k = spawn(wake_and_die, 1, &j);
+		pid_t k = kid_spawn_nth(wake_and_die, 1, &j);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[1])), "%s", bn);
-		kill_reap(k);
-		cr_expect_eq(reap(w), 0);
+		kid_kill(k);
+		cr_expect_eq(kid_reap(w), 0);
 		cr_expect_eq(bd->res[0][0], -EOWNERDEAD, "%s: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], 0, "%s: held after -EOWNERDEAD", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
@@ -627,7 +627,7 @@ Test(event, prims_show_sequence_and_waiters)
 		cr_assert_eq(shmkit_event_init(r, e), 0);
 		for (int i = 0; i < 3; i++)
 			cr_assert_eq(shmkit_event_wake_all(r, e), 0);
-		pid_t pid = spawn(event_waiter, 0, &j);
+		pid_t pid = kid_spawn_nth(event_waiter, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&eshm(e)->sleepers) >= 1), "%s: asleep", bn);
 		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
 			int n = prims_pass(r, name, pass, pi, 2);
@@ -639,7 +639,7 @@ Test(event, prims_show_sequence_and_waiters)
 			cr_expect_eq(pi[0].waiters, 1, "%s pass %d", bn, pass);
 		}
 		cr_expect_eq(shmkit_event_wake_one(r, e), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s", bn);
 		cr_assert_eq(shmkit_region_prims(r, pi, 2), 1);
 		cr_expect_eq(pi[0].value, 4, "%s", bn);

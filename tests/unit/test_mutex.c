@@ -23,7 +23,7 @@
 #define SYNC_MEMFD_LABEL "ut-mutex"
 #include "sync_util.h"
 
-TestSuite(mutex, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(mutex, .init = sync_setup, .fini = kids_teardown, .timeout = 60);
 
 static struct shmkit_mutex_shm *mshm(shmkit_mutex *m)
 {
@@ -89,18 +89,18 @@ static void run_counter(int backend, int procs, int count, bool by_name)
 	shmkit_region *r = make_region(backend, 4096, &name);
 	struct counted *c = shmkit_region_base(r);
 	struct job j = { .r = r, .name = by_name ? name : NULL, .count = count };
-	pid_t pids[MAX_KIDS];
+	pid_t pids[SYNC_SLOTS];
 
 	memset(bd, 0, sizeof(*bd));
 	cr_assert_eq(shmkit_mutex_init(r, &c->m), 0);
 	for (int i = 0; i < procs; i++)
-		pids[i] = spawn(count_child, i, &j);
+		pids[i] = kid_spawn_nth(count_child, i, &j);
 	for (int i = 0; i < procs; i++)
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[i])), "child %d ready", i);
 	for (int i = 0; i < procs; i++)
 		atomic_store(&bd->go[i], 1);
 	for (int i = 0; i < procs; i++)
-		cr_expect_eq(reap(pids[i]), 0, "%s: child %d", ut_backend_names[backend], i);
+		cr_expect_eq(kid_reap(pids[i]), 0, "%s: child %d", ut_backend_names[backend], i);
 	cr_expect_eq(c->counter, (uint64_t)procs * (uint64_t)count,
 		     "%s: %d x %d increments gave %llu", ut_backend_names[backend], procs,
 		     count, (unsigned long long)c->counter);
@@ -158,7 +158,7 @@ Test(mutex, busy_and_timeout_from_another_process)
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
-		cr_expect_eq(reap(spawn(busy_child, 0, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(busy_child, 0, &j)), 0);
 		cr_expect_eq(bd->res[0][0], -EBUSY, "%s trylock: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], -ETIMEDOUT, "%s timedlock: %s", bn, errname(bd->res[0][1]));
 		cr_expect_eq(bd->res[0][2], -ETIMEDOUT, "%s timedlock(0): %s", bn,
@@ -245,13 +245,13 @@ static shmkit_region *child_lock(int idx, struct job *j)
 static int hold_child(int idx, void *arg)
 {
 	child_lock(idx, arg);
-	child_hang(idx);
+	sync_hang(idx);
 }
 
 /* A child that holds the lock; returns its pid once it does. */
 static pid_t start_holder(struct job *j, int idx)
 {
-	pid_t pid = spawn(hold_child, idx, j);
+	pid_t pid = kid_spawn_nth(hold_child, idx, j);
 	cr_assert(WAIT_FOR(atomic_load(&bd->ready[idx])), "holder ready");
 	cr_assert_eq(bd->res[idx][0], 0, "holder locked: %s", errname(bd->res[idx][0]));
 	return pid;
@@ -261,7 +261,7 @@ static pid_t start_holder(struct job *j, int idx)
 static pid_t kill_a_holder(struct job *j, int idx)
 {
 	pid_t pid = start_holder(j, idx);
-	kill_reap(pid);
+	kid_kill(pid);
 	return pid;
 }
 
@@ -306,11 +306,11 @@ Test(mutex, owner_death_then_consistent)
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
 		/* the next lock finds the dead owner */
 		kill_a_holder(&j, 0);
-		int err = shmkit_mutex_timedlock(r, m, LONG_NS);
+		int err = shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s lock after death: %s", bn, errname(err));
 		cr_expect_eq(shmkit_mutex_consistent(r, m), 0, "%s", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0, "%s", bn);
-		cr_expect_eq(shmkit_mutex_timedlock(r, m, LONG_NS), 0, "%s: normal again", bn);
+		cr_expect_eq(shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS), 0, "%s: normal again", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0, "%s", bn);
 
 		/* trylock notices a dead owner at once */
@@ -325,7 +325,7 @@ Test(mutex, owner_death_then_consistent)
 		memset(bd, 0, sizeof(*bd));
 		kill_a_holder(&j, 2);
 		atomic_store(&bd->res[3][0], 12345);
-		cr_expect_eq(reap(spawn(recovering_locker, 3, &j)), 0, "%s", bn);
+		cr_expect_eq(kid_reap(kid_spawn_nth(recovering_locker, 3, &j)), 0, "%s", bn);
 		cr_expect_eq(bd->res[3][0], -EOWNERDEAD, "%s lock after death: %s", bn,
 			     errname(bd->res[3][0]));
 		cr_expect_eq(bd->res[3][1], 0, "%s: consistent", bn);
@@ -345,14 +345,14 @@ Test(mutex, unlock_without_consistent_is_notrecoverable)
 
 		memset(bd, 0, sizeof(*bd));
 		kill_a_holder(&j, 0);  /* on a zero mutex, never initialised */
-		int err = shmkit_mutex_timedlock(r, m, LONG_NS);
+		int err = shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: %s", bn, errname(err));
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0, "%s: unlock, not repaired", bn);
 		cr_expect_eq(shmkit_mutex_lock(r, m), -ENOTRECOVERABLE, "%s", bn);
 		cr_expect_eq(shmkit_mutex_trylock(r, m), -ENOTRECOVERABLE, "%s", bn);
 		cr_expect_eq(shmkit_mutex_timedlock(r, m, SHORT_NS), -ENOTRECOVERABLE, "%s", bn);
 		/* and for another process as well */
-		cr_expect_eq(reap(spawn(busy_child, 1, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(busy_child, 1, &j)), 0);
 		cr_expect_eq(bd->res[1][0], -ENOTRECOVERABLE, "%s, other process: %s", bn,
 			     errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[1][1], -ENOTRECOVERABLE, "%s, other process: %s", bn,
@@ -372,7 +372,7 @@ static int waiter_child(int idx, void *arg)
 	shmkit_mutex *m = mutex_at(r, j->off);
 
 	atomic_store(&bd->ready[idx], 1);
-	report_repair_unlock(idx, r, m, shmkit_mutex_timedlock(r, m, LONG_NS));
+	report_repair_unlock(idx, r, m, shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS));
 	return 0;
 }
 
@@ -387,13 +387,13 @@ Test(mutex, sleeping_waiter_gets_ownerdead)
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_mutex_init(r, m), 0);
 		pid_t holder = start_holder(&j, 0);
-		pid_t w1 = spawn(waiter_child, 1, &j);
-		pid_t w2 = spawn(waiter_child, 2, &j);
+		pid_t w1 = kid_spawn_nth(waiter_child, 1, &j);
+		pid_t w2 = kid_spawn_nth(waiter_child, 2, &j);
 		/* both asleep in the kernel before the owner dies */
 		cr_assert(WAIT_FOR(atomic_load(&mshm(m)->sleepers) >= 2), "%s: waiters asleep", bn);
-		kill_reap(holder);
-		cr_expect_eq(reap(w1), 0);
-		cr_expect_eq(reap(w2), 0);
+		kid_kill(holder);
+		cr_expect_eq(kid_reap(w1), 0);
+		cr_expect_eq(kid_reap(w2), 0);
 		int a = bd->res[1][0], c = bd->res[2][0];
 		/* exactly one of them saw the death; the other got it after the repair */
 		cr_expect((a == -EOWNERDEAD && c == 0) || (a == 0 && c == -EOWNERDEAD),
@@ -417,7 +417,7 @@ static int close_holder(int idx, void *arg)
 	if (j->name)  /* the inherited handle as well: no attach left */
 		shmkit_region_close(j->r);
 	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(idx);
+	sync_wait_go(idx);
 	return 0;
 }
 
@@ -430,11 +430,11 @@ Test(mutex, owner_closing_region_counts_as_dead)
 		struct job j = { .r = r, .name = name, .off = 1024 };
 
 		memset(bd, 0, sizeof(*bd));
-		pid_t pid = spawn(close_holder, 0, &j);
+		pid_t pid = kid_spawn_nth(close_holder, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 		cr_expect_eq(bd->res[0][0], 0, "%s: child locked", bn);
 		cr_expect_eq(bd->res[0][1], 0, "%s: child closed", bn);
-		int err = shmkit_mutex_timedlock(r, m, LONG_NS);
+		int err = shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: holder closed its region, alive: %s", bn,
 			     errname(err));
 		if (err == -EOWNERDEAD) {
@@ -442,7 +442,7 @@ Test(mutex, owner_closing_region_counts_as_dead)
 			cr_expect_eq(shmkit_mutex_unlock(r, m), 0);
 		}
 		atomic_store(&bd->go[0], 1);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
 }
@@ -456,7 +456,7 @@ Test(mutex, close_while_holding_in_same_process)
 		cr_assert_eq(shmkit_region_open(name, 0, 0, 0, &h), 0);
 		cr_assert_eq(shmkit_mutex_lock(h, mutex_at(h, 0)), 0);
 		cr_assert_eq(shmkit_region_close(h), 0);
-		int err = shmkit_mutex_timedlock(r, mutex_at(r, 0), LONG_NS);
+		int err = shmkit_mutex_timedlock(r, mutex_at(r, 0), SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: %s", bn, errname(err));
 		cr_expect_eq(shmkit_mutex_consistent(r, mutex_at(r, 0)), 0);
 		cr_expect_eq(shmkit_mutex_unlock(r, mutex_at(r, 0)), 0);
@@ -501,18 +501,18 @@ Test(mutex, zero_memory_is_an_unlocked_mutex)
 		cr_assert_eq(shmkit_region_prims(r, pi, 4), 1, "%s: listed on first use", bn);
 		cr_expect_eq(pi[0].type, SHMKIT_PRIM_MUTEX);
 		cr_expect_eq(pi[0].offset, off);
-		pid_t p1 = spawn(zero_child, 0, &j), p2 = spawn(zero_child, 1, &j);
-		cr_expect_eq(reap(p1), 0, "%s", bn);
-		cr_expect_eq(reap(p2), 0, "%s", bn);
+		pid_t p1 = kid_spawn_nth(zero_child, 0, &j), p2 = kid_spawn_nth(zero_child, 1, &j);
+		cr_expect_eq(kid_reap(p1), 0, "%s", bn);
+		cr_expect_eq(kid_reap(p2), 0, "%s", bn);
 		cr_expect_eq(*(uint64_t *)((char *)shmkit_region_base(r) + off + 64), 10000, "%s", bn);
 		cr_expect_eq(shmkit_region_close(r), 0);
 	}
 	/* a fresh zero mutex, first touched by two processes at once */
 	shmkit_region *r = make_region(SHMKIT_BACKEND_ANON, 4096, NULL);
 	struct job j = { .r = r, .off = 0, .count = 20000 };
-	pid_t p1 = spawn(zero_child, 0, &j), p2 = spawn(zero_child, 1, &j);
-	cr_expect_eq(reap(p1), 0);
-	cr_expect_eq(reap(p2), 0);
+	pid_t p1 = kid_spawn_nth(zero_child, 0, &j), p2 = kid_spawn_nth(zero_child, 1, &j);
+	cr_expect_eq(kid_reap(p1), 0);
+	cr_expect_eq(kid_reap(p2), 0);
 	cr_expect_eq(*(uint64_t *)((char *)shmkit_region_base(r) + 64), 40000);
 	struct shmkit_prim_info pi[4];
 	cr_expect_eq(shmkit_region_prims(r, pi, 4), 1, "listed once");
@@ -545,12 +545,12 @@ Test(mutex, signal_does_not_interrupt_lock)
 		memset(bd, 0, sizeof(*bd));
 		atomic_store(&bd->res[0][0], 12345);
 		cr_assert_eq(shmkit_mutex_lock(r, m), 0);
-		pid_t pid = spawn(signalled_locker, 0, &j);
+		pid_t pid = kid_spawn_nth(signalled_locker, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 		poke_sleeper(pid, &mshm(m)->sleepers, bn);  /* it would have returned -EINTR */
 		cr_expect_eq(atomic_load(&bd->res[0][0]), 12345, "%s: still waiting", bn);
 		cr_expect_eq(shmkit_mutex_unlock(r, m), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s: lock after signals: %s", bn,
 			     errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], 0, "%s", bn);
@@ -700,7 +700,7 @@ static void expect_lock(shmkit_region *r, size_t off, int want, const char *what
 {
 	struct job j = { .r = r, .off = off };
 	atomic_store(&bd->res[9][0], 12345);
-	int st = reap(spawn(lock_child, 9, &j));
+	int st = kid_reap(kid_spawn_nth(lock_child, 9, &j));
 	cr_expect_eq(st, 0, "%s: lock did not return (status %d)", what, st);
 	cr_expect_eq(bd->res[9][0], want, "%s: lock %s", what, errname(bd->res[9][0]));
 }
@@ -857,7 +857,7 @@ Test(mutex, prims_show_owner_alive_and_dead)
 			cr_expect_eq(pi[0].owner_alive, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].state, 0);
 		}
-		kill_reap(pid);
+		kid_kill(pid);
 		for (int pass = 0; pass < (name ? 2 : 1); pass++) {
 			int n = prims_pass(r, name, pass, pi, 4);
 			cr_assert_eq(n, 1, "%s pass %d", bn, pass);
@@ -865,7 +865,7 @@ Test(mutex, prims_show_owner_alive_and_dead)
 			cr_expect_eq(pi[0].owner_alive, 0, "%s pass %d: owner_alive %d", bn, pass,
 				     pi[0].owner_alive);
 		}
-		cr_expect_eq(shmkit_mutex_timedlock(r, m, LONG_NS), -EOWNERDEAD, "%s", bn);
+		cr_expect_eq(shmkit_mutex_timedlock(r, m, SYNC_WAIT_NS), -EOWNERDEAD, "%s", bn);
 		cr_assert_eq(shmkit_region_prims(r, pi, 4), 1);
 		cr_expect_eq(pi[0].owner_pid, getpid(), "%s", bn);
 		cr_expect_eq(pi[0].owner_alive, 1, "%s", bn);
@@ -889,10 +889,10 @@ Test(mutex, prims_waiters_counted)
 
 	memset(bd, 0, sizeof(*bd));
 	cr_assert_eq(shmkit_mutex_lock(r, m), 0);
-	pid_t w = spawn(waiter_child, 1, &j);
+	pid_t w = kid_spawn_nth(waiter_child, 1, &j);
 	cr_assert(WAIT_FOR(shmkit_region_prims(r, &pi, 1) == 1 && pi.waiters == 1));
 	cr_expect_eq(shmkit_mutex_unlock(r, m), 0);
-	cr_expect_eq(reap(w), 0);
+	cr_expect_eq(kid_reap(w), 0);
 	cr_expect_eq(bd->res[1][0], 0);
 	cr_assert_eq(shmkit_region_prims(r, &pi, 1), 1);
 	cr_expect_eq(pi.waiters, 0);

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "crash_util.h"
+#include "kids.h"
 #include "util.h"
 
-TestSuite(peers, .fini = ut_cleanup, .timeout = 120);
+TestSuite(peers, .fini = kids_teardown, .timeout = 120);
 
 struct proc {
 	pid_t pid;
@@ -30,7 +30,7 @@ static const char *helper(void)
 	return path;
 }
 
-static void spawn(struct proc *p, char *const argv[])
+static void spawn_helper(struct proc *p, char *const argv[])
 {
 	int in[2], out[2];
 	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
@@ -86,7 +86,7 @@ static void make_region(const char *n)
 static void spawn_holder(struct proc *p, const char *n)
 {
 	char line[64];
-	spawn(p, (char *const[]){ (char *)helper(), "hold", (char *)n, NULL });
+	spawn_helper(p, (char *const[]){ (char *)helper(), "hold", (char *)n, NULL });
 	cr_assert_gt(read_line(p, line, sizeof(line)), 0, "helper attached to %s", n);
 }
 
@@ -216,7 +216,7 @@ Test(peers, peer_in_another_pid_namespace)
 	char line[64];
 	make_region(pn);
 	make_region(sn);
-	spawn(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
+	spawn_helper(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
 				  (char *)helper(), "hold", (char *)pn, (char *)sn, NULL });
 	cr_assert_gt(read_line(&p, line, sizeof(line)), 0, "helper attached");
 	cr_expect_str_eq(line, "pid 1", "the helper is init of its namespace");
@@ -244,7 +244,7 @@ Test(peers, recycled_pid_is_not_the_peer)
 	char line[128];
 	make_region(pn);
 	make_region(sn);
-	spawn(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
+	spawn_helper(&p, (char *const[]){ "unshare", "--pid", "--fork", "--mount-proc",
 				  (char *)helper(), "recycle", (char *)pn, (char *)sn, NULL });
 	cr_assert_gt(read_line(&p, line, sizeof(line)), 0);
 	if (!strncmp(line, "norecycle", 9)) {
@@ -308,7 +308,7 @@ Test(peers, fork_child_is_a_peer_of_its_own)
 		cr_assert_eq(pipe(down), 0);
 		int fds[4] = { up[1], down[0], up[0], down[1] };
 		const char *arg[2] = { n, (const char *)fds };
-		cr_assert_eq(ut_in_child(fork_middle, arg), 0);
+		cr_assert_eq(kid_run(fork_middle, arg), 0);
 		close(up[1]);
 		close(down[0]);
 		char line[64] = { 0 };
@@ -379,10 +379,7 @@ Test(peers, concurrent_attach_detach)
 		int p3[4] = { up[0], up[1], down[0], down[1] };
 		const char *arg[2] = { n, (const char *)p3 };
 		for (int i = 0; i < WORKERS; i++) {
-			kids[i] = fork();
-			cr_assert_geq(kids[i], 0);
-			if (kids[i] == 0)
-				_exit(churn(arg));
+			kids[i] = kid_spawn(churn, arg);
 		}
 		close(up[1]);
 		close(down[0]);
@@ -396,8 +393,7 @@ Test(peers, concurrent_attach_detach)
 		cr_expect_eq(shmkit_peers(n, v, 16), WORKERS + 1, "%s", n);
 		close(down[1]);
 		for (int i = 0; i < WORKERS; i++) {
-			int status;
-			waitpid(kids[i], &status, 0);
+			int status = kid_wait(kids[i], (int64_t)KID_LIFETIME_S * 1000000000);
 			cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 				  "worker %d status %d", i, status);
 		}
@@ -435,14 +431,10 @@ Test(peers, kill_during_attach_detach)
 		printf("peers kill %s: seed %llu (SHMKIT_TEST_SEED=%llu repeats it)\n", n,
 		       (unsigned long long)seed, (unsigned long long)seed);
 		for (int it = 0; it < iterations; it++) {
-			pid_t k = fork();
-			cr_assert_geq(k, 0);
-			if (k == 0)
-				_exit(churn_forever((void *)n));
+			pid_t k = kid_spawn(churn_forever, (void *)n);
 			usleep((useconds_t)rnd_below(&rng, 3000));
 			kill(k, SIGKILL);
-			int status;
-			waitpid(k, &status, 0);
+			int status = kid_wait(k, KID_WAIT_NS);
 			cr_assert(WIFSIGNALED(status), "%s: churner failed: %d", n, status);
 		}
 		/* every slot the victims left is dead; the creator still counts */

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "kids.h"
 #include "util.h"
 
 TestSuite(region, .fini = ut_cleanup, .timeout = 30);
@@ -68,14 +69,6 @@ static const struct shmkit_peer *find_pid(const struct shmkit_peer *p, int n, pi
 	return NULL;
 }
 
-static int reap(pid_t pid)
-{
-	int status;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* ---- (a) anonymous regions across fork ---- */
 
 static int plain_global = 1;
@@ -99,7 +92,7 @@ Test(region, anon_shared_across_fork)
 		char *p = shmkit_region_base(r);
 		cr_expect_eq(p[0], 0, "zero-filled");
 		plain_global = 1;
-		cr_expect_eq(ut_in_child(child_writes, r), 0, "flags %#x", flags[i]);
+		cr_expect_eq(kid_run(child_writes, r), 0, "flags %#x", flags[i]);
 		cr_expect_str_eq(p, "written by the child", "flags %#x", flags[i]);
 		cr_expect_eq(p[19999], 'Z', "flags %#x", flags[i]);
 		cr_expect_eq(plain_global, 1, "a plain global is not shared (flags %#x)", flags[i]);
@@ -154,7 +147,7 @@ Test(region, anon_managed_peers_across_fork)
 		cr_expect_eq(st.nattch, 2);
 
 		close(hold[1]);  /* lets the child go */
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		close(ready[0]);
 
 		n = shmkit_region_peers(r, peers, 8);
@@ -224,7 +217,7 @@ static void memfd_round(unsigned flags)
 	int fd = err ? -1 : shmkit_region_fd(r);
 	if (err || fd < 0) {
 		close(sv[0]);  /* the child's recv fails: it exits */
-		reap(pid);
+		kid_reap(pid);
 		shmkit_region_close(r);
 		cr_assert_fail("memfd region: %s, fd %d", errname(err), fd);
 	}
@@ -244,7 +237,7 @@ static void memfd_round(unsigned flags)
 		cr_expect_eq(shmkit_region_peers(r, peers, 8), -EPROTO);
 	}
 	cr_expect_eq(write(sv[0], "G", 1), 1);
-	cr_expect_eq(reap(pid), 0, "child status");
+	cr_expect_eq(kid_reap(pid), 0, "child status");
 	if (!(flags & SHMKIT_RAW)) {
 		int n = shmkit_region_peers(r, peers, 8);
 		cr_expect_eq(n, 1, "the receiver detached, got %d", n);
@@ -467,8 +460,8 @@ static void rdonly_round(int backend, unsigned base)
 	strcpy(shmkit_region_base(a), "ok");
 	cr_assert_eq(shmkit_region_open(name, base | SHMKIT_RDONLY, 0, 0, &b), 0);
 	cr_expect_str_eq(shmkit_region_base(b), "ok");
-	cr_expect_eq(ut_in_child(child_read_rdonly, b), 0, "reading is fine");
-	int st = ut_in_child(child_write_rdonly, b);
+	cr_expect_eq(kid_run(child_read_rdonly, b), 0, "reading is fine");
+	int st = kid_run(child_write_rdonly, b);
 	cr_expect_eq(st, 128 + SIGSEGV, "%s %s: writing read-only data: status %d", name,
 		     base ? "raw" : "managed", st);
 	cr_expect_str_eq(shmkit_region_base(a), "ok");

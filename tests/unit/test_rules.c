@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "kids.h"
 #include "util.h"
 
 struct ctx {
@@ -146,7 +147,7 @@ static int r_mode_forbids(struct ctx *c)
 	unsigned mode = getuid() == 0 ? 0600 : 0400;
 	cr_assert_eq(shmkit_region_open(c->name, c->base | SHMKIT_CREATE | SHMKIT_EXCL,
 					4096, mode, &a), 0);
-	int status = ut_in_child(open_as_other, c);
+	int status = kid_run(open_as_other, c);
 	shmkit_region_close(a);
 	cr_expect_eq(status, 0, "child status %d", status);
 	return status == 0 ? -EACCES : -status;

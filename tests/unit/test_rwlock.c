@@ -21,7 +21,7 @@
 #define SYNC_MEMFD_LABEL "ut-rwlock"
 #include "sync_util.h"
 
-TestSuite(rwlock, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(rwlock, .init = sync_setup, .fini = kids_teardown, .timeout = 60);
 
 static shmkit_rwlock *rw_at(shmkit_region *r, size_t off)
 {
@@ -63,7 +63,7 @@ static int hold_child(int idx, void *arg)
 	shmkit_region *r = child_region(j);
 
 	atomic_store(&bd->res[idx][0], lock_as(j->count, r, rw_at(r, j->off)));
-	child_hang(idx);
+	sync_hang(idx);
 }
 
 /* Takes the lock, reports, waits for go, unlocks. */
@@ -72,11 +72,11 @@ static int hold_release_child(int idx, void *arg)
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_rwlock *l = rw_at(r, j->off);
-	int err = timedlock_as(j->count, r, l, LONG_NS);
+	int err = timedlock_as(j->count, r, l, SYNC_WAIT_NS);
 
 	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(idx);
+	sync_wait_go(idx);
 	if (err == 0 || err == -EOWNERDEAD)
 		err = unlock_as(j->count, r, l);
 	atomic_store(&bd->res[idx][1], err);
@@ -96,7 +96,7 @@ static int blocking_ops(int idx, void *arg)
 static pid_t start_holder(int (*fn)(int, void *), int idx, struct job *j, int mode)
 {
 	j->count = mode;
-	pid_t pid = spawn(fn, idx, j);
+	pid_t pid = kid_spawn_nth(fn, idx, j);
 	cr_assert(WAIT_FOR(atomic_load(&bd->ready[idx])), "holder %d ready", idx);
 	cr_assert_eq(bd->res[idx][0], 0, "holder %d locked: %s", idx, errname(bd->res[idx][0]));
 	return pid;
@@ -123,7 +123,7 @@ static int load_lock(int mode, shmkit_region *r, shmkit_rwlock *l, int i)
 	case 0:
 		return lock_as(mode, r, l);
 	case 1:
-		return timedlock_as(mode, r, l, LONG_NS);
+		return timedlock_as(mode, r, l, SYNC_WAIT_NS);
 	default:
 		while ((err = trylock_as(mode, r, l)) == -EBUSY)
 			sched_yield();
@@ -171,7 +171,7 @@ static int load_child(int idx, struct job *j, int mode, void (*inside)(struct sh
 	struct shared *sh = shmkit_region_base(r);
 
 	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(0);
+	sync_wait_go(0);
 	for (int i = 0; i < j->count; i++) {
 		int err = load_lock(mode, r, &sh->l, i);
 		if (err) {
@@ -207,20 +207,20 @@ static void run_load(int backend, bool by_name, int readers, int writers, int rd
 	struct job jr = { .r = r, .name = by_name ? name : NULL, .count = rd_iter };
 	struct job jw = { .r = r, .name = by_name ? name : NULL, .count = wr_iter };
 	const char *bn = ut_backend_names[backend];
-	pid_t pids[MAX_KIDS];
+	pid_t pids[SYNC_SLOTS];
 	int n = 0;
 
 	memset(bd, 0, sizeof(*bd));
 	cr_assert_eq(shmkit_rwlock_init(r, &sh->l), 0);
 	for (int i = 0; i < readers; i++, n++)
-		pids[n] = spawn(load_reader, n, &jr);
+		pids[n] = kid_spawn_nth(load_reader, n, &jr);
 	for (int i = 0; i < writers; i++, n++)
-		pids[n] = spawn(load_writer, n, &jw);
+		pids[n] = kid_spawn_nth(load_writer, n, &jw);
 	for (int i = 0; i < n; i++)
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[i])));
 	atomic_store(&bd->go[0], 1);
 	for (int i = 0; i < n; i++)
-		cr_expect_eq(reap(pids[i]), 0, "%s: child %d: %s %s", bn, i, errname(bd->res[i][0]),
+		cr_expect_eq(kid_reap(pids[i]), 0, "%s: child %d: %s %s", bn, i, errname(bd->res[i][0]),
 			     errname(bd->res[i][1]));
 	cr_expect_eq(atomic_load(&bd->violations), 0, "%s: exclusion violated", bn);
 	cr_expect_eq(sh->a, (uint64_t)writers * (uint64_t)wr_iter, "%s", bn);
@@ -277,7 +277,7 @@ Test(rwlock, busy_against_another_process)
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), -EPERM, "%s: no read hold", bn);
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), -EPERM, "%s", bn);
 		atomic_store(&bd->go[0], 1);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][1], 0, "%s: the child's wrunlock", bn);
 		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0, "%s", bn);
@@ -292,7 +292,7 @@ Test(rwlock, busy_against_another_process)
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), -EPERM, "%s: the child's hold is not ours", bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), -EPERM, "%s", bn);
 		atomic_store(&bd->go[1], 1);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[1][1], 0, "%s: the child's rdunlock", bn);
 		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0, "%s", bn);
@@ -394,18 +394,18 @@ Test(rwlock, waiting_writer_blocks_new_readers)
 
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_rwlock_rdlock(r, l), 0);
-		pid_t w = spawn(hold_release_child, 0, &jw);
+		pid_t w = kid_spawn_nth(hold_release_child, 0, &jw);
 		/* the writer holds w and sleeps until the readers leave */
 		cr_assert(WAIT_FOR(atomic_load(&s->w.word) != 0 && atomic_load(&s->dsleepers) >= 1),
 			  "%s: writer waiting", bn);
 		cr_expect_eq(bd->ready[0], 0, "%s: the writer waits", bn);
 		/* a new reader is turned away, even while readers are in */
-		cr_expect_eq(reap(spawn(try_reader, 1, &jr)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(try_reader, 1, &jr)), 0);
 		cr_expect_eq(bd->res[1][0], -EBUSY, "%s: tryrdlock %s", bn, errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[1][1], -ETIMEDOUT, "%s: timedrdlock %s", bn, errname(bd->res[1][1]));
 		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), -EBUSY, "%s: the parent too", bn);
 		/* a reader waiting behind the writer gets in after it */
-		pid_t rd = spawn(hold_release_child, 2, &jr);
+		pid_t rd = kid_spawn_nth(hold_release_child, 2, &jr);
 		cr_assert(WAIT_FOR(atomic_load(&s->rsleepers) >= 1), "%s: reader parked", bn);
 		cr_expect_eq(bd->ready[2], 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0);
@@ -416,8 +416,8 @@ Test(rwlock, waiting_writer_blocks_new_readers)
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[2])), "%s: reader in", bn);
 		cr_expect_eq(bd->res[2][0], 0, "%s: reader %s", bn, errname(bd->res[2][0]));
 		atomic_store(&bd->go[2], 1);
-		cr_expect_eq(reap(w), 0);
-		cr_expect_eq(reap(rd), 0);
+		cr_expect_eq(kid_reap(w), 0);
+		cr_expect_eq(kid_reap(rd), 0);
 		cr_expect_eq(bd->res[0][1], 0, "%s", bn);
 		cr_expect_eq(bd->res[2][1], 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), 0, "%s", bn);
@@ -438,13 +438,13 @@ Test(rwlock, dead_reader_holds_are_dropped)
 
 		memset(bd, 0, sizeof(*bd));
 		/* a plain writer lock finds it */
-		kill_reap(start_holder(hold_child, 0, &j, RD));
-		int err = shmkit_rwlock_timedwrlock(r, l, LONG_NS);
+		kid_kill(start_holder(hold_child, 0, &j, RD));
+		int err = shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, 0, "%s: wrlock after a reader died: %s", bn, errname(err));
 		if (!err)
 			cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0);
 		/* trywrlock asks at once */
-		kill_reap(start_holder(hold_child, 1, &j, RD));
+		kid_kill(start_holder(hold_child, 1, &j, RD));
 		err = shmkit_rwlock_trywrlock(r, l);
 		cr_expect_eq(err, 0, "%s: trywrlock after a reader died: %s", bn, errname(err));
 		if (!err)
@@ -452,13 +452,13 @@ Test(rwlock, dead_reader_holds_are_dropped)
 		/* a writer already asleep waiting for the reader */
 		pid_t rd = start_holder(hold_child, 2, &j, RD);
 		j.count = WR;
-		pid_t w = spawn(hold_release_child, 3, &j);
+		pid_t w = kid_spawn_nth(hold_release_child, 3, &j);
 		cr_assert(WAIT_FOR(atomic_load(&lshm(l)->dsleepers) >= 1), "%s: writer asleep", bn);
-		kill_reap(rd);
+		kid_kill(rd);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[3])), "%s: writer got in", bn);
 		cr_expect_eq(bd->res[3][0], 0, "%s: %s", bn, errname(bd->res[3][0]));
 		atomic_store(&bd->go[3], 1);
-		cr_expect_eq(reap(w), 0);
+		cr_expect_eq(kid_reap(w), 0);
 		cr_expect_eq(bd->res[3][1], 0, "%s", bn);
 		/* the lock is consistent: a dead reader changed no data */
 		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), 0, "%s", bn);
@@ -496,7 +496,7 @@ Test(rwlock, reader_closing_region_drops_its_holds)
 		shmkit_region *r = make_region(be, 4096, &name);
 
 		rdlock_and_close(name);
-		int err = shmkit_rwlock_timedwrlock(r, rw_at(r, 0), LONG_NS);
+		int err = shmkit_rwlock_timedwrlock(r, rw_at(r, 0), SYNC_WAIT_NS);
 		cr_expect_eq(err, 0, "%s: %s", bn, errname(err));
 		if (!err)
 			cr_expect_eq(shmkit_rwlock_wrunlock(r, rw_at(r, 0)), 0);
@@ -527,8 +527,8 @@ Test(rwlock, dead_reader_in_a_reused_slot_is_dropped)
 		struct job j = { .r = r, .off = 0 };
 
 		memset(bd, 0, sizeof(*bd));
-		kill_reap(start_holder(hold_child, 0, &j, RD));
-		cr_expect_eq(reap(spawn(late_writer, 1, &j)), 0);
+		kid_kill(start_holder(hold_child, 0, &j, RD));
+		cr_expect_eq(kid_reap(kid_spawn_nth(late_writer, 1, &j)), 0);
 		cr_expect_eq(bd->res[1][0], 0, "%s: trywrlock in the reused slot: %s", bn,
 			     errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[1][1], 0, "%s: timedwrlock in the reused slot: %s", bn,
@@ -566,7 +566,7 @@ Test(rwlock, garbage_holds_of_free_slots_are_dropped)
 		cr_assert_eq(shmkit_rwlock_init(r, l), 0);
 		atomic_store(&s->readers[100], (uint64_t)12345 << 32 | 3);
 		atomic_store(&s->readers[119], 0xffffffffffffffffULL);
-		int err = shmkit_rwlock_timedwrlock(r, l, LONG_NS);
+		int err = shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, 0, "%s: %s", bn, errname(err));
 		if (!err)
 			cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0);
@@ -600,8 +600,8 @@ Test(rwlock, dead_writer_next_writer_ownerdead)
 
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_rwlock_init(r, l), 0);
-		kill_reap(start_holder(hold_child, 0, &j, WR));
-		int err = shmkit_rwlock_timedwrlock(r, l, LONG_NS);
+		kid_kill(start_holder(hold_child, 0, &j, WR));
+		int err = shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: %s", bn, errname(err));
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), -EINVAL, "%s: already", bn);
@@ -611,7 +611,7 @@ Test(rwlock, dead_writer_next_writer_ownerdead)
 		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0, "%s", bn);
 		/* trywrlock notices a dead writer at once */
-		kill_reap(start_holder(hold_child, 1, &j, WR));
+		kid_kill(start_holder(hold_child, 1, &j, WR));
 		err = shmkit_rwlock_trywrlock(r, l);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: trywrlock %s", bn, errname(err));
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), 0, "%s", bn);
@@ -630,13 +630,13 @@ Test(rwlock, dead_writer_readers_ownerdead_until_consistent)
 		struct job j = { .r = r, .name = name, .off = 0 };
 
 		memset(bd, 0, sizeof(*bd));
-		kill_reap(start_holder(hold_child, 0, &j, WR));
-		int err = shmkit_rwlock_timedrdlock(r, l, LONG_NS);
+		kid_kill(start_holder(hold_child, 0, &j, WR));
+		int err = shmkit_rwlock_timedrdlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: reader after a writer died: %s", bn, errname(err));
 		/* with the read lock held: a writer cannot get in */
 		cr_expect_eq(shmkit_rwlock_trywrlock(r, l), -EBUSY, "%s: the read lock is held", bn);
 		/* another reader gets it too */
-		cr_expect_eq(reap(spawn(other_reader, 1, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(other_reader, 1, &j)), 0);
 		cr_expect_eq(bd->res[1][0], -EOWNERDEAD, "%s: other reader %s", bn,
 			     errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[1][1], 0, "%s: its rdunlock", bn);
@@ -644,17 +644,17 @@ Test(rwlock, dead_writer_readers_ownerdead_until_consistent)
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), -EPERM, "%s: readers cannot repair", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0, "%s", bn);
 		/* still inconsistent for readers */
-		err = shmkit_rwlock_timedrdlock(r, l, LONG_NS);
+		err = shmkit_rwlock_timedrdlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: again %s", bn, errname(err));
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0, "%s", bn);
 		/* a writer repairs it */
-		err = shmkit_rwlock_timedwrlock(r, l, LONG_NS);
+		err = shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS);
 		cr_expect_eq(err, -EOWNERDEAD, "%s: writer %s", bn, errname(err));
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0, "%s", bn);
-		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, LONG_NS), 0, "%s: consistent again", bn);
+		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, SYNC_WAIT_NS), 0, "%s: consistent again", bn);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0, "%s", bn);
-		cr_expect_eq(reap(spawn(other_reader, 2, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(other_reader, 2, &j)), 0);
 		cr_expect_eq(bd->res[2][0], 0, "%s: other reader %s", bn, errname(bd->res[2][0]));
 		cr_expect_eq(bd->res[2][2], 0, "%s: other writer %s", bn, errname(bd->res[2][2]));
 		cr_expect_eq(shmkit_region_close(r), 0);
@@ -667,7 +667,7 @@ static int sleeping_reader(int idx, void *arg)
 	shmkit_region *r = child_region(j);
 	shmkit_rwlock *l = rw_at(r, j->off);
 
-	int err = shmkit_rwlock_timedrdlock(r, l, LONG_NS);
+	int err = shmkit_rwlock_timedrdlock(r, l, SYNC_WAIT_NS);
 	atomic_store(&bd->res[idx][0], err);
 	if (err == 0 || err == -EOWNERDEAD)
 		atomic_store(&bd->res[idx][1], shmkit_rwlock_rdunlock(r, l));
@@ -684,11 +684,11 @@ Test(rwlock, sleeping_reader_gets_ownerdead)
 
 		memset(bd, 0, sizeof(*bd));
 		pid_t wr = start_holder(hold_child, 0, &j, WR);
-		pid_t r1 = spawn(sleeping_reader, 1, &j), r2 = spawn(sleeping_reader, 2, &j);
+		pid_t r1 = kid_spawn_nth(sleeping_reader, 1, &j), r2 = kid_spawn_nth(sleeping_reader, 2, &j);
 		cr_assert(WAIT_FOR(atomic_load(&lshm(l)->rsleepers) >= 2), "%s: readers asleep", bn);
-		kill_reap(wr);
-		cr_expect_eq(reap(r1), 0);
-		cr_expect_eq(reap(r2), 0);
+		kid_kill(wr);
+		cr_expect_eq(kid_reap(r1), 0);
+		cr_expect_eq(kid_reap(r2), 0);
 		for (int k = 1; k <= 2; k++) {
 			cr_expect_eq(bd->res[k][0], -EOWNERDEAD, "%s reader %d: %s", bn, k,
 				     errname(bd->res[k][0]));
@@ -710,8 +710,8 @@ Test(rwlock, wrunlock_without_consistent_is_notrecoverable)
 		struct job j = { .r = r, .name = name, .off = 0 };
 
 		memset(bd, 0, sizeof(*bd));
-		kill_reap(start_holder(hold_child, 0, &j, WR));
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, LONG_NS), -EOWNERDEAD, "%s", bn);
+		kid_kill(start_holder(hold_child, 0, &j, WR));
+		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS), -EOWNERDEAD, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_tryrdlock(r, l), -ENOTRECOVERABLE, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_timedrdlock(r, l, SHORT_NS), -ENOTRECOVERABLE, "%s", bn);
@@ -721,10 +721,10 @@ Test(rwlock, wrunlock_without_consistent_is_notrecoverable)
 		/* rdlock and wrlock (no timeout) in a child its alarm bounds */
 		atomic_store(&bd->res[2][0], 12345);
 		atomic_store(&bd->res[2][1], 12345);
-		cr_expect_eq(reap(spawn(blocking_ops, 2, &j)), 0, "%s", bn);
+		cr_expect_eq(kid_reap(kid_spawn_nth(blocking_ops, 2, &j)), 0, "%s", bn);
 		cr_expect_eq(bd->res[2][0], -ENOTRECOVERABLE, "%s: rdlock %s", bn, errname(bd->res[2][0]));
 		cr_expect_eq(bd->res[2][1], -ENOTRECOVERABLE, "%s: wrlock %s", bn, errname(bd->res[2][1]));
-		cr_expect_eq(reap(spawn(other_reader, 1, &j)), 0);
+		cr_expect_eq(kid_reap(kid_spawn_nth(other_reader, 1, &j)), 0);
 		cr_expect_eq(bd->res[1][0], -ENOTRECOVERABLE, "%s: other process %s", bn,
 			     errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[1][2], -ENOTRECOVERABLE, "%s: other process %s", bn,
@@ -771,12 +771,12 @@ Test(rwlock, signal_does_not_interrupt_wait)
 			memset(bd, 0, sizeof(*bd));
 			atomic_store(&bd->res[0][0], 12345);
 			cr_assert_eq(lock_as(ours, r, l), 0);
-			pid_t pid = spawn(signalled_locker, 0, &j);
+			pid_t pid = kid_spawn_nth(signalled_locker, 0, &j);
 			cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 			poke_sleeper(pid, mode == RD ? &s->rsleepers : &s->dsleepers, bn);
 			cr_expect_eq(atomic_load(&bd->res[0][0]), 12345, "%s mode %d: still waiting", bn, mode);
 			cr_expect_eq(unlock_as(ours, r, l), 0);
-			cr_expect_eq(reap(pid), 0);
+			cr_expect_eq(kid_reap(pid), 0);
 			cr_expect_eq(bd->res[0][0], 0, "%s mode %d: %s", bn, mode, errname(bd->res[0][0]));
 			cr_expect_eq(bd->res[0][1], 0, "%s", bn);
 			cr_expect_eq(shmkit_region_close(r), 0);
@@ -890,7 +890,7 @@ Test(rwlock, garbage_words_are_ebadmsg)
 			struct job j = { .r = r, .off = 0 };
 			atomic_store(&bd->res[0][0], 12345);
 			atomic_store(&bd->res[0][1], 12345);
-			int st = reap(spawn(blocking_ops, 0, &j));
+			int st = kid_reap(kid_spawn_nth(blocking_ops, 0, &j));
 			cr_expect_eq(st, 0, "%s: rdlock/wrlock did not return (status %d)", what, st);
 			cr_expect_eq(bd->res[0][0], -EBADMSG, "%s: rdlock %s", what, errname(bd->res[0][0]));
 			cr_expect_eq(bd->res[0][1], -EBADMSG, "%s: wrlock %s", what, errname(bd->res[0][1]));
@@ -946,10 +946,10 @@ Test(rwlock, prims_show_writer_and_read_holds)
 			cr_expect_eq(pi[0].owner_alive, 1, "%s pass %d", bn, pass);
 			cr_expect_eq(pi[0].value, 0, "%s pass %d", bn, pass);
 		}
-		kill_reap(w);
+		kid_kill(w);
 		cr_assert_eq(shmkit_region_prims(r, pi, 2), 1);
 		cr_expect_eq(pi[0].owner_alive, 0, "%s: the writer died", bn);
-		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, LONG_NS), -EOWNERDEAD, "%s", bn);
+		cr_expect_eq(shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS), -EOWNERDEAD, "%s", bn);
 		cr_expect_eq(shmkit_rwlock_consistent(r, l), 0);
 		cr_expect_eq(shmkit_rwlock_wrunlock(r, l), 0);
 		/* two readers in, one dies: its holds do not count */
@@ -964,10 +964,10 @@ Test(rwlock, prims_show_writer_and_read_holds)
 			cr_expect_eq(pi[0].value, 4, "%s pass %d: read holds %u", bn, pass, pi[0].value);
 			cr_expect_eq(pi[0].recoveries, 1, "%s pass %d", bn, pass);
 		}
-		kill_reap(r1);
+		kid_kill(r1);
 		cr_assert_eq(shmkit_region_prims(r, pi, 2), 1);
 		cr_expect_eq(pi[0].value, 3, "%s: read holds %u", bn, pi[0].value);
-		kill_reap(r2);
+		kid_kill(r2);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0);
 		cr_expect_eq(shmkit_rwlock_rdunlock(r, l), 0);
 		cr_assert_eq(shmkit_region_prims(r, pi, 2), 1);
@@ -983,7 +983,7 @@ static int repairing_writer(int idx, void *arg)
 	struct job *j = arg;
 	shmkit_region *r = child_region(j);
 	shmkit_rwlock *l = rw_at(r, j->off);
-	int err = shmkit_rwlock_timedwrlock(r, l, LONG_NS);
+	int err = shmkit_rwlock_timedwrlock(r, l, SYNC_WAIT_NS);
 
 	atomic_store(&bd->res[idx][0], err);
 	if (err == -EOWNERDEAD)
@@ -1010,17 +1010,17 @@ Test(rwlock, dead_writer_found_by_many_is_recovered_once)
 		memset(bd, 0, sizeof(*bd));
 		pid_t w = start_holder(hold_child, 0, &j, WR);
 		for (int i = 0; i < readers; i++)
-			rd[i] = spawn(sleeping_reader, 1 + i, &j);
-		pid_t fixer = spawn(repairing_writer, 20, &j);
+			rd[i] = kid_spawn_nth(sleeping_reader, 1 + i, &j);
+		pid_t fixer = kid_spawn_nth(repairing_writer, 20, &j);
 		cr_assert(WAIT_FOR(atomic_load(&s->rsleepers) >= (uint32_t)readers &&
 				   atomic_load(&s->w.sleepers) >= 1), "round %d: all asleep", round);
-		kill_reap(w);
+		kid_kill(w);
 		for (int i = 0; i < readers; i++) {
-			cr_expect_eq(reap(rd[i]), 0);
+			cr_expect_eq(kid_reap(rd[i]), 0);
 			int e = bd->res[1 + i][0];
 			cr_expect(e == -EOWNERDEAD || e == 0, "round %d reader %d: %s", round, i, errname(e));
 		}
-		cr_expect_eq(reap(fixer), 0);
+		cr_expect_eq(kid_reap(fixer), 0);
 		cr_expect_eq(bd->res[20][0], -EOWNERDEAD, "round %d: writer %s", round,
 			     errname(bd->res[20][0]));
 		cr_expect_eq(bd->res[20][1], 0, "round %d: consistent", round);

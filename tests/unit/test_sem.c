@@ -22,7 +22,7 @@
 #define SYNC_MEMFD_LABEL "ut-sem"
 #include "sync_util.h"
 
-TestSuite(sem, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(sem, .init = sync_setup, .fini = kids_teardown, .timeout = 60);
 
 static shmkit_sem *sem_at(shmkit_region *r, size_t off)
 {
@@ -55,7 +55,7 @@ Test(sem, counts_trywait_timedwait_value)
 			cr_expect_eq(shmkit_sem_post(r, s), 0, "%s", bn);
 		cr_expect_eq(shmkit_sem_value(r, s), 3, "%s", bn);
 		cr_expect_eq(shmkit_sem_wait(r, s), 0, "%s", bn);
-		cr_expect_eq(shmkit_sem_timedwait(r, s, LONG_NS), 0, "%s", bn);
+		cr_expect_eq(shmkit_sem_timedwait(r, s, SYNC_WAIT_NS), 0, "%s", bn);
 		cr_expect_eq(shmkit_sem_timedwait(r, s, 0), 0, "%s", bn);
 		cr_expect_eq(shmkit_sem_value(r, s), 0, "%s", bn);
 		/* init resets the count */
@@ -122,7 +122,7 @@ static int waiting_child(int idx, void *arg)
 
 	atomic_store(&bd->ready[idx], 1);
 	/* odd children wait without a timeout (their alarm bounds them) */
-	int err = (idx & 1) ? shmkit_sem_wait(r, s) : shmkit_sem_timedwait(r, s, LONG_NS);
+	int err = (idx & 1) ? shmkit_sem_wait(r, s) : shmkit_sem_timedwait(r, s, SYNC_WAIT_NS);
 	atomic_store(&bd->res[idx][0], err);
 	return 0;
 }
@@ -139,7 +139,7 @@ Test(sem, post_wakes_waiter_in_another_process)
 		for (int k = 0; k < 2; k++)
 			atomic_store(&bd->res[k][0], 12345);
 		cr_assert_eq(shmkit_sem_init(r, s, 0), 0);
-		pid_t p0 = spawn(waiting_child, 0, &j), p1 = spawn(waiting_child, 1, &j);
+		pid_t p0 = kid_spawn_nth(waiting_child, 0, &j), p1 = kid_spawn_nth(waiting_child, 1, &j);
 		cr_assert(WAIT_FOR(atomic_load(&sshm(s)->sleepers) >= 2), "%s: both asleep", bn);
 		cr_expect_eq(bd->res[0][0], 12345, "%s: nothing returned yet", bn);
 		cr_expect_eq(bd->res[1][0], 12345, "%s: nothing returned yet", bn);
@@ -150,8 +150,8 @@ Test(sem, post_wakes_waiter_in_another_process)
 		cr_expect((bd->res[0][0] == 12345) != (bd->res[1][0] == 12345),
 			  "%s: exactly one woke: %d %d", bn, bd->res[0][0], bd->res[1][0]);
 		cr_expect_eq(shmkit_sem_post(r, s), 0);
-		cr_expect_eq(reap(p0), 0);
-		cr_expect_eq(reap(p1), 0);
+		cr_expect_eq(kid_reap(p0), 0);
+		cr_expect_eq(kid_reap(p1), 0);
 		cr_expect_eq(bd->res[0][0], 0, "%s timedwait: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[1][0], 0, "%s wait: %s", bn, errname(bd->res[1][0]));
 		cr_expect_eq(shmkit_sem_value(r, s), 0, "%s", bn);
@@ -176,7 +176,7 @@ Test(sem, unit_no_sleeper_was_told_of_is_taken)
 			atomic_store(&bd->res[k][0], 12345);
 		cr_assert_eq(shmkit_sem_init(r, s, 0), 0);
 		/* odd: waits without a timeout, which could end their sleep */
-		pid_t p1 = spawn(waiting_child, 1, &j), p3 = spawn(waiting_child, 3, &j);
+		pid_t p1 = kid_spawn_nth(waiting_child, 1, &j), p3 = kid_spawn_nth(waiting_child, 3, &j);
 		cr_assert(WAIT_FOR(atomic_load(&sshm(s)->sleepers) >= 2), "%s: both asleep", bn);
 		sleep_ms(50);  /* into the kernel's sleep, past their last look */
 		/* the dead poster's increment, without its wake */
@@ -184,8 +184,8 @@ Test(sem, unit_no_sleeper_was_told_of_is_taken)
 		cr_assert(WAIT_FOR(bd->res[1][0] != 12345 || bd->res[3][0] != 12345),
 			  "%s: the unit stayed untaken", bn);
 		cr_expect_eq(shmkit_sem_post(r, s), 0);
-		cr_expect_eq(reap(p1), 0);
-		cr_expect_eq(reap(p3), 0);
+		cr_expect_eq(kid_reap(p1), 0);
+		cr_expect_eq(kid_reap(p3), 0);
 		cr_expect_eq(bd->res[1][0], 0, "%s wait: %s", bn, errname(bd->res[1][0]));
 		cr_expect_eq(bd->res[3][0], 0, "%s wait: %s", bn, errname(bd->res[3][0]));
 		cr_expect_eq(shmkit_sem_value(r, s), 0, "%s", bn);
@@ -201,7 +201,7 @@ static int interrupted_child(int idx, void *arg)
 
 	install_usr1();
 	atomic_store(&bd->ready[idx], 1);
-	int err = j->count ? shmkit_sem_timedwait(r, s, LONG_NS) : shmkit_sem_wait(r, s);
+	int err = j->count ? shmkit_sem_timedwait(r, s, SYNC_WAIT_NS) : shmkit_sem_wait(r, s);
 	atomic_store(&bd->res[idx][0], err);
 	atomic_store(&bd->res[idx][1], shmkit_sem_value(r, s));
 	atomic_store(&bd->go[idx], 1);  /* done */
@@ -221,11 +221,11 @@ Test(sem, signal_interrupts_wait_with_eintr)
 
 			memset(bd, 0, sizeof(*bd));
 			atomic_store(&bd->res[0][0], 12345);
-			pid_t pid = spawn(interrupted_child, 0, &j);
+			pid_t pid = kid_spawn_nth(interrupted_child, 0, &j);
 			cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 			/* signal it while it sleeps, again if one fell before the sleep */
 			poke_until_done(pid, &sshm(s)->sleepers, 0, bn);
-			cr_expect_eq(reap(pid), 0);
+			cr_expect_eq(kid_reap(pid), 0);
 			cr_expect_eq(bd->res[0][0], -EINTR, "%s %s: %s", bn, timed ? "timedwait" : "wait",
 				     errname(bd->res[0][0]));
 			cr_expect_geq(bd->sigs, 1, "%s: the handler ran", bn);
@@ -273,7 +273,7 @@ static int consumer(int idx, void *arg)
 
 	for (;;) {
 		int err = (idx & 1) ? shmkit_sem_wait(r, &pc->s)
-				    : shmkit_sem_timedwait(r, &pc->s, LONG_NS);
+				    : shmkit_sem_timedwait(r, &pc->s, SYNC_WAIT_NS);
 		if (err) {
 			atomic_store(&bd->res[idx][1], err);
 			return 10;
@@ -300,16 +300,16 @@ static void run_pc(int backend, int producers, int consumers, int per_producer)
 	memset(bd, 0, sizeof(*bd));
 	cr_assert_eq(shmkit_sem_init(r, &pc->s, 0), 0);
 	for (int i = 0; i < consumers; i++)
-		cons[i] = spawn(consumer, i, &j);
+		cons[i] = kid_spawn_nth(consumer, i, &j);
 	for (int i = 0; i < producers; i++)
-		prod[i] = spawn(producer, 8 + i, &j);
+		prod[i] = kid_spawn_nth(producer, 8 + i, &j);
 	for (int i = 0; i < producers; i++)
-		cr_expect_eq(reap(prod[i]), 0, "%s: producer %d", bn, i);
+		cr_expect_eq(kid_reap(prod[i]), 0, "%s: producer %d", bn, i);
 	for (int i = 0; i < consumers; i++)
 		cr_expect_eq(shmkit_sem_post(r, &pc->s), 0);
 	int sum = 0;
 	for (int i = 0; i < consumers; i++) {
-		cr_expect_eq(reap(cons[i]), 0, "%s: consumer %d: %s", bn, i, errname(bd->res[i][1]));
+		cr_expect_eq(kid_reap(cons[i]), 0, "%s: consumer %d: %s", bn, i, errname(bd->res[i][1]));
 		sum += bd->res[i][0];
 	}
 	cr_expect_eq(sum, total, "%s: consumed %d of %d", bn, sum, total);
@@ -449,7 +449,7 @@ Test(sem, another_type_and_garbage)
 			cr_expect_eq(shmkit_sem_post(r, s), -EBADMSG, "%s value %#x", bn, values[i]);
 			cr_expect_eq(shmkit_sem_value(r, s), -EBADMSG, "%s value %#x", bn, values[i]);
 			atomic_store(&bd->res[0][0], 12345);
-			int st = reap(spawn(wait_child, 0, &j));
+			int st = kid_reap(kid_spawn_nth(wait_child, 0, &j));
 			cr_expect_eq(st, 0, "%s value %#x: wait did not return (status %d)", bn, values[i], st);
 			cr_expect_eq(bd->res[0][0], -EBADMSG, "%s value %#x: wait %s", bn, values[i],
 				     errname(bd->res[0][0]));
@@ -486,7 +486,7 @@ Test(sem, prims_show_value_and_waiters)
 			cr_expect_eq(pi[0].waiters, 0, "%s", bn);
 		}
 		cr_assert_eq(shmkit_sem_init(r, s, 0), 0);
-		pid_t w = spawn(waiting_child, 0, &j);
+		pid_t w = kid_spawn_nth(waiting_child, 0, &j);
 		cr_expect(WAIT_FOR(shmkit_region_prims(r, pi, 2) == 1 && pi[0].waiters == 1),
 			  "%s: a waiter asleep", bn);
 		if (name) {
@@ -495,7 +495,7 @@ Test(sem, prims_show_value_and_waiters)
 			cr_expect_eq(pi[0].value, 0, "%s: by name", bn);
 		}
 		cr_expect_eq(shmkit_sem_post(r, s), 0);
-		cr_expect_eq(reap(w), 0);
+		cr_expect_eq(kid_reap(w), 0);
 		cr_expect_eq(bd->res[0][0], 0);
 		atomic_store(&sshm(s)->value, 0x90000000u);
 		cr_assert_eq(shmkit_region_prims(r, pi, 2), 1);
@@ -519,9 +519,9 @@ static int named_child(int idx, void *arg)
 	atomic_store(&bd->res[idx][1], shmkit_sem_value(r, s));
 	atomic_store(&bd->res[idx][2], shmkit_sem_trywait(r, s));
 	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(idx);
+	sync_wait_go(idx);
 	/* then waits for a unit the parent posts */
-	atomic_store(&bd->res[idx][3], shmkit_sem_timedwait(r, s, LONG_NS));
+	atomic_store(&bd->res[idx][3], shmkit_sem_timedwait(r, s, SYNC_WAIT_NS));
 	atomic_store(&bd->res[idx][4], shmkit_region_close(r));
 	return 0;
 }
@@ -557,7 +557,7 @@ Test(sem, named_create_open_wake_remove)
 		cr_expect_eq(pi[0].offset, 0);
 		cr_expect_eq(pi[0].value, 3);
 		/* another process opens it by name */
-		pid_t pid = spawn(named_child, 0, (void *)name);
+		pid_t pid = kid_spawn_nth(named_child, 0, (void *)name);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0]) || bd->res[0][0] != 0), "%s", bn);
 		cr_expect_eq(bd->res[0][0], 0, "%s: open in child: %s", bn, errname(bd->res[0][0]));
 		cr_expect_eq(bd->res[0][1], 3, "%s: value in child", bn);
@@ -568,7 +568,7 @@ Test(sem, named_create_open_wake_remove)
 		atomic_store(&bd->go[0], 1);
 		cr_expect(WAIT_FOR(atomic_load(&sshm(s)->sleepers) >= 1), "%s: child asleep", bn);
 		cr_expect_eq(shmkit_sem_post(r, s), 0);
-		cr_expect_eq(reap(pid), 0);
+		cr_expect_eq(kid_reap(pid), 0);
 		cr_expect_eq(bd->res[0][3], 0, "%s: woken in child: %s", bn, errname(bd->res[0][3]));
 		cr_expect_eq(bd->res[0][4], 0, "%s", bn);
 		cr_expect_eq(shmkit_sem_value(r, s), 0, "%s", bn);
@@ -649,7 +649,7 @@ static int racing_opener(int idx, void *arg)
 	shmkit_sem *s = NULL;
 
 	atomic_store(&bd->ready[idx], 1);
-	child_wait_go(0);
+	sync_wait_go(0);
 	unsigned flags = SHMKIT_CREATE | (idx >= 8 ? SHMKIT_EXCL : 0);
 	int err = shmkit_sem_open(name, flags, 0600, 4, &r, &s);
 	atomic_store(&bd->res[idx][0], err);
@@ -670,12 +670,12 @@ Test(sem, named_concurrent_create_initialises_once)
 
 			memset(bd, 0, sizeof(*bd));
 			for (int i = 0; i < n; i++)
-				pids[i] = spawn(racing_opener, base + i, (void *)name);
+				pids[i] = kid_spawn_nth(racing_opener, base + i, (void *)name);
 			for (int i = 0; i < n; i++)
 				cr_assert(WAIT_FOR(atomic_load(&bd->ready[base + i])));
 			atomic_store(&bd->go[0], 1);
 			for (int i = 0; i < n; i++)
-				cr_expect_eq(reap(pids[i]), 0);
+				cr_expect_eq(kid_reap(pids[i]), 0);
 			int created = 0, exists = 0, took = 0;
 			for (int i = 0; i < n; i++) {
 				int e = bd->res[base + i][0];
@@ -709,7 +709,7 @@ static int take_and_hang(int idx, void *arg)
 	shmkit_region *r = child_region(j);
 
 	atomic_store(&bd->res[idx][0], shmkit_sem_trywait(r, sem_at(r, j->off)));
-	child_hang(idx);
+	sync_hang(idx);
 }
 
 Test(sem, dead_holder_keeps_its_unit)
@@ -722,10 +722,10 @@ Test(sem, dead_holder_keeps_its_unit)
 
 		memset(bd, 0, sizeof(*bd));
 		cr_assert_eq(shmkit_sem_init(r, s, 2), 0);
-		pid_t pid = spawn(take_and_hang, 0, &j);
+		pid_t pid = kid_spawn_nth(take_and_hang, 0, &j);
 		cr_assert(WAIT_FOR(atomic_load(&bd->ready[0])));
 		cr_expect_eq(bd->res[0][0], 0);
-		kill_reap(pid);
+		kid_kill(pid);
 		cr_expect_eq(shmkit_sem_value(r, s), 1, "%s: a semaphore has no owner", bn);
 		cr_expect_eq(shmkit_sem_trywait(r, s), 0, "%s", bn);
 		cr_expect_eq(shmkit_sem_trywait(r, s), -EAGAIN, "%s", bn);

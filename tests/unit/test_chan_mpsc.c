@@ -21,21 +21,22 @@
  *  - corruption of positions, headers and the writer table: -EBADMSG,
  *    never a crash or a hang.
  *
- * Every wait is bounded: channel calls time out, children run under
+ * Children: kids.h; messages: msg.h; the stream: chan_stream.h.  Every
+ * wait is bounded: channel calls time out, children run under
  * alarm() and PR_SET_PDEATHSIG, and .fini kills and reaps them.
  */
-#define MAX_KIDS 80
-#include "chan_util.h"
+#include "chan_stream.h"
 #include "chan/layout_mpsc.h"
 
 #define STREAM_WRITERS 8
 #define STREAM_N_DEFAULT 1000000ull
+#define MPSC_REAP_NS (6 * KID_WAIT_NS)  /* the wait for a writer of many to end */
 
-TestSuite(mpsc, .init = chan_setup, .fini = chan_teardown, .timeout = 120);
+TestSuite(mpsc, .init = chan_setup, .fini = kids_teardown, .timeout = 120);
 
-static void expect_exit0(pid_t pid)
+static void mpsc_expect_exit0(pid_t pid)
 {
-	expect_exit0_in(pid, 6 * LONG_NS, NULL);
+	kid_expect_exit0(pid, MPSC_REAP_NS, NULL);
 }
 
 static const char *new_mpsc(int backend, size_t cap, unsigned policy)
@@ -60,146 +61,67 @@ static struct shmkit_mpsc_shm *cb_of(shmkit_chan *c)
 	return shmkit_region_base(shmkit_chan_region(c));
 }
 
-/* ---- messages: id, seq, checksum ---- */
-
-struct mhdr {
-	uint32_t id;
-	uint32_t sum;   /* FNV-1a of the bytes after this header */
-	uint64_t seq;
-};
+/* ---- the stream: 8 writers x 1M (chan_stream.h) ---- */
 
 /* The length of message (id, seq): 16..~270 mostly, now and then up to @max. */
-static size_t msg_len(uint32_t id, uint64_t seq, size_t max)
+static size_t mpsc_len(uint64_t seed, uint32_t id, uint64_t seq, size_t max)
 {
+	(void)seed;
 	uint64_t r = mix64(seq * 64 + id + 1);
 	size_t n = (r & 255) == 0 ? 16 + (r >> 8) % (max - 15) : 16 + (r >> 8) % 256;
 	return n > max ? max : n;
 }
 
-static void msg_fill(unsigned char *p, size_t n, uint32_t id, uint64_t seq)
+/* Odd writers reserve every other message in place. */
+static int mpsc_how_send(const struct stream_case *c, uint32_t id, uint64_t seq, uint64_t n)
 {
-	struct mhdr h = { .id = id, .seq = seq };
-	uint64_t r = mix64(seq ^ ((uint64_t)id << 40));
-	for (size_t i = sizeof(h); i < n; i++)
-		p[i] = (unsigned char)(r + i * 131);
-	h.sum = fnv(p + sizeof(h), n - sizeof(h));
-	memcpy(p, &h, sizeof(h));
+	(void)c;
+	(void)n;
+	return (id & 1) && (seq & 1) ? STREAM_RESERVE_COMMIT : STREAM_SEND;
 }
 
-/* ---- the 8 x 1M stream ---- */
+static int mpsc_how_read(const struct stream_case *c, uint32_t rid, uint64_t got)
+{
+	(void)c;
+	(void)rid;
+	(void)got;
+	return STREAM_RECV;
+}
 
-struct stream_arg {
-	const char *name;
-	uint32_t id;
-	uint64_t n;
-	bool zero_copy;
+static void mpsc_check_end(const struct stream_case *c, uint64_t n,
+			   const struct shmkit_chan_info *ci, const struct shmkit_chan_info *closed)
+{
+	(void)c;
+	(void)closed;
+	cr_expect_eq(ci->kind, SHMKIT_CHAN_MPSC);
+	cr_expect_eq(ci->sent, n * STREAM_WRITERS);
+	cr_expect_eq(ci->received, n * STREAM_WRITERS);
+	cr_expect_eq(ci->lost, 0);
+	cr_expect_eq(ci->used, 0);
+	cr_expect_eq(ci->writers, 0);
+	cr_expect(ci->closed);
+}
+
+static const struct stream_kind mpsc_stream = {
+	.name = "mpsc", .kind = SHMKIT_CHAN_MPSC, .writers = STREAM_WRITERS, .readers = 1,
+	.max_len = 4096, .reap_ns = MPSC_REAP_NS, .len = mpsc_len, .how_send = mpsc_how_send,
+	.how_read = mpsc_how_read, .check_end = mpsc_check_end,
 };
 
-static int stream_writer(void *a)
+Test(mpsc, stream_8x1M)
 {
-	struct stream_arg *sa = a;
-	shmkit_chan *c = NULL;
-	unsigned char buf[4096];
-	int err = shmkit_chan_open(sa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c);
-	if (err)
-		child_fail("open: %s", shmkit_strerror(err));
-	size_t max = shmkit_chan_max_msg(c) < sizeof(buf) ? shmkit_chan_max_msg(c) : sizeof(buf);
-	atomic_fetch_add(&bd->ready, 1);
-	child_wait_go(1);
-	for (uint64_t s = 0; s < sa->n; s++) {
-		size_t n = msg_len(sa->id, s, max);
-		if (sa->zero_copy && (s & 1)) {
-			void *p;
-			err = shmkit_chan_reserve(c, n, &p, LONG_NS);
-			if (!err) {
-				msg_fill(p, n, sa->id, s);
-				err = shmkit_chan_commit(c);
-			}
-		} else {
-			msg_fill(buf, n, sa->id, s);
-			err = shmkit_chan_send(c, buf, n, LONG_NS);
-		}
-		if (err)
-			child_fail("writer %u: send %llu: %s", sa->id, (unsigned long long)s,
-				   shmkit_strerror(err));
-	}
-	return shmkit_chan_close(c) ? 5 : 0;
+	stream_run(&mpsc_stream, &(struct stream_case){
+		.backend = SHMKIT_BACKEND_POSIX, .cap = 1u << 18, .n = STREAM_N_DEFAULT,
+		.n_env = "SHMKIT_TEST_MPSC_N" });
 }
 
-static void run_stream(int backend, unsigned policy, size_t cap)
-{
-	const char *e = getenv("SHMKIT_TEST_MPSC_N");
-	uint64_t n = e && *e ? strtoull(e, NULL, 0) : STREAM_N_DEFAULT;
-	const char *name = new_mpsc(backend, cap, policy);
-	struct stream_arg args[STREAM_WRITERS];
-	pid_t pids[STREAM_WRITERS];
-
-	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
-	for (uint32_t i = 0; i < STREAM_WRITERS; i++) {
-		args[i] = (struct stream_arg){ .name = name, .id = i, .n = n, .zero_copy = i & 1 };
-		pids[i] = spawn(stream_writer, &args[i]);
-	}
-	wait_ready(STREAM_WRITERS);
-	uint64_t next[STREAM_WRITERS] = { 0 };
-	size_t max = shmkit_chan_max_msg(r);
-	unsigned char *buf = malloc(max);
-	cr_assert_not_null(buf);
-	uint64_t total = 0, bytes = 0;
-	int64_t t0 = now_ns();
-	atomic_store(&bd->go, 1);
-	for (;;) {
-		long got = shmkit_chan_recv(r, buf, max, LONG_NS);
-		if (got == 0)
-			break;
-		cr_assert_gt(got, 0, "recv after %llu: %s; board: %s", (unsigned long long)total,
-			     shmkit_strerror((int)got), bd->msg);
-		struct mhdr h;
-		cr_assert_geq(got, (long)sizeof(h));
-		memcpy(&h, buf, sizeof(h));
-		cr_assert_lt(h.id, STREAM_WRITERS, "writer id %u", h.id);
-		cr_assert_eq(h.seq, next[h.id], "writer %u: seq %llu, expected %llu", h.id,
-			     (unsigned long long)h.seq, (unsigned long long)next[h.id]);
-		cr_assert_eq((size_t)got, msg_len(h.id, h.seq, max < 4096 ? max : 4096),
-			     "writer %u seq %llu: length %ld", h.id, (unsigned long long)h.seq, got);
-		cr_assert_eq(h.sum, fnv(buf + sizeof(h), (size_t)got - sizeof(h)),
-			     "writer %u seq %llu: checksum", h.id, (unsigned long long)h.seq);
-		next[h.id]++;
-		total++;
-		bytes += (uint64_t)got;
-	}
-	double secs = (double)(now_ns() - t0) / 1e9;
-	for (int i = 0; i < STREAM_WRITERS; i++) {
-		cr_expect_eq(next[i], n, "writer %d: %llu of %llu", i, (unsigned long long)next[i],
-			     (unsigned long long)n);
-		expect_exit0(pids[i]);
-	}
-	struct shmkit_chan_info ci;
-	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.kind, SHMKIT_CHAN_MPSC);
-	cr_expect_eq(ci.sent, n * STREAM_WRITERS);
-	cr_expect_eq(ci.received, n * STREAM_WRITERS);
-	cr_expect_eq(ci.lost, 0);
-	cr_expect_eq(ci.used, 0);
-	cr_expect_eq(ci.writers, 0);
-	cr_expect(ci.closed);
-	printf("mpsc stream (%s, policy %u, capacity %zu): %d writers x %llu messages, "
-	       "%.2f s, %.2f M msgs/s, %.0f MB/s\n", ut_backend_names[backend], policy, cap,
-	       STREAM_WRITERS, (unsigned long long)n, secs, (double)total / secs / 1e6,
-	       (double)bytes / secs / 1e6);
-	free(buf);
-	cr_expect_eq(shmkit_chan_close(r), 0);
-}
-
-Test(mpsc, stream_8x1M) { run_stream(SHMKIT_BACKEND_POSIX, 0, 1u << 18); }
+/* a 4 KiB ring, sleeping at once: the writers wait for room all the time
+ * and every wake-up path runs; a tenth of the messages */
 Test(mpsc, stream_8_sleep_small_ring)
 {
-	/* a 4 KiB ring, sleeping at once: the writers wait for room all the
-	 * time and every wake-up path runs; a tenth of the messages */
-	const char *e = getenv("SHMKIT_TEST_MPSC_N");
-	char v[32];
-	snprintf(v, sizeof(v), "%llu", (e && *e ? strtoull(e, NULL, 0) : STREAM_N_DEFAULT) / 10);
-	setenv("SHMKIT_TEST_MPSC_N", v, 1);
-	run_stream(SHMKIT_BACKEND_SYSV, SHMKIT_WAIT_SLEEP, 4096);
+	stream_run(&mpsc_stream, &(struct stream_case){
+		.backend = SHMKIT_BACKEND_SYSV, .cap = 4096, .policy = SHMKIT_WAIT_SLEEP,
+		.n = STREAM_N_DEFAULT, .n_env = "SHMKIT_TEST_MPSC_N", .n_div = 10 });
 }
 
 /* ---- edges ---- */
@@ -420,9 +342,9 @@ static int send_and_die(void *a)
 {
 	shmkit_chan *c = NULL;
 	if (shmkit_chan_open(a, 0, SHMKIT_CHAN_WRITER, NULL, &c))
-		child_fail("open");
-	if (shmkit_chan_send(c, "bye", 3, LONG_NS))
-		child_fail("send");
+		kid_fail("open");
+	if (shmkit_chan_send(c, "bye", 3, CHAN_WAIT_NS))
+		kid_fail("send");
 	_exit(0);  /* no close: the entry names a dead writer */
 }
 
@@ -436,13 +358,13 @@ Test(mpsc, end_of_stream)
 	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
 	cr_assert_eq(shmkit_chan_send(w, "a", 1, 0), 0);
 	shmkit_chan_close(w);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 1);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 0);
 	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 0);
 	/* a writer that dies: its message, then -EPIPE */
-	expect_exit0(spawn(send_and_die, (void *)name));
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), -EPIPE);
+	mpsc_expect_exit0(kid_spawn(send_and_die, (void *)name));
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 3);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), -EPIPE);
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
 	cr_expect_eq(ci.writers_dead, 1);
@@ -450,9 +372,9 @@ Test(mpsc, end_of_stream)
 	/* a new writer takes the dead one's entry: the stream goes on */
 	w = xopen(name, SHMKIT_CHAN_WRITER);
 	cr_assert_eq(shmkit_chan_send(w, "b", 1, 0), 0);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 1);
 	shmkit_chan_close(w);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 0);
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
 	cr_expect_eq(ci.sent, 3);
 	cr_expect(ci.closed);
@@ -467,7 +389,7 @@ Test(mpsc, reader_sleeping_wakes_at_last_close)
 	char b[8];
 	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT);
 	shmkit_chan_close(w);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 0);
 	shmkit_chan_close(r);
 }
 
@@ -484,15 +406,15 @@ static int reserve_and_die(void *a)
 	shmkit_chan *c = NULL;
 	void *p;
 	if (shmkit_chan_open(aa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c))
-		child_fail("open");
-	if (shmkit_chan_send(c, "before", 6, LONG_NS))
-		child_fail("send");
-	if (shmkit_chan_reserve(c, 100, &p, LONG_NS))
-		child_fail("reserve");
+		kid_fail("open");
+	if (shmkit_chan_send(c, "before", 6, CHAN_WAIT_NS))
+		kid_fail("send");
+	if (shmkit_chan_reserve(c, 100, &p, CHAN_WAIT_NS))
+		kid_fail("reserve");
 	memset(p, 'x', 50);  /* half written */
 	if (aa->exit_now)
 		_exit(0);
-	atomic_fetch_add(&bd->ready, 1);
+	kid_ready();
 	for (;;)
 		pause();
 }
@@ -506,30 +428,30 @@ static void abandoned(int backend, bool exit_now)
 	char b[128], o[128];
 
 	cr_assert_eq(shmkit_chan_send(w, "first", 5, 0), 0);
-	pid_t pid = spawn(reserve_and_die, &aa);
+	pid_t pid = kid_spawn(reserve_and_die, &aa);
 	if (exit_now)
-		expect_exit0(pid);
+		mpsc_expect_exit0(pid);
 	else
-		wait_ready(1);
+		kids_wait_ready(1);
 	cr_assert_eq(shmkit_chan_send(w, "after", 5, 0), 0);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 6);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 5);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 6);
 	cr_expect_eq(memcmp(b, "before", 6), 0);
 	if (!exit_now) {
 		/* the claim stands and its writer lives: later messages wait */
 		cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT,
 			     "a live writer's claim holds the stream");
 		kill(pid, SIGKILL);
-		int st = wait_kid(pid, LONG_NS);
+		int st = kid_wait(pid, CHAN_WAIT_NS);
 		cr_assert(WIFSIGNALED(st));
 	}
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5, "after the hole");
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 5, "after the hole");
 	cr_expect_eq(memcmp(b, "after", 5), 0);
 	/* more than a ring's worth goes on through the same space */
 	for (int i = 0; i < 40; i++) {
 		snprintf(b, sizeof(b), "%-60d", i);
-		cr_assert_eq(shmkit_chan_send(w, b, 60, LONG_NS), 0, "send %d", i);
-		cr_assert_eq(shmkit_chan_recv(r, o, sizeof(o), LONG_NS), 60, "recv %d", i);
+		cr_assert_eq(shmkit_chan_send(w, b, 60, CHAN_WAIT_NS), 0, "send %d", i);
+		cr_assert_eq(shmkit_chan_recv(r, o, sizeof(o), CHAN_WAIT_NS), 60, "recv %d", i);
 		cr_assert_eq(memcmp(o, b, 60), 0);
 	}
 	struct shmkit_chan_info ci;
@@ -540,7 +462,7 @@ static void abandoned(int backend, bool exit_now)
 	cr_expect_eq(ci.writers, 1);
 	cr_expect_eq(ci.writers_dead, 1);
 	shmkit_chan_close(w);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), -EPIPE,
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), -EPIPE,
 		     "no writer left, one died");
 	shmkit_chan_close(r);
 }
@@ -593,15 +515,15 @@ Test(mpsc, writers_listing)
 	cr_expect_eq(shmkit_chan_writers(name, NULL, 0), 2);
 	cr_expect_eq(shmkit_chan_writers(name, NULL, 1), -EINVAL);
 	/* a dead writer keeps its entry, marked dead */
-	pid_t pid = spawn(send_and_die, (void *)name);
-	expect_exit0(pid);
+	pid_t pid = kid_spawn(send_and_die, (void *)name);
+	mpsc_expect_exit0(pid);
 	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 3);
 	cr_expect_eq(wl[2].pid, pid);
 	cr_expect_eq(wl[2].alive, 0);
 	cr_expect_eq(wl[2].sent, 1);
 	/* every message read: no lag left */
 	for (int i = 0; i < 4; i++)
-		cr_assert_gt(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 0);
+		cr_assert_gt(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 0);
 	cr_assert_eq(shmkit_chan_writers(name, wl, SHMKIT_CHAN_MPSC_WRITERS), 3);
 	for (int i = 0; i < 3; i++)
 		cr_expect_eq(wl[i].lag, 0, "entry %d", i);
@@ -670,16 +592,16 @@ static int claim_and_exit(void *a)
 	shmkit_chan *c = NULL;
 	void *p;
 	if (shmkit_chan_open(ca->name, 0, SHMKIT_CHAN_WRITER, NULL, &c))
-		child_fail("open");
+		kid_fail("open");
 	if (shmkit_chan_reserve(c, ca->len, &p, 0))
-		child_fail("reserve");
+		kid_fail("reserve");
 	_exit(0);
 }
 
 static void abandon_claim(const char *name, size_t len)
 {
 	struct claim_arg ca = { .name = name, .len = len };
-	expect_exit0(spawn(claim_and_exit, &ca));
+	mpsc_expect_exit0(kid_spawn(claim_and_exit, &ca));
 }
 
 /* Peeking a whole ring without releasing: the next peek finds nothing
@@ -736,10 +658,10 @@ static int send_16(void *a)
 {
 	shmkit_chan *c = NULL;
 	if (shmkit_chan_open(a, 0, SHMKIT_CHAN_WRITER, NULL, &c))
-		child_fail("open");
-	int err = shmkit_chan_send(c, "0123456789abcdef", 16, LONG_NS);
+		kid_fail("open");
+	int err = shmkit_chan_send(c, "0123456789abcdef", 16, CHAN_WAIT_NS);
 	if (err)
-		child_fail("send: %s", shmkit_strerror(err));
+		kid_fail("send: %s", shmkit_strerror(err));
 	shmkit_chan_close(c);
 	return 0;
 }
@@ -755,10 +677,10 @@ Test(mpsc, abandoned_space_goes_back_before_the_reader_waits)
 	cr_assert_eq(shmkit_chan_recv(r, b, sizeof(b), 0), 8);  /* head 16 */
 	abandon_claim(name, 16);  /* [16, 40) */
 	abandon_claim(name, 16);  /* [40, 64) */
-	pid_t pid = spawn(send_16, (void *)name);  /* waits for room */
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 16, "the waiting writer's message");
+	pid_t pid = kid_spawn(send_16, (void *)name);  /* waits for room */
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 16, "the waiting writer's message");
 	cr_expect_eq(memcmp(b, "0123456789abcdef", 16), 0);
-	expect_exit0(pid);
+	mpsc_expect_exit0(pid);
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
 	cr_expect_eq(ci.lost, 2);
@@ -784,8 +706,8 @@ Test(mpsc, claim_without_tail_move)
 	/* the writer helps tail past it and goes on */
 	cr_assert_eq(shmkit_chan_send(w, "two", 3, 0), 0);
 	cr_expect_eq(atomic_load(&s->tail), t + 8 + 24 + 16);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 3);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 3);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 3);
 	cr_expect_eq(memcmp(b, "two", 3), 0);
 	cr_expect_eq(atomic_load(&s->lost), 1);
 	/* and a claim the reader meets first: it moves tail itself */
@@ -794,7 +716,7 @@ Test(mpsc, claim_without_tail_move)
 	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), SHORT_NS), -ETIMEDOUT);
 	cr_expect_eq(atomic_load(&s->tail), t + 16);
 	cr_assert_eq(shmkit_chan_send(w, "three", 5, 0), 0);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 5);
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 5);
 	cr_expect_eq(atomic_load(&s->lost), 2);
 	shmkit_chan_close(w);
 	shmkit_chan_close(r);
@@ -821,14 +743,14 @@ Test(mpsc, corrupt_positions_and_headers)
 	uint64_t t = atomic_load(&s->tail), h0 = atomic_load(&ring[0]);
 	/* tail misaligned, before head, far past head */
 	atomic_store(&s->tail, t + 3);
-	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "tail misaligned");
+	expect_badmsg(shmkit_chan_send(w, "x", 1, CHAN_WAIT_NS), "tail misaligned");
 	expect_badmsg(shmkit_chan_stat(name, &ci), "stat, tail misaligned");
 	atomic_store(&s->tail, t + 4096);
-	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "tail far ahead");
+	expect_badmsg(shmkit_chan_send(w, "x", 1, CHAN_WAIT_NS), "tail far ahead");
 	atomic_store(&s->tail, t);
 	/* garbage where the reader looks */
 	atomic_store(&ring[0], 0x1234567812345678ull);
-	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "garbage header");
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), "garbage header");
 	/* a wrong tag, a zero length, a length past max, past the ring end,
 	 * padding not at the end */
 	uint64_t bad[] = {
@@ -841,15 +763,15 @@ Test(mpsc, corrupt_positions_and_headers)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		atomic_store(&ring[0], bad[i]);
-		expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "bad header");
+		expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), "bad header");
 	}
 	atomic_store(&ring[0], h0);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 2, "repaired");
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 2, "repaired");
 	/* the word at tail: neither EMPTY nor a claim */
 	t = atomic_load(&s->tail);
 	atomic_store(&ring[t / 8], 0x42);
-	expect_badmsg(shmkit_chan_send(w, "x", 1, LONG_NS), "garbage at tail");
-	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "garbage at head");
+	expect_badmsg(shmkit_chan_send(w, "x", 1, CHAN_WAIT_NS), "garbage at tail");
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), "garbage at head");
 	atomic_store(&ring[t / 8], SHMKIT_MPSC_EMPTY(0));
 	/* head misaligned (a writer with room in its last view of head does
 	 * not look again; stat does), then past tail */
@@ -867,10 +789,10 @@ Test(mpsc, corrupt_positions_and_headers)
 	atomic_store(&ring[t / 8], (claim & ~(uint64_t)(63 << 2)) | (uint64_t)9 << 2);
 	struct shmkit_mpsc_writer *tab = (void *)((unsigned char *)s + SHMKIT_MPSC_TABLE_OFF);
 	atomic_store(&tab[9].token, 0x7fffffffu);
-	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), "bad token");
+	expect_badmsg(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), "bad token");
 	atomic_store(&tab[9].token, 0);
 	atomic_store(&ring[t / 8], hc);
-	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), LONG_NS), 1, "repaired again");
+	cr_expect_eq(shmkit_chan_recv(r, b, sizeof(b), CHAN_WAIT_NS), 1, "repaired again");
 	shmkit_chan_close(w);
 	shmkit_chan_close(r);
 }

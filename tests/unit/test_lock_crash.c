@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 
-#include "crash_util.h"
-#include "util.h"
+#include "kids.h"
+#include "sync_util.h"
 
 #define KILLS 220                     /* per test */
 #define MAX_WORKERS 8
@@ -61,7 +61,6 @@ struct shared {
 	shmkit_rwlock rw;
 	struct record rec;
 	_Atomic int stop;
-	struct crash_fail fail;
 	_Atomic uint64_t eod;           /* -EOWNERDEAD returned to lockers (writers) */
 	_Atomic uint64_t rd_ok, rd_eod; /* read locks: 0, -EOWNERDEAD */
 	_Atomic int phase[MAX_WORKERS]; /* PH_* of the worker in each place */
@@ -86,7 +85,12 @@ struct ctx {
 };
 
 /* Children are killed and reaped when a test ends, whatever happened. */
-TestSuite(sync_crash, .fini = crash_teardown, .timeout = 150);
+static void setup(void)
+{
+	kids_setup(sizeof(struct kids_board), WORKER_ALARM_S);
+}
+
+TestSuite(lock_crash, .init = setup, .fini = kids_teardown, .timeout = 150);
 
 /* ---- the record ---- */
 
@@ -113,8 +117,6 @@ static int rec_state(uint64_t a, uint64_t b, uint64_t s)
 
 /* ---- workers ---- */
 
-#define worker_fail(sh, ...) crash_fail_exit(&(sh)->fail, __VA_ARGS__)
-
 /* Called holding the lock after -EOWNERDEAD: makes the record whole. */
 static void repair(struct shared *sh, int n, const char *who)
 {
@@ -133,13 +135,13 @@ static void repair(struct shared *sh, int n, const char *who)
 		rec->rollforwards++;
 		break;
 	default:
-		worker_fail(sh, "%s: -EOWNERDEAD with a record no single update explains:"
+		kid_fail("%s: -EOWNERDEAD with a record no single update explains:"
 			    " a=%llu b=%llu sum=%llu", who, (unsigned long long)a,
 			    (unsigned long long)b, (unsigned long long)s);
 	}
 	rec->repairs++;
 	if (rec->a != rec->b || rec_sum(rec, n) != rec->b)
-		worker_fail(sh, "%s: repair did not make the record whole", who);
+		kid_fail("%s: repair did not make the record whole", who);
 }
 
 /* Called holding the lock after 0: the record must be whole. */
@@ -148,7 +150,7 @@ static void check_whole(struct shared *sh, int n, const char *who)
 	struct record *rec = &sh->rec;
 	uint64_t a = rec->a, b = rec->b, s = rec_sum(rec, n);
 	if (rec_state(a, b, s) != 0)
-		worker_fail(sh, "%s: lock returned 0 but the record is torn: a=%llu b=%llu "
+		kid_fail("%s: lock returned 0 but the record is torn: a=%llu b=%llu "
 			    "sum=%llu", who, (unsigned long long)a, (unsigned long long)b,
 			    (unsigned long long)s);
 }
@@ -178,9 +180,9 @@ static void mutex_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 			repair(sh, n, "mutex");
 			err = shmkit_mutex_consistent(r, &sh->m);
 			if (err)
-				worker_fail(sh, "mutex_consistent: %s", shmkit_strerror(err));
+				kid_fail("mutex_consistent: %s", shmkit_strerror(err));
 		} else if (err) {
-			worker_fail(sh, "mutex_timedlock: %s", shmkit_strerror(err));
+			kid_fail("mutex_timedlock: %s", shmkit_strerror(err));
 		} else {
 			atomic_store(&sh->phase[idx], PH_HOLDING);
 			check_whole(sh, n, "mutex");
@@ -189,7 +191,7 @@ static void mutex_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 		atomic_store(&sh->phase[idx], PH_UNLOCKING);
 		err = shmkit_mutex_unlock(r, &sh->m);
 		if (err)
-			worker_fail(sh, "mutex_unlock: %s", shmkit_strerror(err));
+			kid_fail("mutex_unlock: %s", shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_OUT);
 		sleep_ns((int64_t)rnd_below(rng, 100000));
 	}
@@ -209,9 +211,9 @@ static void writer_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 			repair(sh, n, "writer");
 			err = shmkit_rwlock_consistent(r, &sh->rw);
 			if (err)
-				worker_fail(sh, "rwlock_consistent: %s", shmkit_strerror(err));
+				kid_fail("rwlock_consistent: %s", shmkit_strerror(err));
 		} else if (err) {
-			worker_fail(sh, "rwlock_timedwrlock: %s%s", shmkit_strerror(err),
+			kid_fail("rwlock_timedwrlock: %s%s", shmkit_strerror(err),
 				    err == -ETIMEDOUT ? " (a writer could not get in)" : "");
 		} else {
 			atomic_store(&sh->phase[idx], PH_HOLDING);
@@ -221,7 +223,7 @@ static void writer_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 		atomic_store(&sh->phase[idx], PH_UNLOCKING);
 		err = shmkit_rwlock_wrunlock(r, &sh->rw);
 		if (err)
-			worker_fail(sh, "rwlock_wrunlock: %s", shmkit_strerror(err));
+			kid_fail("rwlock_wrunlock: %s", shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_OUT);
 		sleep_ns((int64_t)rnd_below(rng, 200000));
 	}
@@ -238,38 +240,37 @@ static void reader_worker(shmkit_region *r, struct shared *sh, int idx, int n,
 		atomic_store(&sh->phase[idx], PH_LOCKING);
 		int err = shmkit_rwlock_timedrdlock(r, &sh->rw, LOCK_TIMEOUT_NS);
 		if (err != 0 && err != -EOWNERDEAD)
-			worker_fail(sh, "rwlock_timedrdlock: %s", shmkit_strerror(err));
+			kid_fail("rwlock_timedrdlock: %s", shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_HOLDING);
 		uint64_t a = rec->a, b = rec->b, s = rec_sum(rec, n);
 		int st = rec_state(a, b, s);
 		if (err == 0 && st != 0)
-			worker_fail(sh, "reader: rdlock returned 0 but the record is torn: "
+			kid_fail("reader: rdlock returned 0 but the record is torn: "
 				    "a=%llu b=%llu sum=%llu", (unsigned long long)a,
 				    (unsigned long long)b, (unsigned long long)s);
 		if (st < 0)
-			worker_fail(sh, "reader: -EOWNERDEAD with a record no single update "
+			kid_fail("reader: -EOWNERDEAD with a record no single update "
 				    "explains: a=%llu b=%llu sum=%llu", (unsigned long long)a,
 				    (unsigned long long)b, (unsigned long long)s);
 		/* hold it a while: no writer may change anything meanwhile */
 		spin_ns((int64_t)rnd_below(rng, 150000));
 		if (rec->a != a || rec->b != b || rec_sum(rec, n) != s)
-			worker_fail(sh, "reader: the record changed under a read lock");
+			kid_fail("reader: the record changed under a read lock");
 		atomic_fetch_add(err ? &sh->rd_eod : &sh->rd_ok, 1);
 		atomic_store(&sh->phase[idx], PH_UNLOCKING);
 		err = shmkit_rwlock_rdunlock(r, &sh->rw);
 		if (err)
-			worker_fail(sh, "rwlock_rdunlock: %s", shmkit_strerror(err));
+			kid_fail("rwlock_rdunlock: %s", shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_OUT);
 		sleep_ns((int64_t)rnd_below(rng, 100000));
 	}
 }
 
 static __attribute__((noreturn))
-void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
+void worker_main(struct ctx *c, int idx, uint64_t wseed)
 {
 	shmkit_region *own;
-	shmkit_region *r = crash_child_start(parent, WORKER_ALARM_S, c->r, c->name, c->serial,
-					     &c->sh->fail, &own);
+	shmkit_region *r = kid_region(c->r, c->name, c->serial, &own);
 	struct shared *sh = shmkit_region_base(r);
 	uint64_t rng = wseed;
 
@@ -278,23 +279,28 @@ void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
 	case ROLE_WRITER: writer_worker(r, sh, idx, c->n, &rng); break;
 	default: reader_worker(r, sh, idx, c->n, &rng); break;
 	}
-	crash_child_exit(own);
+	kid_exit(own);
 }
 
 /* ---- the parent ---- */
 
+/* What the next worker is to be (copied into it by fork). */
+static struct { struct ctx *c; int idx; uint64_t wseed; } next_worker;
+
+static int worker_entry(void *arg)
+{
+	(void)arg;
+	worker_main(next_worker.c, next_worker.idx, next_worker.wseed);
+}
+
 static void start_worker(struct ctx *c, int idx)
 {
 	uint64_t wseed = c->seed ^ (0x9e3779b97f4a7c15ULL * (c->serial + 1));
-	pid_t parent = getpid();
 
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0)
-		worker_main(c, idx, parent, wseed);
-	crash_kids[idx] = pid;
+	next_worker.c = c;
+	next_worker.idx = idx;
+	next_worker.wseed = wseed;
+	kid_spawn_at(idx, worker_entry, NULL);
 	c->serial++;
 }
 
@@ -343,7 +349,7 @@ static const char *state_of(struct ctx *c)
 			     (unsigned long long)c->seed, c->kills, d);
 	for (int i = 0; i < c->n && k < sizeof(buf); i++)
 		k += (size_t)snprintf(buf + k, sizeof(buf) - k, " %s %d phase %d",
-				      role_names[c->role[i]], (int)crash_kids[i],
+				      role_names[c->role[i]], (int)kid_pids[i],
 				      atomic_load(&c->sh->phase[i]));
 	return buf;
 }
@@ -351,15 +357,15 @@ static const char *state_of(struct ctx *c)
 /* Fails the test if a worker reported a failure or ended on its own. */
 static void check_workers(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s", c->sh->fail.msg,
+	cr_assert(!atomic_load(&kids_bd->failed), "worker failed: %s\n%s", kids_bd->msg,
 		  state_of(c));
 	for (int i = 0; i < c->n; i++) {
 		int status;
-		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
-			pid_t pid = crash_kids[i];
-			crash_kids[i] = 0;
-			cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s",
-				  c->sh->fail.msg, state_of(c));
+		if (kid_pids[i] > 0 && waitpid(kid_pids[i], &status, WNOHANG) == kid_pids[i]) {
+			pid_t pid = kid_pids[i];
+			kid_pids[i] = 0;
+			cr_assert(!atomic_load(&kids_bd->failed), "worker failed: %s\n%s",
+				  kids_bd->msg, state_of(c));
 			cr_assert_fail("%s worker %d ended on its own: %s %d\n%s",
 				       role_names[c->role[i]], (int)pid,
 				       WIFEXITED(status) ? "exit" : "signal",
@@ -390,7 +396,7 @@ static void wait_progress(struct ctx *c, uint64_t b0, uint64_t r0)
 static int worker_of(const struct ctx *c, pid_t pid)
 {
 	for (int i = 0; pid > 0 && i < c->n; i++)
-		if (crash_kids[i] == pid)
+		if (kid_pids[i] == pid)
 			return i;
 	return -1;
 }
@@ -442,7 +448,7 @@ static void kill_one(struct ctx *c)
 	if (victim < 0)
 		victim = (int)rnd_below(&c->rng, (uint64_t)c->n);
 
-	pid_t pid = crash_kids[victim];
+	pid_t pid = kid_pids[victim];
 	int ph = atomic_load(&c->sh->phase[victim]);
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
 	/* for the statistics only: did it hold w (a writer still locking is
@@ -454,7 +460,7 @@ static void kill_one(struct ctx *c)
 	uint64_t r0 = atomic_load(&c->sh->rd_ok) + atomic_load(&c->sh->rd_eod);
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	crash_kids[victim] = 0;
+	kid_pids[victim] = 0;
 	check_workers(c);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		  "[seed %llu] worker %d ended before the kill: status %#x",
@@ -483,17 +489,17 @@ static void stop_all(struct ctx *c)
 	int64_t deadline = now_ns() + STOP_TIMEOUT_NS;
 	for (;;) {
 		int left = 0;
-		cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s", c->sh->fail.msg,
+		cr_assert(!atomic_load(&kids_bd->failed), "worker failed: %s\n%s", kids_bd->msg,
 			  state_of(c));
 		for (int i = 0; i < c->n; i++) {
 			int status;
-			if (crash_kids[i] <= 0)
+			if (kid_pids[i] <= 0)
 				continue;
-			if (waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
-				pid_t pid = crash_kids[i];
-				crash_kids[i] = 0;
-				cr_assert(!atomic_load(&c->sh->fail.failed), "worker failed: %s\n%s",
-					  c->sh->fail.msg, state_of(c));
+			if (waitpid(kid_pids[i], &status, WNOHANG) == kid_pids[i]) {
+				pid_t pid = kid_pids[i];
+				kid_pids[i] = 0;
+				cr_assert(!atomic_load(&kids_bd->failed), "worker failed: %s\n%s",
+					  kids_bd->msg, state_of(c));
 				cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 					  "worker %d: status %#x\n%s", (int)pid, status, state_of(c));
 				continue;
@@ -522,7 +528,7 @@ static void run(int backend, bool rw)
 	       (unsigned long long)c.seed);
 	fflush(stdout);
 
-	c.r = crash_region(backend, REGION_SIZE, &c.name);
+	c.r = make_region(backend, REGION_SIZE, &c.name);
 	cr_assert_geq(shmkit_region_size(c.r), sizeof(struct shared));
 	c.sh = shmkit_region_base(c.r);
 	cr_assert_eq(shmkit_mutex_init(c.r, &c.sh->m), 0);
@@ -615,9 +621,9 @@ static void run(int backend, bool rw)
 	cr_assert_eq(shmkit_region_close(c.r), 0);
 }
 
-Test(sync_crash, mutex_posix) { run(SHMKIT_BACKEND_POSIX, false); }
-Test(sync_crash, mutex_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
-Test(sync_crash, mutex_anon) { run(SHMKIT_BACKEND_ANON, false); }
-Test(sync_crash, rwlock_posix) { run(SHMKIT_BACKEND_POSIX, true); }
-Test(sync_crash, rwlock_sysv) { run(SHMKIT_BACKEND_SYSV, true); }
-Test(sync_crash, rwlock_anon) { run(SHMKIT_BACKEND_ANON, true); }
+Test(lock_crash, mutex_posix) { run(SHMKIT_BACKEND_POSIX, false); }
+Test(lock_crash, mutex_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
+Test(lock_crash, mutex_anon) { run(SHMKIT_BACKEND_ANON, false); }
+Test(lock_crash, rwlock_posix) { run(SHMKIT_BACKEND_POSIX, true); }
+Test(lock_crash, rwlock_sysv) { run(SHMKIT_BACKEND_SYSV, true); }
+Test(lock_crash, rwlock_anon) { run(SHMKIT_BACKEND_ANON, true); }

@@ -41,22 +41,19 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
-#include "crash_util.h"
-#include "util.h"
+#include "chan_test.h"
 
 #define KILLS 250
 #define WRITERS 4
 #define CAPACITY 4096u
 #define MAX_INC (KILLS + WRITERS + 8)
-#define LONG_NS ((int64_t)10 * 1000000000)
 #define PROGRESS_NS ((int64_t)10 * 1000000000)
-#define CHILD_ALARM_S 150
 
 enum { PH_OUT, PH_OPEN, PH_SEND, PH_RESERVED, PH_COMMIT, PH_PAUSE, PH_COUNT };
 static const char *const ph_names[] = { "out", "open", "send", "reserved", "commit", "pause" };
 
-struct board {
-	struct crash_fail fail;
+struct crash_board {
+	struct kids_board k;   /* first: kids.h's */
 	_Atomic int stop;
 	_Atomic int reader_done;
 	_Atomic uint64_t attempted[MAX_INC];
@@ -66,37 +63,14 @@ struct board {
 	_Atomic int phase[MAX_INC];
 };
 
-static struct board *bd;
-_Static_assert(WRITERS + 1 <= CRASH_MAX_KIDS, "crash_kids holds the writers and the reader");
+static struct crash_board *sb;
 
 static void setup(void)
 {
-	bd = crash_board(sizeof(*bd));
+	sb = kids_setup(sizeof(*sb), KID_LIFETIME_S);
 }
 
-TestSuite(mpsc_crash, .init = setup, .fini = crash_teardown, .timeout = 120);
-
-#define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
-
-static pid_t spawn(int slot, int (*fn)(void *), void *arg)
-{
-	return crash_spawn(slot, fn, arg, CHILD_ALARM_S, &bd->fail);
-}
-
-struct mhdr {
-	uint32_t inc;
-	uint32_t sum;
-	uint64_t seq;
-};
-
-static void fill(unsigned char *p, size_t n, uint32_t inc, uint64_t seq)
-{
-	struct mhdr h = { .inc = inc, .seq = seq };
-	for (size_t i = sizeof(h); i < n; i++)
-		p[i] = (unsigned char)(inc * 31 + seq * 7 + i);
-	h.sum = fnv(p + sizeof(h), n - sizeof(h));
-	memcpy(p, &h, sizeof(h));
-}
+TestSuite(chan_mpsc_crash, .init = setup, .fini = kids_teardown, .timeout = 120);
 
 struct wr_arg {
 	const char *name;
@@ -108,27 +82,27 @@ static int writer_main(void *a)
 {
 	struct wr_arg *wa = a;
 	uint64_t rs = wa->seed ^ ((uint64_t)wa->inc << 32);
-	_Atomic int *ph = &bd->phase[wa->inc];
+	_Atomic int *ph = &sb->phase[wa->inc];
 	shmkit_chan *c = NULL;
 	unsigned char buf[512];
 
 	atomic_store(ph, PH_OPEN);
 	int err = shmkit_chan_open(wa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c);
 	if (err)
-		child_fail("writer %u: open: %s", wa->inc, shmkit_strerror(err));
-	for (uint64_t seq = 0; !atomic_load(&bd->stop); seq++) {
+		kid_fail("writer %u: open: %s", wa->inc, shmkit_strerror(err));
+	for (uint64_t seq = 0; !atomic_load(&sb->stop); seq++) {
 		size_t n = 16 + rnd_below(&rs, 300);
-		atomic_store(&bd->attempted[wa->inc], seq + 1);
+		atomic_store(&sb->attempted[wa->inc], seq + 1);
 		if (rnd_below(&rs, 2)) {
 			atomic_store(ph, PH_SEND);
-			fill(buf, n, wa->inc, seq);
-			err = shmkit_chan_send(c, buf, n, LONG_NS);
+			msg_fill(buf, n, wa->inc, seq);
+			err = shmkit_chan_send(c, buf, n, CHAN_WAIT_NS);
 		} else {
 			void *p;
-			err = shmkit_chan_reserve(c, n, &p, LONG_NS);
+			err = shmkit_chan_reserve(c, n, &p, CHAN_WAIT_NS);
 			if (!err) {
 				atomic_store(ph, PH_RESERVED);
-				fill(buf, n, wa->inc, seq);
+				msg_fill(buf, n, wa->inc, seq);
 				memcpy(p, buf, n / 2);
 				if (rnd_below(&rs, 4) == 0)
 					spin_ns((int64_t)rnd_below(&rs, 50000));  /* a kill lands here */
@@ -138,9 +112,9 @@ static int writer_main(void *a)
 			}
 		}
 		if (err)
-			child_fail("writer %u: seq %llu: %s", wa->inc, (unsigned long long)seq,
+			kid_fail("writer %u: seq %llu: %s", wa->inc, (unsigned long long)seq,
 				   shmkit_strerror(err));
-		atomic_store(&bd->committed[wa->inc], seq + 1);
+		atomic_store(&sb->committed[wa->inc], seq + 1);
 		if (rnd_below(&rs, 8) == 0) {
 			atomic_store(ph, PH_PAUSE);
 			spin_ns((int64_t)rnd_below(&rs, 20000));
@@ -157,38 +131,33 @@ static int reader_main(void *a)
 	int err = shmkit_chan_open(a, 0, SHMKIT_CHAN_READER, NULL, &c);
 
 	if (err)
-		child_fail("reader: open: %s", shmkit_strerror(err));
+		kid_fail("reader: open: %s", shmkit_strerror(err));
 	for (;;) {
-		long n = shmkit_chan_recv(c, buf, sizeof(buf), LONG_NS);
+		long n = shmkit_chan_recv(c, buf, sizeof(buf), CHAN_WAIT_NS);
 		if (n == 0 || n == -EPIPE) {
-			if (atomic_load(&bd->stop))
+			if (atomic_load(&sb->stop))
 				break;
 			continue;  /* every writer gone for a moment: they come back */
 		}
 		if (n < 0)
-			child_fail("reader: recv: %s", shmkit_strerror((int)n));
-		struct mhdr h;
-		if ((size_t)n < sizeof(h))
-			child_fail("reader: %ld bytes", n);
-		memcpy(&h, buf, sizeof(h));
+			kid_fail("reader: recv: %s", shmkit_strerror((int)n));
+		struct { uint32_t inc; uint64_t seq; } h;
+		if ((size_t)n < MSG_HDR)
+			kid_fail("reader: %ld bytes", n);
+		const char *why = msg_check(buf, (size_t)n, &h.inc, &h.seq);
 		if (h.inc >= MAX_INC)
-			child_fail("reader: incarnation %u", h.inc);
-		if (h.sum != fnv(buf + sizeof(h), (size_t)n - sizeof(h)))
-			child_fail("reader: inc %u seq %llu: checksum", h.inc, (unsigned long long)h.seq);
-		uint64_t d = atomic_load(&bd->delivered[h.inc]);
+			kid_fail("reader: incarnation %u", h.inc);
+		if (why)
+			kid_fail("reader: inc %u seq %llu: %s", h.inc, (unsigned long long)h.seq, why);
+		uint64_t d = atomic_load(&sb->delivered[h.inc]);
 		if (h.seq != d)
-			child_fail("reader: inc %u: seq %llu after %llu delivered", h.inc,
+			kid_fail("reader: inc %u: seq %llu after %llu delivered", h.inc,
 				   (unsigned long long)h.seq, (unsigned long long)d);
-		atomic_store(&bd->delivered[h.inc], d + 1);
-		atomic_fetch_add(&bd->total, 1);
+		atomic_store(&sb->delivered[h.inc], d + 1);
+		atomic_fetch_add(&sb->total, 1);
 	}
-	atomic_store(&bd->reader_done, 1);
+	atomic_store(&sb->reader_done, 1);
 	return shmkit_chan_close(c) ? 5 : 0;
-}
-
-static int reap(pid_t pid, int64_t timeout_ns)
-{
-	return crash_reap(pid, timeout_ns, &bd->fail);
 }
 
 static void run(int backend)
@@ -206,52 +175,52 @@ static void run(int backend)
 	printf("mpsc_crash kill writers, %s: seed %llu (SHMKIT_TEST_SEED=%llu repeats it)\n",
 	       ut_backend_names[backend], (unsigned long long)seed, (unsigned long long)seed);
 	cr_assert_eq(shmkit_chan_create(name, SHMKIT_EXCL, &o), 0);
-	spawn(WRITERS, reader_main, (void *)name);
+	kid_spawn_at(WRITERS, reader_main, (void *)name);
 	for (int i = 0; i < WRITERS; i++) {
 		args[next_inc] = (struct wr_arg){ .name = name, .inc = next_inc, .seed = seed };
 		slot_inc[i] = (int)next_inc;
-		spawn(i, writer_main, &args[next_inc++]);
+		kid_spawn_at(i, writer_main, &args[next_inc++]);
 	}
 	while (kills < KILLS) {
-		cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
+		cr_assert(!atomic_load(&sb->k.failed), "%s", sb->k.msg);
 		sleep_ns((int64_t)rnd_below(&rs, 2000000));
 		int v = (int)rnd_below(&rs, WRITERS);
 		int inc = slot_inc[v];
 		/* the kill; where it landed, as the victim last said */
-		cr_assert_eq(kill(crash_kids[v], SIGKILL), 0);
-		int st = reap(crash_kids[v], LONG_NS);
-		crash_kids[v] = 0;
-		cr_assert(WIFSIGNALED(st), "writer %d ended before the kill: %#x; %s", inc, st, bd->fail.msg);
-		at[atomic_load(&bd->phase[inc])]++;
+		cr_assert_eq(kill(kid_pids[v], SIGKILL), 0);
+		int st = kid_wait(kid_pids[v], CHAN_WAIT_NS);
+		kid_pids[v] = 0;
+		cr_assert(WIFSIGNALED(st), "writer %d ended before the kill: %#x; %s", inc, st, sb->k.msg);
+		at[atomic_load(&sb->phase[inc])]++;
 		killed[inc] = true;
 		kills++;
 		args[next_inc] = (struct wr_arg){ .name = name, .inc = next_inc, .seed = seed };
 		slot_inc[v] = (int)next_inc;
-		spawn(v, writer_main, &args[next_inc++]);
+		kid_spawn_at(v, writer_main, &args[next_inc++]);
 		/* progress: the reader moves on within PROGRESS_NS */
-		uint64_t seen = atomic_load(&bd->total);
+		uint64_t seen = atomic_load(&sb->total);
 		int64_t end = now_ns() + PROGRESS_NS;
-		while (atomic_load(&bd->total) == seen) {
-			cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
+		while (atomic_load(&sb->total) == seen) {
+			cr_assert(!atomic_load(&sb->k.failed), "%s", sb->k.msg);
 			cr_assert(now_ns() < end, "no message delivered for 10 s after kill %d; seed %llu",
 				  kills, (unsigned long long)seed);
 			sleep_ns(20000);
 		}
 	}
-	atomic_store(&bd->stop, 1);
+	atomic_store(&sb->stop, 1);
 	for (int i = 0; i < WRITERS; i++) {
-		int st = reap(crash_kids[i], LONG_NS);
-		crash_kids[i] = 0;
-		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, bd->fail.msg);
+		int st = kid_wait(kid_pids[i], CHAN_WAIT_NS);
+		kid_pids[i] = 0;
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, sb->k.msg);
 	}
-	int st = reap(crash_kids[WRITERS], LONG_NS);
-	crash_kids[WRITERS] = 0;
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader: %#x; %s", st, bd->fail.msg);
+	int st = kid_wait(kid_pids[WRITERS], CHAN_WAIT_NS);
+	kid_pids[WRITERS] = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader: %#x; %s", st, sb->k.msg);
 
 	uint64_t sum = 0, may_lose = 0;
 	for (uint32_t i = 0; i < next_inc; i++) {
-		uint64_t d = atomic_load(&bd->delivered[i]), c = atomic_load(&bd->committed[i]),
-			 a = atomic_load(&bd->attempted[i]);
+		uint64_t d = atomic_load(&sb->delivered[i]), c = atomic_load(&sb->committed[i]),
+			 a = atomic_load(&sb->attempted[i]);
 		cr_expect(d >= c && d <= a, "inc %u: delivered %llu, committed %llu, attempted %llu; "
 			  "seed %llu", i, (unsigned long long)d, (unsigned long long)c,
 			  (unsigned long long)a, (unsigned long long)seed);
@@ -263,7 +232,7 @@ static void run(int backend)
 	}
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(sum, atomic_load(&bd->total));
+	cr_expect_eq(sum, atomic_load(&sb->total));
 	cr_expect_eq(ci.received, sum, "received %llu, delivered %llu",
 		     (unsigned long long)ci.received, (unsigned long long)sum);
 	cr_expect(ci.sent <= sum && ci.sent + (uint64_t)kills >= sum, "sent %llu, delivered %llu",
@@ -289,5 +258,5 @@ static void run(int backend)
 	cr_expect_geq(kills, 200);
 }
 
-Test(mpsc_crash, kill_writers_posix) { run(SHMKIT_BACKEND_POSIX); }
-Test(mpsc_crash, kill_writers_sysv) { run(SHMKIT_BACKEND_SYSV); }
+Test(chan_mpsc_crash, kill_writers_posix) { run(SHMKIT_BACKEND_POSIX); }
+Test(chan_mpsc_crash, kill_writers_sysv) { run(SHMKIT_BACKEND_SYSV); }

@@ -35,8 +35,8 @@
 #include <stdint.h>
 #include <sys/prctl.h>
 
-#include "crash_util.h"
-#include "util.h"
+#include "kids.h"
+#include "sync_util.h"
 
 #define KILLS 200                     /* per test */
 #define MAX_WORKERS 8
@@ -59,7 +59,6 @@ struct shared {
 	shmkit_event ev;
 	shmkit_mutex m;
 	_Atomic int stop;
-	struct crash_fail fail;
 	_Atomic int phase[MAX_WORKERS];
 	_Atomic uint64_t cycles;        /* sem: wait-post cycles; event: waits woken */
 	_Atomic uint64_t wakes_started, wakes_done;
@@ -80,9 +79,12 @@ struct ctx {
 	int extra;                      /* sem: units posted to let workers stop */
 };
 
-TestSuite(prim_crash, .fini = crash_teardown, .timeout = 150);
+static void setup(void)
+{
+	kids_setup(sizeof(struct kids_board), WORKER_ALARM_S);
+}
 
-#define worker_fail(sh, ...) crash_fail_exit(&(sh)->fail, __VA_ARGS__)
+TestSuite(sem_event_crash, .init = setup, .fini = kids_teardown, .timeout = 150);
 
 /* ---- the workers ---- */
 
@@ -92,14 +94,14 @@ static void sem_worker(shmkit_region *r, struct shared *sh, int idx, uint64_t *r
 		atomic_store(&sh->phase[idx], PH_WAITING);
 		int err = shmkit_sem_timedwait(r, &sh->sem, WAIT_NS);
 		if (err)
-			worker_fail(sh, "sem_timedwait: %s (value %d)", shmkit_strerror(err),
+			kid_fail("sem_timedwait: %s (value %d)", shmkit_strerror(err),
 				    shmkit_sem_value(r, &sh->sem));
 		atomic_store(&sh->phase[idx], PH_HOLDING);
 		spin_ns((int64_t)rnd_below(rng, 200000));
 		atomic_store(&sh->phase[idx], PH_POSTING);
 		err = shmkit_sem_post(r, &sh->sem);
 		if (err)
-			worker_fail(sh, "sem_post: %s", shmkit_strerror(err));
+			kid_fail("sem_post: %s", shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_OUT);
 		atomic_fetch_add(&sh->cycles, 1);
 		if (rnd_below(rng, 4) == 0)
@@ -114,7 +116,7 @@ static void waker(shmkit_region *r, struct shared *sh, int idx, uint64_t *rng)
 		atomic_fetch_add(&sh->wakes_started, 1);
 		int err = shmkit_event_wake_all(r, &sh->ev);
 		if (err)
-			worker_fail(sh, "wake_all: %s", shmkit_strerror(err));
+			kid_fail("wake_all: %s", shmkit_strerror(err));
 		atomic_fetch_add(&sh->wakes_done, 1);
 		atomic_store(&sh->phase[idx], PH_OUT);
 		sleep_ns((int64_t)rnd_below(rng, 400000));
@@ -128,7 +130,7 @@ static void relock_repair(shmkit_region *r, struct shared *sh, int err)
 		err = shmkit_mutex_consistent(r, &sh->m);
 	}
 	if (err)
-		worker_fail(sh, "mutex: %s", shmkit_strerror(err));
+		kid_fail("mutex: %s", shmkit_strerror(err));
 }
 
 static void waiter(shmkit_region *r, struct shared *sh, int idx, uint64_t *rng)
@@ -157,7 +159,7 @@ static void waiter(shmkit_region *r, struct shared *sh, int idx, uint64_t *rng)
 				err = shmkit_event_wait(r, &sh->ev, ticket, EV_WAIT_NS);
 		}
 		if (err)
-			worker_fail(sh, "%s: %s", cv ? "wait_mutex" : "event_wait",
+			kid_fail("%s: %s", cv ? "wait_mutex" : "event_wait",
 				    shmkit_strerror(err));
 		atomic_store(&sh->phase[idx], PH_OUT);
 		atomic_fetch_add(&sh->cycles, 1);
@@ -165,11 +167,10 @@ static void waiter(shmkit_region *r, struct shared *sh, int idx, uint64_t *rng)
 }
 
 static __attribute__((noreturn))
-void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
+void worker_main(struct ctx *c, int idx, uint64_t wseed)
 {
 	shmkit_region *own;
-	shmkit_region *r = crash_child_start(parent, WORKER_ALARM_S, c->r, c->name, c->serial,
-					     &c->sh->fail, &own);
+	shmkit_region *r = kid_region(c->r, c->name, c->serial, &own);
 	struct shared *sh = shmkit_region_base(r);
 	uint64_t rng = wseed;
 
@@ -179,37 +180,42 @@ void worker_main(struct ctx *c, int idx, pid_t parent, uint64_t wseed)
 		waker(r, sh, idx, &rng);
 	else
 		waiter(r, sh, idx, &rng);
-	crash_child_exit(own);
+	kid_exit(own);
 }
 
 /* ---- the parent ---- */
 
+/* What the next worker is to be (copied into it by fork). */
+static struct { struct ctx *c; int idx; uint64_t wseed; } next_worker;
+
+static int worker_entry(void *arg)
+{
+	(void)arg;
+	worker_main(next_worker.c, next_worker.idx, next_worker.wseed);
+}
+
 static void start_worker(struct ctx *c, int idx)
 {
 	uint64_t wseed = c->seed ^ (0x9e3779b97f4a7c15ULL * (c->serial + 1));
-	pid_t parent = getpid();
 
 	atomic_store(&c->sh->phase[idx], PH_OUT);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0)
-		worker_main(c, idx, parent, wseed);
-	crash_kids[idx] = pid;
+	next_worker.c = c;
+	next_worker.idx = idx;
+	next_worker.wseed = wseed;
+	kid_spawn_at(idx, worker_entry, NULL);
 	c->serial++;
 }
 
 static void check_workers(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
-		  (unsigned long long)c->seed, c->sh->fail.msg);
+	cr_assert(!atomic_load(&kids_bd->failed), "[seed %llu] worker failed: %s",
+		  (unsigned long long)c->seed, kids_bd->msg);
 	for (int i = 0; i < c->n; i++) {
 		int status;
-		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &status, WNOHANG) == crash_kids[i]) {
-			crash_kids[i] = 0;
-			cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
-				  (unsigned long long)c->seed, c->sh->fail.msg);
+		if (kid_pids[i] > 0 && waitpid(kid_pids[i], &status, WNOHANG) == kid_pids[i]) {
+			kid_pids[i] = 0;
+			cr_assert(!atomic_load(&kids_bd->failed), "[seed %llu] worker failed: %s",
+				  (unsigned long long)c->seed, kids_bd->msg);
 			cr_assert_fail("[seed %llu] worker %d ended on its own: status %#x",
 				       (unsigned long long)c->seed, i, status);
 		}
@@ -242,15 +248,15 @@ static void stop_all(struct ctx *c)
 		left = 0;
 		for (int i = 0; i < c->n; i++) {
 			int status;
-			if (crash_kids[i] <= 0)
+			if (kid_pids[i] <= 0)
 				continue;
-			if (waitpid(crash_kids[i], &status, WNOHANG) != crash_kids[i]) {
+			if (waitpid(kid_pids[i], &status, WNOHANG) != kid_pids[i]) {
 				left++;
 				continue;
 			}
-			crash_kids[i] = 0;
-			cr_assert(!atomic_load(&c->sh->fail.failed), "[seed %llu] worker failed: %s",
-				  (unsigned long long)c->seed, c->sh->fail.msg);
+			kid_pids[i] = 0;
+			cr_assert(!atomic_load(&kids_bd->failed), "[seed %llu] worker failed: %s",
+				  (unsigned long long)c->seed, kids_bd->msg);
 			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 				  "[seed %llu] worker %d: status %#x",
 				  (unsigned long long)c->seed, i, status);
@@ -329,14 +335,14 @@ static void kill_one(struct ctx *c)
 			break;
 		}
 	}
-	pid_t pid = crash_kids[victim];
+	pid_t pid = kid_pids[victim];
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill: %s", strerror(errno));
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	crash_kids[victim] = 0;
+	kid_pids[victim] = 0;
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		  "[seed %llu] worker %d ended before the kill: status %#x (%s)",
-		  (unsigned long long)c->seed, victim, status, c->sh->fail.msg);
+		  (unsigned long long)c->seed, victim, status, kids_bd->msg);
 	int ph = atomic_load(&c->sh->phase[victim]);  /* final: it is dead */
 	c->kills++;
 	c->k_phase[ph]++;
@@ -370,7 +376,7 @@ static void run(int backend, bool event)
 	       (unsigned long long)c.seed);
 	fflush(stdout);
 
-	c.r = crash_region(backend, REGION_SIZE, &c.name);
+	c.r = make_region(backend, REGION_SIZE, &c.name);
 	c.sh = shmkit_region_base(c.r);
 	cr_assert_eq(shmkit_sem_init(c.r, &c.sh->sem, SEM_UNITS), 0);
 	cr_assert_eq(shmkit_event_init(c.r, &c.sh->ev), 0);
@@ -444,9 +450,9 @@ static void run(int backend, bool event)
 	cr_assert_eq(shmkit_region_close(c.r), 0);
 }
 
-Test(prim_crash, sem_posix) { run(SHMKIT_BACKEND_POSIX, false); }
-Test(prim_crash, sem_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
-Test(prim_crash, sem_anon) { run(SHMKIT_BACKEND_ANON, false); }
-Test(prim_crash, event_posix) { run(SHMKIT_BACKEND_POSIX, true); }
-Test(prim_crash, event_sysv) { run(SHMKIT_BACKEND_SYSV, true); }
-Test(prim_crash, event_anon) { run(SHMKIT_BACKEND_ANON, true); }
+Test(sem_event_crash, sem_posix) { run(SHMKIT_BACKEND_POSIX, false); }
+Test(sem_event_crash, sem_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
+Test(sem_event_crash, sem_anon) { run(SHMKIT_BACKEND_ANON, false); }
+Test(sem_event_crash, event_posix) { run(SHMKIT_BACKEND_POSIX, true); }
+Test(sem_event_crash, event_sysv) { run(SHMKIT_BACKEND_SYSV, true); }
+Test(sem_event_crash, event_anon) { run(SHMKIT_BACKEND_ANON, true); }

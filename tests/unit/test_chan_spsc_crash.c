@@ -42,28 +42,14 @@
  * by file lock) and sysv (by PID identity): writer kills, reader kills, and
  * both (a random victim each time); file (file lock) with both.
  */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-
-#include "crash_util.h"
-#include "util.h"
+#include "chan_test.h"
 
 #define KILLS 300                        /* per test */
 #define CAPACITY 4096u                   /* small: the writer waits often */
 #define MAX_INC 4096                     /* writer incarnations */
 #define LOG_WINDOW 4096                  /* log entries kept (> a ring's worth) */
-#define LONG_NS ((int64_t)10 * 1000000000)
 #define POLL_NS ((int64_t)200 * 1000000)
 #define PROGRESS_NS ((int64_t)10 * 1000000000)
-#define CHILD_ALARM_S 150
-#define MSG_MAGIC 0x4d4b5343u
 
 enum { KILL_WRITER = 1, KILL_READER = 2, KILL_BOTH = 3 };
 enum { PH_OUT, PH_OPEN, PH_SEND, PH_RESERVE, PH_COMMIT, PH_PEEK, PH_LOG, PH_RELEASE,
@@ -73,8 +59,8 @@ static const char *const ph_names[] = { "out", "open", "send", "reserve", "commi
 
 struct entry { uint32_t inc, pad; uint64_t seq; };
 
-struct board {
-	struct crash_fail fail;
+struct crash_board {
+	struct kids_board k;   /* first: kids.h's */
 	_Atomic int stop;
 	/* writers */
 	_Atomic uint64_t attempted[MAX_INC];
@@ -92,13 +78,11 @@ struct board {
 	_Atomic int rphase;
 };
 
-struct msg_hdr { uint32_t magic, inc; uint64_t seq; uint32_t len, csum; };
-
 struct ctx {
 	int backend;
 	int mode;
 	const char *name;
-	struct board *bd;
+	struct crash_board *sb;
 	uint64_t seed, rng;
 	pid_t writer, reader;
 	unsigned winc;         /* the next writer incarnation */
@@ -107,75 +91,15 @@ struct ctx {
 	int at[2][PH_COUNT];   /* kills by victim and phase */
 };
 
-static struct board *bd;
-
-/*
- * A test process killed by a signal (a crash, or the alarm() that bounds a
- * test) runs no .fini: this handler removes its segments first, with
- * async-signal-safe calls only, then lets the signal kill it.  Children
- * inherit it and leave the segments alone.
- */
-static pid_t test_pid;
-
-static void crash_cleanup(int sig)
-{
-	if (getpid() == test_pid) {
-		for (int i = 0; i < ut_count && i < UT_MAX_NAMES; i++) {
-			const char *n = ut_names[i];
-			char path[300];
-			size_t k = 0;
-			if (strncmp(n, "sysv:0x", 7) == 0) {
-				unsigned key = 0;
-				for (const char *s = n + 7; *s; s++)
-					key = key * 16 + (unsigned)(*s <= '9' ? *s - '0' : (*s | 32) - 'a' + 10);
-				int id = shmget((key_t)key, 0, 0);
-				if (id >= 0)
-					shmctl(id, IPC_RMID, NULL);
-				continue;
-			}
-			if (strncmp(n, "file:", 5) == 0) {
-				n += 5;
-			} else {
-				memcpy(path, "/dev/shm/", 9);
-				k = 9;
-			}
-			while (*n && k < sizeof(path) - 1)
-				path[k++] = *n++;
-			path[k] = '\0';
-			unlink(path);
-		}
-	}
-	raise(sig);  /* SA_RESETHAND: the default action now */
-}
-
-static void catch_crashes(void)
-{
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGALRM };
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = crash_cleanup;
-	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	test_pid = getpid();
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
+static struct crash_board *sb;
 
 static void setup(void)
 {
-	catch_crashes();
+	ut_catch_crashes();
+	sb = kids_setup(sizeof(*sb), KID_LIFETIME_S);
 }
 
-static void teardown(void)
-{
-	crash_reap_all();
-	ut_cleanup();
-	if (bd && bd != MAP_FAILED)
-		munmap(bd, sizeof(*bd));
-	bd = NULL;
-}
-
-TestSuite(chan_crash, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(chan_spsc_crash, .init = setup, .fini = kids_teardown, .timeout = 120);
 
 /* A pause in a child now and then: a wider window for the kill to hit. */
 static void maybe_pause(uint64_t *rng, _Atomic int *phase)
@@ -189,20 +113,7 @@ static void maybe_pause(uint64_t *rng, _Atomic int *phase)
 	}
 }
 
-/* ---- messages ---- */
-
-static uint32_t csum32(const unsigned char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static unsigned char pattern(uint32_t inc, uint64_t seq, size_t i)
-{
-	return (unsigned char)(inc * 131u + seq * 31u + i * 7u);
-}
+/* ---- messages (msg.h: writer id = incarnation) ---- */
 
 static size_t pick_len(uint64_t *rng, size_t max)
 {
@@ -210,50 +121,30 @@ static size_t pick_len(uint64_t *rng, size_t max)
 	unsigned r = (unsigned)(x % 100);
 	x >>= 8;
 	if (r < 70)
-		return sizeof(struct msg_hdr) + x % 41;           /* 24..64 */
+		return 24 + x % 41;                               /* 24..64 */
 	if (r < 95)
 		return 65 + x % 192;                              /* 65..256 */
 	return 257 + x % (max - 256);                             /* 257..max */
 }
 
-static void msg_fill(unsigned char *p, size_t len, uint32_t inc, uint64_t seq)
+/* NULL if @p (n bytes) is a whole message, its (inc, seq) in *h; else why. */
+static const char *check_msg(const void *p, long n, struct entry *h)
 {
-	for (size_t i = sizeof(struct msg_hdr); i < len; i++)
-		p[i] = pattern(inc, seq, i);
-	struct msg_hdr h = { .magic = MSG_MAGIC, .inc = inc, .seq = seq, .len = (uint32_t)len,
-			     .csum = csum32(p + sizeof(h), len - sizeof(h)) };
-	memcpy(p, &h, sizeof(h));
-}
-
-/* NULL if @p (n bytes) is a whole message, its header in *h; else why. */
-static const char *msg_check(const unsigned char *p, long n, struct msg_hdr *h)
-{
-	if (n < (long)sizeof(*h))
+	if (n < MSG_HDR)
 		return "shorter than a header";
-	memcpy(h, p, sizeof(*h));
-	if (h->magic != MSG_MAGIC)
-		return "bad magic";
-	if (h->len != (uint32_t)n)
-		return "length field differs from the length received";
-	if (h->inc >= MAX_INC)
+	const char *why = msg_check(p, (size_t)n, &h->inc, &h->seq);
+	if (!why && h->inc >= MAX_INC)
 		return "incarnation out of range";
-	if (h->csum != csum32(p + sizeof(*h), (size_t)n - sizeof(*h)))
-		return "bad checksum";
-	for (size_t i = sizeof(*h); i < (size_t)n; i++)
-		if (p[i] != pattern(h->inc, h->seq, i))
-			return "payload differs from the one sent";
-	return NULL;
+	return why;
 }
 
 /* ---- children ---- */
-
-#define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
 
 /*
  * Opens the role the dead process held.  -EBUSY is retried for up to
  * 100 ms and counted: on posix and file a process attaching at that moment
  * (here: the other side's replacement) can make the dead holder look alive
- * for an instant (see takeover_while_another_attaches in test_chan.c);
+ * for an instant (see takeover_while_another_attaches in test_chan_spsc_peers.c);
  * longer than that, the role is held: a failure.
  */
 static int open_role(const char *name, int role, shmkit_chan **c)
@@ -263,7 +154,7 @@ static int open_role(const char *name, int role, shmkit_chan **c)
 		err = shmkit_chan_open(name, 0, role, NULL, c);
 		if (err != -EBUSY)
 			return err;
-		atomic_fetch_add(&bd->busy, 1);
+		atomic_fetch_add(&sb->busy, 1);
 		sleep_ns(1000000);
 	}
 	return err;
@@ -278,25 +169,25 @@ void writer_main(const char *name, uint32_t inc, uint64_t rng)
 	shmkit_chan *w;
 	unsigned char buf[CAPACITY / 4];
 
-	atomic_store(&bd->wphase, PH_OPEN);
+	atomic_store(&sb->wphase, PH_OPEN);
 	int err = open_role(name, SHMKIT_CHAN_WRITER, &w);
 	if (err)
-		child_fail("writer %u: open: %s", inc, shmkit_strerror(err));
+		kid_fail("writer %u: open: %s", inc, shmkit_strerror(err));
 	size_t max = shmkit_chan_max_msg(w);
 	if (max != sizeof(buf))
-		child_fail("writer %u: max_msg %zu", inc, max);
+		kid_fail("writer %u: max_msg %zu", inc, max);
 	uint64_t seq = 0;
-	while (!atomic_load(&bd->stop)) {
+	while (!atomic_load(&sb->stop)) {
 		unsigned batch = rnd_below(&rng, 4) == 0 ? 1 + (unsigned)rnd_below(&rng, 6) : 0;
 		if (!batch) {
 			size_t len = pick_len(&rng, max);
 			msg_fill(buf, len, inc, seq);
-			atomic_store(&bd->attempted[inc], seq + 1);
-			atomic_store(&bd->wphase, PH_SEND);
-			err = shmkit_chan_send(w, buf, len, LONG_NS);
+			atomic_store(&sb->attempted[inc], seq + 1);
+			atomic_store(&sb->wphase, PH_SEND);
+			err = shmkit_chan_send(w, buf, len, CHAN_WAIT_NS);
 			if (err == 0) {
 				seq++;
-				atomic_store(&bd->committed[inc], seq);
+				atomic_store(&sb->committed[inc], seq);
 			}
 		} else {
 			unsigned done = 0;
@@ -304,56 +195,56 @@ void writer_main(const char *name, uint32_t inc, uint64_t rng)
 			while (done < batch) {
 				size_t len = pick_len(&rng, max);
 				void *p;
-				atomic_store(&bd->attempted[inc], seq + 1);
-				atomic_store(&bd->wphase, PH_RESERVE);
-				err = shmkit_chan_reserve(w, len, &p, LONG_NS);
+				atomic_store(&sb->attempted[inc], seq + 1);
+				atomic_store(&sb->wphase, PH_RESERVE);
+				err = shmkit_chan_reserve(w, len, &p, CHAN_WAIT_NS);
 				if (err)
 					break;
-				maybe_pause(&rng, &bd->wphase);
+				maybe_pause(&rng, &sb->wphase);
 				msg_fill(p, len, inc, seq);
 				seq++;
 				done++;
 			}
 			if (err == 0 || err == -EPIPE) {
-				atomic_store(&bd->wphase, PH_COMMIT);
+				atomic_store(&sb->wphase, PH_COMMIT);
 				int e2 = shmkit_chan_commit(w);
 				if (e2)
-					child_fail("writer %u: commit: %s", inc, shmkit_strerror(e2));
-				atomic_store(&bd->committed[inc], seq);
+					kid_fail("writer %u: commit: %s", inc, shmkit_strerror(e2));
+				atomic_store(&sb->committed[inc], seq);
 			}
 		}
-		atomic_store(&bd->wphase, PH_OUT);
+		atomic_store(&sb->wphase, PH_OUT);
 		if (err == -EPIPE) {
-			atomic_fetch_add(&bd->w_epipe, 1);
+			atomic_fetch_add(&sb->w_epipe, 1);
 			sleep_ns(100000 + (int64_t)rnd_below(&rng, 400000));
 			continue;
 		}
 		if (err)
-			child_fail("writer %u: seq %llu: %s", inc, (unsigned long long)seq,
+			kid_fail("writer %u: seq %llu: %s", inc, (unsigned long long)seq,
 				   shmkit_strerror(err));
-		maybe_pause(&rng, &bd->wphase);
+		maybe_pause(&rng, &sb->wphase);
 	}
-	atomic_store(&bd->wphase, PH_CLOSE);
+	atomic_store(&sb->wphase, PH_CLOSE);
 	err = shmkit_chan_close(w);
 	if (err)
-		child_fail("writer %u: close: %s", inc, shmkit_strerror(err));
+		kid_fail("writer %u: close: %s", inc, shmkit_strerror(err));
 	_exit(0);
 }
 
 static struct entry log_at(uint64_t i)
 {
-	return bd->log[i % LOG_WINDOW];
+	return sb->log[i % LOG_WINDOW];
 }
 
 static void release(shmkit_chan *r, uint64_t pos)
 {
-	atomic_store(&bd->rphase, PH_RELEASE);
-	atomic_store(&bd->rel_hi, pos);
+	atomic_store(&sb->rphase, PH_RELEASE);
+	atomic_store(&sb->rel_hi, pos);
 	int err = shmkit_chan_release(r);
 	if (err)
-		child_fail("reader: release: %s", shmkit_strerror(err));
-	atomic_store(&bd->rel_lo, pos);
-	atomic_store(&bd->rphase, PH_OUT);
+		kid_fail("reader: release: %s", shmkit_strerror(err));
+	atomic_store(&sb->rel_lo, pos);
+	atomic_store(&sb->rphase, PH_OUT);
 }
 
 /* A reader incarnation: peek, check, log, release; to the end of the
@@ -363,17 +254,17 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 {
 	shmkit_chan *r;
 
-	atomic_store(&bd->rphase, PH_OPEN);
+	atomic_store(&sb->rphase, PH_OPEN);
 	int err = open_role(name, SHMKIT_CHAN_READER, &r);
 	if (err)
-		child_fail("reader %u: open: %s", rinc, shmkit_strerror(err));
+		kid_fail("reader %u: open: %s", rinc, shmkit_strerror(err));
 	/* where this reader stands in the log: unknown until its first message */
 	bool placed = false;
 	uint64_t pos = 0;
 	unsigned peeked = 0;
 	for (;;) {
 		const void *q;
-		atomic_store(&bd->rphase, PH_PEEK);
+		atomic_store(&sb->rphase, PH_PEEK);
 		long n = shmkit_chan_peek(r, &q, 0);
 		if (n == -EAGAIN) {
 			/* hand back what we hold before waiting */
@@ -381,25 +272,25 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 				release(r, pos);
 				peeked = 0;
 			}
-			atomic_store(&bd->rphase, PH_PEEK);
+			atomic_store(&sb->rphase, PH_PEEK);
 			n = shmkit_chan_peek(r, &q, POLL_NS);
 		}
 		if (n == 0) {
 			/* the end: everything logged was released by now, by us
 			 * or by a reader before us (what a dead reader logged
 			 * without releasing must have come again) */
-			uint64_t count = atomic_load(&bd->count);
+			uint64_t count = atomic_load(&sb->count);
 			if (placed && pos != count)
-				child_fail("reader %u: the end of the stream at log position %llu "
+				kid_fail("reader %u: the end of the stream at log position %llu "
 					   "of %llu", rinc, (unsigned long long)pos,
 					   (unsigned long long)count);
-			if (!placed && atomic_load(&bd->rel_hi) != count)
-				child_fail("reader %u: the end of the stream, but log entries "
+			if (!placed && atomic_load(&sb->rel_hi) != count)
+				kid_fail("reader %u: the end of the stream, but log entries "
 					   "%llu..%llu were never released and did not come again",
-					   rinc, (unsigned long long)atomic_load(&bd->rel_hi),
+					   rinc, (unsigned long long)atomic_load(&sb->rel_hi),
 					   (unsigned long long)count);
 			release(r, count);
-			atomic_fetch_add(&bd->eof, 1);
+			atomic_fetch_add(&sb->eof, 1);
 			break;
 		}
 		if (n < 0) {
@@ -410,27 +301,27 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 			if (n == -ETIMEDOUT)
 				continue;
 			if (n == -EPIPE) {
-				atomic_fetch_add(&bd->r_epipe, 1);
+				atomic_fetch_add(&sb->r_epipe, 1);
 				sleep_ns(100000);
 				continue;
 			}
-			child_fail("reader %u: peek: %s", rinc, shmkit_strerror((int)n));
+			kid_fail("reader %u: peek: %s", rinc, shmkit_strerror((int)n));
 		}
-		struct msg_hdr h;
-		const char *why = msg_check(q, n, &h);
+		struct entry h;
+		const char *why = check_msg(q, n, &h);
 		if (why)
-			child_fail("reader %u: message after log position %llu (%ld bytes): %s",
+			kid_fail("reader %u: message after log position %llu (%ld bytes): %s",
 				   rinc, (unsigned long long)pos, n, why);
-		uint64_t count = atomic_load(&bd->count);
+		uint64_t count = atomic_load(&sb->count);
 		if (!placed) {
 			/* the head is at rel_lo or rel_hi, whichever the last
 			 * reader got to */
-			uint64_t lo = atomic_load(&bd->rel_lo), hi = atomic_load(&bd->rel_hi);
+			uint64_t lo = atomic_load(&sb->rel_lo), hi = atomic_load(&sb->rel_hi);
 			uint64_t cand[2] = { lo, hi };
 			bool found = false;
 			for (int i = 0; i < 2 && !found; i++) {
 				if (cand[i] > count || count - cand[i] > LOG_WINDOW / 2)
-					child_fail("reader %u: release marks %llu/%llu beyond the log "
+					kid_fail("reader %u: release marks %llu/%llu beyond the log "
 						   "(%llu)", rinc, (unsigned long long)lo,
 						   (unsigned long long)hi, (unsigned long long)count);
 				if (cand[i] == count) {
@@ -446,7 +337,7 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 			}
 			if (!found) {
 				struct entry elo = log_at(lo);
-				child_fail("reader %u: first message (%u, %llu) is neither the one at "
+				kid_fail("reader %u: first message (%u, %llu) is neither the one at "
 					   "the released mark %llu (%u, %llu) nor at %llu; log has %llu",
 					   rinc, h.inc, (unsigned long long)h.seq,
 					   (unsigned long long)lo, elo.inc,
@@ -459,11 +350,11 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 			/* a re-delivery: must repeat the log exactly */
 			struct entry e = log_at(pos);
 			if (e.inc != h.inc || e.seq != h.seq)
-				child_fail("reader %u: re-delivery at %llu is (%u, %llu), the log has "
+				kid_fail("reader %u: re-delivery at %llu is (%u, %llu), the log has "
 					   "(%u, %llu)", rinc, (unsigned long long)pos, h.inc,
 					   (unsigned long long)h.seq, e.inc,
 					   (unsigned long long)e.seq);
-			atomic_fetch_add(&bd->redelivered, 1);
+			atomic_fetch_add(&sb->redelivered, 1);
 		} else {
 			/* new: it follows the last logged message */
 			if (count > 0) {
@@ -471,7 +362,7 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 				bool ok = (h.inc == last.inc && h.seq == last.seq + 1) ||
 					  (h.inc > last.inc && h.seq == 0);
 				if (!ok)
-					child_fail("reader %u: (%u, %llu) after (%u, %llu): %s", rinc,
+					kid_fail("reader %u: (%u, %llu) after (%u, %llu): %s", rinc,
 						   h.inc, (unsigned long long)h.seq, last.inc,
 						   (unsigned long long)last.seq,
 						   h.inc < last.inc ? "an older writer's message"
@@ -479,21 +370,21 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 						   : h.seq <= last.seq ? "a repeat (duplicate)"
 						   : "a gap (lost message)");
 			} else if (h.seq != 0) {
-				child_fail("reader %u: the first message ever is (%u, %llu)", rinc,
+				kid_fail("reader %u: the first message ever is (%u, %llu)", rinc,
 					   h.inc, (unsigned long long)h.seq);
 			}
-			atomic_store(&bd->rphase, PH_LOG);
-			bd->log[count % LOG_WINDOW] = (struct entry){ .inc = h.inc, .seq = h.seq };
-			atomic_store(&bd->received[h.inc], h.seq + 1);
-			atomic_store(&bd->count, count + 1);
+			atomic_store(&sb->rphase, PH_LOG);
+			sb->log[count % LOG_WINDOW] = (struct entry){ .inc = h.inc, .seq = h.seq };
+			atomic_store(&sb->received[h.inc], h.seq + 1);
+			atomic_store(&sb->count, count + 1);
 		}
 		pos++;
 		peeked++;
-		maybe_pause(&rng, &bd->rphase);
-		if (atomic_load(&bd->stalls) && rnd_below(&rng, 256) == 0) {
+		maybe_pause(&rng, &sb->rphase);
+		if (atomic_load(&sb->stalls) && rnd_below(&rng, 256) == 0) {
 			/* a stall: the writer fills the ring and waits for room,
 			 * so writer kills find it blocked and the ring full */
-			atomic_store(&bd->rphase, PH_PAUSE);
+			atomic_store(&sb->rphase, PH_PAUSE);
 			sleep_ns((int64_t)rnd_below(&rng, 1000000));
 		}
 		/* release now, or after up to 8 peeks */
@@ -502,44 +393,44 @@ void reader_main(const char *name, unsigned rinc, uint64_t rng)
 			peeked = 0;
 		}
 	}
-	atomic_store(&bd->rphase, PH_CLOSE);
+	atomic_store(&sb->rphase, PH_CLOSE);
 	err = shmkit_chan_close(r);
 	if (err)
-		child_fail("reader %u: close: %s", rinc, shmkit_strerror(err));
+		kid_fail("reader %u: close: %s", rinc, shmkit_strerror(err));
 	_exit(0);
 }
 
 /* ---- the parent ---- */
 
+/* What the next child is to be (copied into it by fork). */
+static struct { const char *name; unsigned inc; uint64_t seed; int which; } next_child;
+
+static int child_main(void *arg)
+{
+	(void)arg;
+	if (next_child.which == 0)
+		writer_main(next_child.name, next_child.inc, next_child.seed);
+	reader_main(next_child.name, next_child.inc, next_child.seed);
+}
+
 static pid_t start(struct ctx *c, int which)
 {
-	pid_t parent = getpid();
 	uint64_t cseed = rnd(&c->rng);
 	unsigned inc = which == 0 ? c->winc++ : c->rinc++;
 
 	cr_assert_lt(c->winc, (unsigned)MAX_INC);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(4);
-		alarm(CHILD_ALARM_S);
-		if (which == 0)
-			writer_main(c->name, inc, cseed);
-		reader_main(c->name, inc, cseed);
-	}
-	crash_kids[which] = pid;
-	return pid;
+	next_child.name = c->name;
+	next_child.inc = inc;
+	next_child.seed = cseed;
+	next_child.which = which;
+	return kid_spawn_at(which, child_main, NULL);
 }
 
 static const char *state_of(struct ctx *c)
 {
 	static char buf[1024];
-	uint64_t cnt = atomic_load(&c->bd->count);
-	struct entry last = cnt ? c->bd->log[(cnt - 1) % LOG_WINDOW] : (struct entry){ 0 };
+	uint64_t cnt = atomic_load(&c->sb->count);
+	struct entry last = cnt ? c->sb->log[(cnt - 1) % LOG_WINDOW] : (struct entry){ 0 };
 	struct shmkit_chan_info ci;
 	int err = shmkit_chan_stat(c->name, &ci);
 	snprintf(buf, sizeof(buf),
@@ -548,10 +439,10 @@ static const char *state_of(struct ctx *c)
 		 "%llu closed %d writer %d/%d reader %d/%d",
 		 (unsigned long long)c->seed, c->kills, c->winc - 1, c->rinc - 1,
 		 (unsigned long long)cnt, last.inc, (unsigned long long)last.seq,
-		 (unsigned long long)atomic_load(&c->bd->rel_lo),
-		 (unsigned long long)atomic_load(&c->bd->rel_hi),
-		 ph_names[atomic_load(&c->bd->wphase) % PH_COUNT],
-		 ph_names[atomic_load(&c->bd->rphase) % PH_COUNT], err ? shmkit_strerror(err) : "ok",
+		 (unsigned long long)atomic_load(&c->sb->rel_lo),
+		 (unsigned long long)atomic_load(&c->sb->rel_hi),
+		 ph_names[atomic_load(&c->sb->wphase) % PH_COUNT],
+		 ph_names[atomic_load(&c->sb->rphase) % PH_COUNT], err ? shmkit_strerror(err) : "ok",
 		 (unsigned long long)ci.sent, (unsigned long long)ci.received,
 		 (unsigned long long)ci.used, ci.closed, (int)ci.writer_pid, ci.writer_alive,
 		 (int)ci.reader_pid, ci.reader_alive);
@@ -561,12 +452,12 @@ static const char *state_of(struct ctx *c)
 /* Fails the test if a child reported a failure or ended on its own. */
 static void check_children(struct ctx *c)
 {
-	cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg, state_of(c));
+	cr_assert(!atomic_load(&c->sb->k.failed), "child failed: %s\n%s", c->sb->k.msg, state_of(c));
 	for (int i = 0; i < 2; i++) {
 		int st;
-		if (crash_kids[i] > 0 && waitpid(crash_kids[i], &st, WNOHANG) == crash_kids[i]) {
-			crash_kids[i] = 0;
-			cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg,
+		if (kid_pids[i] > 0 && waitpid(kid_pids[i], &st, WNOHANG) == kid_pids[i]) {
+			kid_pids[i] = 0;
+			cr_assert(!atomic_load(&c->sb->k.failed), "child failed: %s\n%s", c->sb->k.msg,
 				  state_of(c));
 			cr_assert_fail("the %s ended on its own: status %#x\n%s",
 				       i ? "reader" : "writer", st, state_of(c));
@@ -581,8 +472,8 @@ static void wait_progress(struct ctx *c, int which, unsigned inc, uint64_t count
 	int64_t deadline = now_ns() + PROGRESS_NS;
 	for (;;) {
 		check_children(c);
-		if (which == 0 ? atomic_load(&c->bd->received[inc]) > 0
-			       : atomic_load(&c->bd->count) > count0)
+		if (which == 0 ? atomic_load(&c->sb->received[inc]) > 0
+			       : atomic_load(&c->sb->count) > count0)
 			return;
 		cr_assert(now_ns() < deadline, "no progress for 10 s after the %s was replaced: "
 			  "hang?\n%s", which ? "reader" : "writer", state_of(c));
@@ -599,14 +490,14 @@ static void kill_one(struct ctx *c)
 		which = 1;
 	else
 		which = (int)rnd_below(&c->rng, 2);
-	pid_t pid = crash_kids[which];
-	int ph = atomic_load(which ? &c->bd->rphase : &c->bd->wphase);
-	uint64_t count0 = atomic_load(&c->bd->count);
+	pid_t pid = kid_pids[which];
+	int ph = atomic_load(which ? &c->sb->rphase : &c->sb->wphase);
+	uint64_t count0 = atomic_load(&c->sb->count);
 
 	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	crash_kids[which] = 0;
+	kid_pids[which] = 0;
 	check_children(c);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		  "the %s ended before the kill: status %#x\n%s", which ? "reader" : "writer", st,
@@ -623,22 +514,22 @@ static void kill_one(struct ctx *c)
 		c->quick++;  /* the next kill may land in its open */
 		return;
 	}
-	wait_progress(c, which, inc, which ? atomic_load(&c->bd->count) : count0);
+	wait_progress(c, which, inc, which ? atomic_load(&c->sb->count) : count0);
 }
 
 static void stop_all(struct ctx *c)
 {
-	atomic_store(&c->bd->stop, 1);
-	int64_t deadline = now_ns() + 2 * LONG_NS;
-	while (crash_kids[0] > 0 || crash_kids[1] > 0) {
-		cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s", c->bd->fail.msg,
+	atomic_store(&c->sb->stop, 1);
+	int64_t deadline = now_ns() + 2 * CHAN_WAIT_NS;
+	while (kid_pids[0] > 0 || kid_pids[1] > 0) {
+		cr_assert(!atomic_load(&c->sb->k.failed), "child failed: %s\n%s", c->sb->k.msg,
 			  state_of(c));
 		for (int i = 0; i < 2; i++) {
 			int st;
-			if (crash_kids[i] > 0 && waitpid(crash_kids[i], &st, WNOHANG) == crash_kids[i]) {
-				crash_kids[i] = 0;
-				cr_assert(!atomic_load(&c->bd->fail.failed), "child failed: %s\n%s",
-					  c->bd->fail.msg, state_of(c));
+			if (kid_pids[i] > 0 && waitpid(kid_pids[i], &st, WNOHANG) == kid_pids[i]) {
+				kid_pids[i] = 0;
+				cr_assert(!atomic_load(&c->sb->k.failed), "child failed: %s\n%s",
+					  c->sb->k.msg, state_of(c));
 				cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 					  "the %s: status %#x\n%s", i ? "reader" : "writer", st,
 					  state_of(c));
@@ -664,10 +555,9 @@ static void run(int backend, int mode)
 	       (unsigned long long)c.seed);
 	fflush(stdout);
 
-	bd = mmap(NULL, sizeof(*bd), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(bd, MAP_FAILED);
-	c.bd = bd;
-	atomic_store(&bd->stalls, mode != KILL_READER);
+	cr_assert_neq((void *)sb, MAP_FAILED);
+	c.sb = sb;
+	atomic_store(&sb->stalls, mode != KILL_READER);
 	c.name = ut_name(backend);
 	struct shmkit_chan_opts o = { .capacity = CAPACITY };
 	int err = shmkit_chan_create(c.name, SHMKIT_EXCL, &o);
@@ -682,16 +572,16 @@ static void run(int backend, int mode)
 		kill_one(&c);
 	}
 	/* let the last ones get going before the end */
-	wait_progress(&c, 1, 0, atomic_load(&bd->count));
+	wait_progress(&c, 1, 0, atomic_load(&sb->count));
 	stop_all(&c);
 	double secs = (double)(now_ns() - t0) / 1e9;
 
 	/* every incarnation's delivered prefix is within [committed, attempted] */
 	uint64_t total = 0, exact = 0, lost_window = 0;
 	for (unsigned i = 0; i < c.winc; i++) {
-		uint64_t rcv = atomic_load(&bd->received[i]);
-		uint64_t com = atomic_load(&bd->committed[i]);
-		uint64_t att = atomic_load(&bd->attempted[i]);
+		uint64_t rcv = atomic_load(&sb->received[i]);
+		uint64_t com = atomic_load(&sb->committed[i]);
+		uint64_t att = atomic_load(&sb->attempted[i]);
 		cr_expect(com <= rcv && rcv <= att,
 			  "[seed %llu] writer %u: delivered %llu, but it committed %llu and "
 			  "attempted %llu%s", (unsigned long long)c.seed, i,
@@ -703,12 +593,12 @@ static void run(int backend, int mode)
 		lost_window += rcv > com;
 	}
 	unsigned last = c.winc - 1;
-	cr_expect_eq(atomic_load(&bd->received[last]), atomic_load(&bd->committed[last]),
+	cr_expect_eq(atomic_load(&sb->received[last]), atomic_load(&sb->committed[last]),
 		     "[seed %llu] the last writer closed normally: all it committed arrives",
 		     (unsigned long long)c.seed);
-	cr_expect_eq(total, atomic_load(&bd->count), "[seed %llu]", (unsigned long long)c.seed);
-	cr_expect_eq(atomic_load(&bd->eof), 1, "the last reader saw the end of the stream");
-	cr_expect_eq(atomic_load(&bd->rel_lo), atomic_load(&bd->count));
+	cr_expect_eq(total, atomic_load(&sb->count), "[seed %llu]", (unsigned long long)c.seed);
+	cr_expect_eq(atomic_load(&sb->eof), 1, "the last reader saw the end of the stream");
+	cr_expect_eq(atomic_load(&sb->rel_lo), atomic_load(&sb->count));
 
 	struct shmkit_chan_info ci;
 	err = shmkit_chan_stat(c.name, &ci);
@@ -751,29 +641,29 @@ static void run(int backend, int mode)
 	       "readers; stat: sent %llu received %llu in_flight %llu used %llu%s; %d peer "
 	       "slots listed\n",
 	       (unsigned long long)total, c.winc, (unsigned long long)exact,
-	       (unsigned long long)lost_window, (unsigned long long)atomic_load(&bd->redelivered),
-	       (unsigned long long)atomic_load(&bd->w_epipe),
-	       (unsigned long long)atomic_load(&bd->r_epipe), (unsigned long long)ci.sent,
+	       (unsigned long long)lost_window, (unsigned long long)atomic_load(&sb->redelivered),
+	       (unsigned long long)atomic_load(&sb->w_epipe),
+	       (unsigned long long)atomic_load(&sb->r_epipe), (unsigned long long)ci.sent,
 	       (unsigned long long)ci.received, (unsigned long long)ci.in_flight,
 	       (unsigned long long)ci.used,
 	       ci.sent != total || ci.received != total ? " (counters differ from the messages "
 	       "delivered)" : "", np);
-	if (atomic_load(&bd->busy))
+	if (atomic_load(&sb->busy))
 		printf("  %llu takeovers met -EBUSY first (the role's dead holder looked alive "
 		       "for a moment), then succeeded\n",
-		       (unsigned long long)atomic_load(&bd->busy));
+		       (unsigned long long)atomic_load(&sb->busy));
 	fflush(stdout);
 	cr_expect_geq(c.kills, 200);
 	cr_expect_gt(total, 0);
 	if (mode != KILL_WRITER)
-		cr_expect_gt(atomic_load(&bd->redelivered), 0,
+		cr_expect_gt(atomic_load(&sb->redelivered), 0,
 			     "no reader was ever killed holding a logged, unreleased message");
 }
 
-Test(chan_crash, kill_writer_posix) { run(SHMKIT_BACKEND_POSIX, KILL_WRITER); }
-Test(chan_crash, kill_reader_posix) { run(SHMKIT_BACKEND_POSIX, KILL_READER); }
-Test(chan_crash, kill_both_posix) { run(SHMKIT_BACKEND_POSIX, KILL_BOTH); }
-Test(chan_crash, kill_writer_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_WRITER); }
-Test(chan_crash, kill_reader_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_READER); }
-Test(chan_crash, kill_both_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_BOTH); }
-Test(chan_crash, kill_both_file) { run(SHMKIT_BACKEND_FILE, KILL_BOTH); }
+Test(chan_spsc_crash, kill_writer_posix) { run(SHMKIT_BACKEND_POSIX, KILL_WRITER); }
+Test(chan_spsc_crash, kill_reader_posix) { run(SHMKIT_BACKEND_POSIX, KILL_READER); }
+Test(chan_spsc_crash, kill_both_posix) { run(SHMKIT_BACKEND_POSIX, KILL_BOTH); }
+Test(chan_spsc_crash, kill_writer_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_WRITER); }
+Test(chan_spsc_crash, kill_reader_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_READER); }
+Test(chan_spsc_crash, kill_both_sysv) { run(SHMKIT_BACKEND_SYSV, KILL_BOTH); }
+Test(chan_spsc_crash, kill_both_file) { run(SHMKIT_BACKEND_FILE, KILL_BOTH); }

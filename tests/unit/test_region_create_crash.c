@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "crash_util.h"
+#include "kids.h"
 #include "util.h"
 
 #define ITERATIONS 60
@@ -45,6 +45,7 @@ static void remove_all(int backend)
 
 static void cleanup(void)
 {
+	kids_kill_all();
 	remove_all(SHMKIT_BACKEND_POSIX);
 	remove_all(SHMKIT_BACKEND_SYSV);
 	remove_all(SHMKIT_BACKEND_FILE);
@@ -67,10 +68,15 @@ static void setup(void)
 	cr_assert_geq(sysv_marker, 0, "no free System V key run");
 }
 
-TestSuite(crash, .init = setup, .fini = cleanup, .timeout = 120);
+TestSuite(region_create_crash, .init = setup, .fini = cleanup, .timeout = 120);
 
-static void creator(int backend, int start)
+struct creator_arg { int backend, start; };
+
+/* A child: creates regions from name @start on until it is killed. */
+static int creator(void *arg)
 {
+	const struct creator_arg *a = arg;
+	int backend = a->backend, start = a->start;
 	char n[256];
 	for (int i = start; i < MAX_PER_RUN; i++) {
 		shmkit_region *r;
@@ -79,7 +85,7 @@ static void creator(int backend, int start)
 			_exit(1);
 		shmkit_region_close(r);
 	}
-	_exit(0);
+	return 0;
 }
 
 static void run(int backend)
@@ -89,14 +95,11 @@ static void run(int backend)
 	printf("crash %-5s: seed %llu (SHMKIT_TEST_SEED=%llu repeats it)\n",
 	       ut_backend_names[backend], (unsigned long long)seed, (unsigned long long)seed);
 	for (int it = 0; it < ITERATIONS && next < MAX_PER_RUN - 64; it++) {
-		pid_t pid = fork();
-		cr_assert_geq(pid, 0);
-		if (pid == 0)
-			creator(backend, next);
+		struct creator_arg a = { .backend = backend, .start = next };
+		pid_t pid = kid_spawn(creator, &a);
 		usleep((useconds_t)rnd_below(&rng, 4000));
 		kill(pid, SIGKILL);
-		int status;
-		waitpid(pid, &status, 0);
+		int status = kid_wait(pid, KID_WAIT_NS);
 		cr_assert(WIFSIGNALED(status), "creator ended early: status %d", status);
 		kills++;
 		/* every name the victim reached must be whole */
@@ -139,6 +142,6 @@ static void run(int backend)
 	}
 }
 
-Test(crash, posix_create_is_all_or_nothing) { run(SHMKIT_BACKEND_POSIX); }
-Test(crash, file_create_is_all_or_nothing) { run(SHMKIT_BACKEND_FILE); }
-Test(crash, sysv_create_leaves_whole_or_refused) { run(SHMKIT_BACKEND_SYSV); }
+Test(region_create_crash, posix_create_is_all_or_nothing) { run(SHMKIT_BACKEND_POSIX); }
+Test(region_create_crash, file_create_is_all_or_nothing) { run(SHMKIT_BACKEND_FILE); }
+Test(region_create_crash, sysv_create_leaves_whole_or_refused) { run(SHMKIT_BACKEND_SYSV); }

@@ -19,7 +19,7 @@
  *
  * The parent kills a random victim (the writer or a subscriber), starts
  * another, and wants the subscribers' total to move within 10 s.  Under
- * backpressure a send that waits 10 s (LONG_NS) fails the writer: a dead
+ * backpressure a send that waits 10 s (CHAN_WAIT_NS) fails the writer: a dead
  * subscriber that held it back and was never dropped shows so.  The
  * longest send is printed (about one poll period), not asserted: no test
  * asserts on wall time.  At the end the writer closes, every subscriber reads to the end (0) and
@@ -38,19 +38,16 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
-#include "crash_util.h"
-#include "util.h"
+#include "chan_test.h"
 
 #define KILLS 250
 #define SUBS 4
 #define CAPACITY 4096u
 #define MAX_INC (KILLS + SUBS + 8)
-#define LONG_NS ((int64_t)10 * 1000000000)
 #define PROGRESS_NS ((int64_t)10 * 1000000000)
-#define CHILD_ALARM_S 150
 
-struct board {
-	struct crash_fail fail;
+struct crash_board {
+	struct kids_board k;   /* first: kids.h's */
 	_Atomic int stop;
 	_Atomic uint64_t total;       /* messages the subscribers got */
 	_Atomic uint64_t gaps, missed;
@@ -58,37 +55,14 @@ struct board {
 	_Atomic uint64_t sent;        /* by writers that closed */
 };
 
-static struct board *bd;
-_Static_assert(SUBS + 1 <= CRASH_MAX_KIDS, "crash_kids holds the writer and the subscribers");
+static struct crash_board *sb;
 
 static void setup(void)
 {
-	bd = crash_board(sizeof(*bd));
+	sb = kids_setup(sizeof(*sb), KID_LIFETIME_S);
 }
 
-TestSuite(bcast_crash, .init = setup, .fini = crash_teardown, .timeout = 150);
-
-#define child_fail(...) crash_fail_exit(&bd->fail, __VA_ARGS__)
-
-static pid_t spawn(int slot, int (*fn)(void *), void *arg)
-{
-	return crash_spawn(slot, fn, arg, CHILD_ALARM_S, &bd->fail);
-}
-
-struct mhdr {
-	uint64_t seq;
-	uint32_t sum;
-	uint32_t len;
-};
-
-static void fill(unsigned char *p, size_t n, uint64_t seq)
-{
-	struct mhdr h = { .seq = seq, .len = (uint32_t)n };
-	for (size_t i = sizeof(h); i < n; i++)
-		p[i] = (unsigned char)(seq * 7 + i * 13);
-	h.sum = fnv(p + sizeof(h), n - sizeof(h));
-	memcpy(p, &h, sizeof(h));
-}
+TestSuite(chan_bcast_crash, .init = setup, .fini = kids_teardown, .timeout = 150);
 
 struct arg {
 	const char *name;
@@ -107,37 +81,37 @@ static int writer_main(void *a)
 
 	int err = shmkit_chan_open(wa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c);
 	if (err)
-		child_fail("writer %u: open: %s", wa->inc, shmkit_strerror(err));
+		kid_fail("writer %u: open: %s", wa->inc, shmkit_strerror(err));
 	err = shmkit_chan_stat(wa->name, &ci);
 	if (err)
-		child_fail("writer %u: stat: %s", wa->inc, shmkit_strerror(err));
+		kid_fail("writer %u: stat: %s", wa->inc, shmkit_strerror(err));
 	uint64_t seq = ci.sent;
-	for (; !atomic_load(&bd->stop); seq++) {
+	for (; !atomic_load(&sb->stop); seq++) {
 		size_t n = 16 + rnd_below(&rs, 200);
 		int64_t t0 = now_ns();
 		if (rnd_below(&rs, 2)) {
-			fill(buf, n, seq);
-			err = shmkit_chan_send(c, buf, n, wa->overwrite ? 0 : LONG_NS);
+			msg_fill(buf, n, 0, seq);
+			err = shmkit_chan_send(c, buf, n, wa->overwrite ? 0 : CHAN_WAIT_NS);
 		} else {
 			void *p;
-			err = shmkit_chan_reserve(c, n, &p, wa->overwrite ? 0 : LONG_NS);
+			err = shmkit_chan_reserve(c, n, &p, wa->overwrite ? 0 : CHAN_WAIT_NS);
 			if (!err) {
-				fill(p, n, seq);
+				msg_fill(p, n, 0, seq);
 				if (rnd_below(&rs, 8) == 0)
 					spin_ns((int64_t)rnd_below(&rs, 20000));  /* a kill lands here */
 				err = shmkit_chan_commit(c);
 			}
 		}
 		if (err)
-			child_fail("writer %u: seq %llu: %s", wa->inc, (unsigned long long)seq,
+			kid_fail("writer %u: seq %llu: %s", wa->inc, (unsigned long long)seq,
 				   shmkit_strerror(err));
 		int64_t took = now_ns() - t0;
-		if (took > atomic_load(&bd->longest_send))
-			atomic_store(&bd->longest_send, took);
+		if (took > atomic_load(&sb->longest_send))
+			atomic_store(&sb->longest_send, took);
 		if (rnd_below(&rs, 16) == 0)
 			spin_ns((int64_t)rnd_below(&rs, 30000));
 	}
-	atomic_store(&bd->sent, seq);
+	atomic_store(&sb->sent, seq);
 	return shmkit_chan_close(c) ? 5 : 0;
 }
 
@@ -153,9 +127,9 @@ static int sub_main(void *a)
 	int err = shmkit_chan_open(sa->name, sa->inc & 1 ? SHMKIT_RDONLY : 0, SHMKIT_CHAN_READER,
 				   NULL, &c);
 	if (err)
-		child_fail("sub %u: open: %s", sa->inc, shmkit_strerror(err));
+		kid_fail("sub %u: open: %s", sa->inc, shmkit_strerror(err));
 	for (;;) {
-		long n = shmkit_chan_recv(c, buf, sizeof(buf), LONG_NS);
+		long n = shmkit_chan_recv(c, buf, sizeof(buf), CHAN_WAIT_NS);
 		if (n == 0)
 			break;  /* the end: the last writer closed */
 		if (n == -EPIPE)
@@ -164,10 +138,10 @@ static int sub_main(void *a)
 			uint64_t last;
 			shmkit_chan_missed(c, &last, NULL);
 			if (last == 0)
-				child_fail("sub %u: a gap of 0", sa->inc);
+				kid_fail("sub %u: a gap of 0", sa->inc);
 			expect += last;
-			atomic_fetch_add(&bd->gaps, 1);
-			atomic_fetch_add(&bd->missed, last);
+			atomic_fetch_add(&sb->gaps, 1);
+			atomic_fetch_add(&sb->missed, last);
 			continue;
 		}
 		if (n == -EOVERFLOW && sa->overwrite) {
@@ -175,29 +149,25 @@ static int sub_main(void *a)
 			continue;
 		}
 		if (n < 0)
-			child_fail("sub %u: recv after seq %llu: %s", sa->inc,
+			kid_fail("sub %u: recv after seq %llu: %s", sa->inc,
 				   (unsigned long long)expect, shmkit_strerror((int)n));
-		struct mhdr h;
-		if ((size_t)n < sizeof(h))
-			child_fail("sub %u: %ld bytes", sa->inc, n);
-		memcpy(&h, buf, sizeof(h));
-		if (h.len != (uint32_t)n || h.sum != fnv(buf + sizeof(h), (size_t)n - sizeof(h)))
-			child_fail("sub %u: torn message (seq %llu)", sa->inc, (unsigned long long)h.seq);
+		struct { uint32_t id; uint64_t seq; } h;
+		if ((size_t)n < MSG_HDR)
+			kid_fail("sub %u: %ld bytes", sa->inc, n);
+		const char *why = msg_check(buf, (size_t)n, &h.id, &h.seq);
+		if (why || h.id != 0)
+			kid_fail("sub %u: torn message (seq %llu): %s", sa->inc, (unsigned long long)h.seq,
+				 why ? why : "writer id not 0");
 		if (!first && h.seq != expect)
-			child_fail("sub %u: seq %llu, expected %llu", sa->inc, (unsigned long long)h.seq,
+			kid_fail("sub %u: seq %llu, expected %llu", sa->inc, (unsigned long long)h.seq,
 				   (unsigned long long)expect);
 		first = false;
 		expect = h.seq + 1;
-		atomic_fetch_add(&bd->total, 1);
+		atomic_fetch_add(&sb->total, 1);
 		if (rnd_below(&rs, 64) == 0)
 			sleep_ns((int64_t)rnd_below(&rs, 300000));  /* slow now and then */
 	}
 	return shmkit_chan_close(c) ? 5 : 0;
-}
-
-static int reap(pid_t pid, int64_t timeout_ns)
-{
-	return crash_reap(pid, timeout_ns, &bd->fail);
 }
 
 static void run(int backend, bool overwrite)
@@ -220,21 +190,21 @@ static void run(int backend, bool overwrite)
 	for (int i = 0; i <= SUBS; i++) {
 		args[next_inc] = (struct arg){ .name = name, .inc = next_inc, .seed = seed,
 					       .overwrite = overwrite };
-		spawn(i, i ? sub_main : writer_main, &args[next_inc++]);
+		kid_spawn_at(i, i ? sub_main : writer_main, &args[next_inc++]);
 	}
 	while (kills < KILLS) {
-		cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
+		cr_assert(!atomic_load(&sb->k.failed), "%s", sb->k.msg);
 		sleep_ns((int64_t)rnd_below(&rs, 2000000));
 		int v = rnd_below(&rs, 4) == 0 ? 0 : 1 + (int)rnd_below(&rs, SUBS);
-		cr_assert_eq(kill(crash_kids[v], SIGKILL), 0);
-		int st = reap(crash_kids[v], LONG_NS);
-		crash_kids[v] = 0;
+		cr_assert_eq(kill(kid_pids[v], SIGKILL), 0);
+		int st = kid_wait(kid_pids[v], CHAN_WAIT_NS);
+		kid_pids[v] = 0;
 		cr_assert(WIFSIGNALED(st), "victim %d ended before the kill: %#x; %s", v, st,
-			  bd->fail.msg);
+			  sb->k.msg);
 		kills++;
 		writer_kills += v == 0;
 		if (v == 0)
-			atomic_store(&bd->longest_send, 0);  /* a new writer: its own sends */
+			atomic_store(&sb->longest_send, 0);  /* a new writer: its own sends */
 		if (v != 0 && !overwrite && rnd_below(&rs, 2)) {
 			/* half the time the dead subscriber's slot is left to the
 			 * writer: it must find it dead and drop it to get on (a
@@ -244,7 +214,7 @@ static void run(int backend, bool overwrite)
 			uint64_t from = ci.sent;
 			int64_t end = now_ns() + PROGRESS_NS;
 			do {
-				cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
+				cr_assert(!atomic_load(&sb->k.failed), "%s", sb->k.msg);
 				cr_assert(now_ns() < end, "the writer is held by a dead subscriber "
 					  "(kill %d; seed %llu)", kills, (unsigned long long)seed);
 				sleep_ns(50000);
@@ -253,46 +223,46 @@ static void run(int backend, bool overwrite)
 		}
 		args[next_inc] = (struct arg){ .name = name, .inc = next_inc, .seed = seed,
 					       .overwrite = overwrite };
-		spawn(v, v ? sub_main : writer_main, &args[next_inc++]);
-		uint64_t seen = atomic_load(&bd->total);
+		kid_spawn_at(v, v ? sub_main : writer_main, &args[next_inc++]);
+		uint64_t seen = atomic_load(&sb->total);
 		int64_t end = now_ns() + PROGRESS_NS;
-		while (atomic_load(&bd->total) == seen) {
-			cr_assert(!atomic_load(&bd->fail.failed), "%s", bd->fail.msg);
+		while (atomic_load(&sb->total) == seen) {
+			cr_assert(!atomic_load(&sb->k.failed), "%s", sb->k.msg);
 			cr_assert(now_ns() < end, "no message for 10 s after kill %d; seed %llu", kills,
 				  (unsigned long long)seed);
 			sleep_ns(20000);
 		}
 	}
-	atomic_store(&bd->stop, 1);
-	int st = reap(crash_kids[0], LONG_NS);
-	crash_kids[0] = 0;
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, bd->fail.msg);
+	atomic_store(&sb->stop, 1);
+	int st = kid_wait(kid_pids[0], CHAN_WAIT_NS);
+	kid_pids[0] = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "last writer: %#x; %s", st, sb->k.msg);
 	for (int i = 1; i <= SUBS; i++) {
-		st = reap(crash_kids[i], 3 * LONG_NS);
-		crash_kids[i] = 0;
+		st = kid_wait(kid_pids[i], 3 * CHAN_WAIT_NS);
+		kid_pids[i] = 0;
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "subscriber: %#x; %s", st,
-			  bd->fail.msg);
+			  sb->k.msg);
 	}
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.sent, atomic_load(&bd->sent), "sent %llu, the last writer's %llu",
-		     (unsigned long long)ci.sent, (unsigned long long)atomic_load(&bd->sent));
+	cr_expect_eq(ci.sent, atomic_load(&sb->sent), "sent %llu, the last writer's %llu",
+		     (unsigned long long)ci.sent, (unsigned long long)atomic_load(&sb->sent));
 	cr_expect_eq(ci.subscribers, 0);
 	cr_expect(ci.closed);
 	if (!overwrite)
-		cr_expect_eq(atomic_load(&bd->gaps), 0);
+		cr_expect_eq(atomic_load(&sb->gaps), 0);
 	double secs = (double)(now_ns() - t0) / 1e9;
 	printf("bcast_crash %s, %s: %d kills (%d of the writer), %.1f s\n", what,
 	       ut_backend_names[backend], kills, writer_kills, secs);
 	printf("  %llu messages sent, %llu received by %u subscriber incarnations, %llu missed in "
 	       "%llu reported gaps, none torn; %u dead subscribers dropped, longest send %.2f ms\n",
-	       (unsigned long long)ci.sent, (unsigned long long)atomic_load(&bd->total),
-	       next_inc - (uint32_t)writer_kills - 1, (unsigned long long)atomic_load(&bd->missed),
-	       (unsigned long long)atomic_load(&bd->gaps), ci.dropped,
-	       (double)atomic_load(&bd->longest_send) / 1e6);
+	       (unsigned long long)ci.sent, (unsigned long long)atomic_load(&sb->total),
+	       next_inc - (uint32_t)writer_kills - 1, (unsigned long long)atomic_load(&sb->missed),
+	       (unsigned long long)atomic_load(&sb->gaps), ci.dropped,
+	       (double)atomic_load(&sb->longest_send) / 1e6);
 	cr_expect_geq(kills, 200);
 }
 
-Test(bcast_crash, kill_backpressure_posix) { run(SHMKIT_BACKEND_POSIX, false); }
-Test(bcast_crash, kill_backpressure_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
-Test(bcast_crash, kill_overwrite_posix) { run(SHMKIT_BACKEND_POSIX, true); }
+Test(chan_bcast_crash, kill_backpressure_posix) { run(SHMKIT_BACKEND_POSIX, false); }
+Test(chan_bcast_crash, kill_backpressure_sysv) { run(SHMKIT_BACKEND_SYSV, false); }
+Test(chan_bcast_crash, kill_overwrite_posix) { run(SHMKIT_BACKEND_POSIX, true); }

@@ -2,9 +2,9 @@
 /*
  * Description: the broadcast channel (SHMKIT_CHAN_BROADCAST), issue #6.
  *
- *  - stream: 8 subscriber processes under backpressure each receive the
- *    whole stream (200,000 messages of random sizes carrying seq and an
- *    FNV-1a checksum): every message checked, seqs 0.. without a gap, and
+ *  - stream: 8 subscribers (the test process and 7 children) under
+ *    backpressure each receive the whole stream (200,000 messages of
+ *    random sizes made by msg.h): every message checked, seqs 0.. without a gap, and
  *    the same running digest in all 8 (SHMKIT_TEST_BCAST_N=N changes N);
  *  - overwrite: a fast writer and a deliberately slow subscriber: it gets
  *    -EOVERFLOW, the count shmkit_chan_missed gives is exactly the jump in
@@ -20,23 +20,22 @@
  *  - corrupt tail, head, headers and cursors: -EBADMSG, never a hang;
  *  - argument rules (-EINVAL, -EOPNOTSUPP, -EPERM, -EPROTOTYPE).
  *
- * Every wait is bounded: channel calls time out, children run under
+ * Children: kids.h; messages: msg.h; the stream: chan_stream.h.  Every
+ * wait is bounded: channel calls time out, children run under
  * alarm() and PR_SET_PDEATHSIG, and .fini kills and reaps them.
  */
-#define SUBS 8
-#define CHAN_BOARD_EXTRA \
-	_Atomic uint64_t digest[SUBS]; \
-	_Atomic uint64_t count[SUBS];
-#include "chan_util.h"
+#include "chan_stream.h"
 #include "chan/layout_bcast.h"
 
+#define SUBS 8                                  /* the stream's subscribers */
 #define STREAM_N_DEFAULT 200000ull
+#define BCAST_REAP_NS (6 * KID_WAIT_NS)         /* the wait for a subscriber to end */
 
-TestSuite(bcast, .init = chan_setup, .fini = chan_teardown, .timeout = 120);
+TestSuite(bcast, .init = chan_setup, .fini = kids_teardown, .timeout = 120);
 
-static void expect_exit0(pid_t pid)
+static void bcast_expect_exit0(pid_t pid)
 {
-	expect_exit0_in(pid, 6 * LONG_NS, NULL);
+	kid_expect_exit0(pid, BCAST_REAP_NS, NULL);
 }
 
 static const char *new_bcast(int backend, size_t cap, unsigned overflow)
@@ -71,150 +70,80 @@ static shmkit_chan *xwriter(const char *name)
 	return c;
 }
 
-/* ---- messages: seq and checksum ---- */
+/* ---- messages (msg.h, writer id 0) ---- */
 
-struct mhdr {
-	uint64_t seq;
-	uint32_t sum;   /* FNV-1a of the bytes after this header */
-	uint32_t len;
-};
-
-static size_t msg_len(uint64_t seq, size_t max)
+/* A message's length: 16..255, at most @max. */
+static size_t bcast_len(uint64_t seq, size_t max)
 {
 	size_t n = 16 + mix64(seq + 1) % 240;
 	return n > max ? max : n;
 }
 
-static void msg_fill(unsigned char *p, size_t n, uint64_t seq)
+/* 1 if the message is whole (length, checksum, every byte), with its seq
+ * in *seq. */
+static int bcast_msg_ok(const unsigned char *p, size_t n, uint64_t *seq)
 {
-	struct mhdr h = { .seq = seq, .len = (uint32_t)n };
-	uint64_t r = mix64(seq ^ 0x5bd1e995);
-	for (size_t i = sizeof(h); i < n; i++)
-		p[i] = (unsigned char)(r + i * 131);
-	h.sum = fnv(p + sizeof(h), n - sizeof(h));
-	memcpy(p, &h, sizeof(h));
+	uint32_t id;
+	return msg_check(p, n, &id, seq) == NULL && id == 0;
 }
 
-/* 1 if the message is whole (length and checksum), with its seq in *seq. */
-static int msg_ok(const unsigned char *p, size_t n, uint64_t *seq)
+/* ---- the stream: 8 subscribers under backpressure (chan_stream.h) ---- */
+
+static size_t bcast_stream_len(uint64_t seed, uint32_t id, uint64_t seq, size_t max)
 {
-	struct mhdr h;
-	if (n < sizeof(h))
-		return 0;
-	memcpy(&h, p, sizeof(h));
-	*seq = h.seq;
-	return h.len == n && h.sum == fnv(p + sizeof(h), n - sizeof(h));
+	(void)seed;
+	(void)id;
+	return bcast_len(seq, max);
 }
 
-/* ---- 8 subscribers, backpressure ---- */
+/* zero copy: every other message reserved in place */
+static int bcast_how_send(const struct stream_case *c, uint32_t id, uint64_t seq, uint64_t n)
+{
+	(void)id;
+	(void)n;
+	return c->zero_copy && (seq & 1) ? STREAM_RESERVE_COMMIT : STREAM_SEND;
+}
 
-struct sub_arg {
-	const char *name;
-	int id;
-	uint64_t n;
-	bool peek;
+/* zero copy: subscribers 2, 3, 6, 7 peek every other message */
+static int bcast_how_read(const struct stream_case *c, uint32_t rid, uint64_t got)
+{
+	return c->zero_copy && (rid & 2) && (got & 1) ? STREAM_PEEK_RELEASE : STREAM_RECV;
+}
+
+static void bcast_check_start(const struct stream_case *c, const struct shmkit_chan_info *ci,
+			      size_t max)
+{
+	(void)c;
+	(void)max;
+	cr_expect_eq(ci->subscribers, SUBS);
+}
+
+static void bcast_check_end(const struct stream_case *c, uint64_t n,
+			    const struct shmkit_chan_info *open, const struct shmkit_chan_info *ci)
+{
+	(void)c;
+	(void)open;
+	cr_expect_eq(ci->kind, SHMKIT_CHAN_BROADCAST);
+	cr_expect_eq(ci->sent, n);
+	cr_expect_eq(ci->subscribers, 0, "every subscriber left");
+	cr_expect_eq(ci->lost, 0);
+	cr_expect(ci->closed);
+}
+
+/* the test process is subscriber 0, 1..7 are children; odd ones read only */
+static const struct stream_kind bcast_stream = {
+	.name = "bcast", .kind = SHMKIT_CHAN_BROADCAST, .writers = 1, .readers = SUBS,
+	.start = SHMKIT_SUB_NEXT, .rdonly_odd = true, .max_len = 4096,
+	.reap_ns = BCAST_REAP_NS, .len = bcast_stream_len, .how_send = bcast_how_send,
+	.how_read = bcast_how_read, .check_start = bcast_check_start,
+	.check_end = bcast_check_end,
 };
-
-static int stream_sub(void *a)
-{
-	struct sub_arg *sa = a;
-	shmkit_chan *c = NULL;
-	unsigned char buf[4096];
-	int err = open_sub(sa->name, sa->id & 1 ? SHMKIT_RDONLY : 0, SHMKIT_SUB_NEXT, &c);
-	if (err)
-		child_fail("sub %d: open: %s", sa->id, shmkit_strerror(err));
-	atomic_fetch_add(&bd->ready, 1);
-	uint64_t digest = 0, got = 0;
-	for (;;) {
-		const void *p = buf;
-		long n;
-		if (sa->peek && (got & 1)) {
-			n = shmkit_chan_peek(c, &p, LONG_NS);
-		} else {
-			n = shmkit_chan_recv(c, buf, sizeof(buf), LONG_NS);
-		}
-		if (n == 0)
-			break;
-		if (n < 0)
-			child_fail("sub %d: after %llu: %s", sa->id, (unsigned long long)got,
-				   shmkit_strerror((int)n));
-		uint64_t seq;
-		if (!msg_ok(p, (size_t)n, &seq))
-			child_fail("sub %d: message %llu torn", sa->id, (unsigned long long)got);
-		if (seq != got)
-			child_fail("sub %d: seq %llu, expected %llu", sa->id, (unsigned long long)seq,
-				   (unsigned long long)got);
-		digest = mix64(digest ^ fnv(p, (size_t)n)) + seq;
-		if (p != buf && (err = shmkit_chan_release(c)) != 0)
-			child_fail("sub %d: release: %s", sa->id, shmkit_strerror(err));
-		got++;
-	}
-	atomic_store(&bd->digest[sa->id], digest);
-	atomic_store(&bd->count[sa->id], got);
-	return shmkit_chan_close(c) ? 5 : 0;
-}
-
-static uint64_t stream_n(void)
-{
-	const char *e = getenv("SHMKIT_TEST_BCAST_N");
-	return e && *e ? strtoull(e, NULL, 0) : STREAM_N_DEFAULT;
-}
 
 static void run_stream(int backend, size_t cap, bool zero_copy)
 {
-	const char *name = new_bcast(backend, cap, SHMKIT_BCAST_BACKPRESSURE);
-	static struct sub_arg args[SUBS];
-	pid_t pids[SUBS];
-	uint64_t n = stream_n();
-	unsigned char buf[4096];
-
-	for (int i = 0; i < SUBS; i++) {
-		args[i] = (struct sub_arg){ .name = name, .id = i, .n = n, .peek = zero_copy && (i & 2) };
-		pids[i] = spawn(stream_sub, &args[i]);
-	}
-	wait_ready(SUBS);
-	shmkit_chan *w = xwriter(name);
-	struct shmkit_chan_info ci;
-	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.subscribers, SUBS);
-	size_t max = shmkit_chan_max_msg(w) < sizeof(buf) ? shmkit_chan_max_msg(w) : sizeof(buf);
-	int64_t t0 = now_ns();
-	for (uint64_t s = 0; s < n; s++) {
-		size_t len = msg_len(s, max);
-		int err;
-		if (zero_copy && (s & 1)) {
-			void *p;
-			err = shmkit_chan_reserve(w, len, &p, LONG_NS);
-			if (!err) {
-				msg_fill(p, len, s);
-				err = shmkit_chan_commit(w);
-			}
-		} else {
-			msg_fill(buf, len, s);
-			err = shmkit_chan_send(w, buf, len, LONG_NS);
-		}
-		cr_assert_eq(err, 0, "send %llu: %s; board: %s", (unsigned long long)s,
-			     shmkit_strerror(err), bd->msg);
-	}
-	cr_assert_eq(shmkit_chan_close(w), 0);
-	for (int i = 0; i < SUBS; i++)
-		expect_exit0(pids[i]);
-	double secs = (double)(now_ns() - t0) / 1e9;
-	for (int i = 0; i < SUBS; i++) {
-		cr_expect_eq(atomic_load(&bd->count[i]), n, "sub %d got %llu of %llu", i,
-			     (unsigned long long)atomic_load(&bd->count[i]), (unsigned long long)n);
-		cr_expect_eq(atomic_load(&bd->digest[i]), atomic_load(&bd->digest[0]),
-			     "sub %d: another stream", i);
-	}
-	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
-	cr_expect_eq(ci.kind, SHMKIT_CHAN_BROADCAST);
-	cr_expect_eq(ci.sent, n);
-	cr_expect_eq(ci.subscribers, 0, "every subscriber left");
-	cr_expect_eq(ci.lost, 0);
-	cr_expect(ci.closed);
-	printf("bcast stream (%s, %zu-byte ring%s): %llu messages to %d subscribers in %.2f s, "
-	       "%.0f msg/s per subscriber\n", ut_backend_names[backend], cap,
-	       zero_copy ? ", zero copy" : "", (unsigned long long)n, SUBS, secs, (double)n / secs);
+	stream_run(&bcast_stream, &(struct stream_case){
+		.backend = backend, .cap = cap, .overflow = SHMKIT_BCAST_BACKPRESSURE,
+		.zero_copy = zero_copy, .n = STREAM_N_DEFAULT, .n_env = "SHMKIT_TEST_BCAST_N" });
 }
 
 Test(bcast, stream_8_backpressure) { run_stream(SHMKIT_BACKEND_POSIX, 1u << 16, false); }
@@ -237,24 +166,24 @@ static int ow_writer(void *a)
 	unsigned char buf[1024];
 	int err = shmkit_chan_open(oa->name, 0, SHMKIT_CHAN_WRITER, NULL, &c);
 	if (err)
-		child_fail("writer: open: %s", shmkit_strerror(err));
+		kid_fail("writer: open: %s", shmkit_strerror(err));
 	size_t max = shmkit_chan_max_msg(c);
-	atomic_fetch_add(&bd->ready, 1);
+	kid_ready();
 	for (uint64_t s = 0; s < oa->n; s++) {
-		size_t len = msg_len(s, max);
+		size_t len = bcast_len(s, max);
 		if (s & 1) {
 			void *p;
 			err = shmkit_chan_reserve(c, len, &p, 0);
 			if (!err) {
-				msg_fill(p, len, s);
+				msg_fill(p, len, 0, s);
 				err = shmkit_chan_commit(c);
 			}
 		} else {
-			msg_fill(buf, len, s);
+			msg_fill(buf, len, 0, s);
 			err = shmkit_chan_send(c, buf, len, 0);  /* never waits */
 		}
 		if (err)
-			child_fail("writer: send %llu: %s", (unsigned long long)s, shmkit_strerror(err));
+			kid_fail("writer: send %llu: %s", (unsigned long long)s, shmkit_strerror(err));
 		if ((s & 63) == 0)
 			sleep_ns(20000);
 	}
@@ -269,11 +198,11 @@ static void run_overwrite(bool peek)
 	unsigned char buf[1024];
 	uint64_t expect = 0, got = 0, missed_sum = 0, gaps = 0;
 
-	pid_t pid = spawn(ow_writer, &oa);
+	pid_t pid = kid_spawn(ow_writer, &oa);
 	for (;;) {
 		const void *p = buf;
-		long n = peek ? shmkit_chan_peek(s, &p, LONG_NS)
-			      : shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS);
+		long n = peek ? shmkit_chan_peek(s, &p, CHAN_WAIT_NS)
+			      : shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS);
 		if (n == -EOVERFLOW) {
 			uint64_t last, total;
 			cr_assert_eq(shmkit_chan_missed(s, &last, &total), 0);
@@ -286,9 +215,9 @@ static void run_overwrite(bool peek)
 		}
 		if (n == 0)
 			break;
-		cr_assert_gt(n, 0, "recv: %s; board: %s", shmkit_strerror((int)n), bd->msg);
+		cr_assert_gt(n, 0, "recv: %s; board: %s", shmkit_strerror((int)n), kids_msg());
 		uint64_t seq;
-		int whole = msg_ok(p, (size_t)n, &seq);
+		int whole = bcast_msg_ok(p, (size_t)n, &seq);
 		if (peek) {
 			/* the copy is only known whole once release says so */
 			unsigned char copy[1024];
@@ -305,7 +234,7 @@ static void run_overwrite(bool peek)
 				continue;
 			}
 			cr_assert_eq(err, 0, "release: %s", shmkit_strerror(err));
-			whole = msg_ok(copy, (size_t)n, &seq);
+			whole = bcast_msg_ok(copy, (size_t)n, &seq);
 		}
 		cr_assert(whole, "a torn message after %llu (seq %llu)", (unsigned long long)got,
 			  (unsigned long long)expect);
@@ -316,7 +245,7 @@ static void run_overwrite(bool peek)
 		if ((got & 15) == 0)
 			sleep_ns(200000);  /* slow: the writer laps it */
 	}
-	expect_exit0(pid);
+	bcast_expect_exit0(pid);
 	cr_expect_eq(got + missed_sum, oa.n, "received %llu + missed %llu != %llu",
 		     (unsigned long long)got, (unsigned long long)missed_sum, (unsigned long long)oa.n);
 	cr_expect_gt(gaps, 0, "the slow subscriber was never lapped");
@@ -342,8 +271,8 @@ Test(bcast, overwrite_writer_never_waits)
 	unsigned char buf[256];
 
 	for (uint64_t i = 0; i < 1000; i++) {
-		size_t len = msg_len(i, 200);
-		msg_fill(buf, len, i);
+		size_t len = bcast_len(i, 200);
+		msg_fill(buf, len, 0, i);
 		cr_assert_eq(shmkit_chan_send(w, buf, len, 0), 0);
 	}
 	long n = shmkit_chan_recv(s, buf, sizeof(buf), 0);
@@ -352,12 +281,12 @@ Test(bcast, overwrite_writer_never_waits)
 	cr_assert_eq(shmkit_chan_missed(s, &last, NULL), 0);
 	n = shmkit_chan_recv(s, buf, sizeof(buf), 0);
 	cr_assert_gt(n, 0);
-	cr_assert(msg_ok(buf, (size_t)n, &seq));
+	cr_assert(bcast_msg_ok(buf, (size_t)n, &seq));
 	cr_expect_eq(seq, last, "the oldest held comes next: seq %llu after %llu missed",
 		     (unsigned long long)seq, (unsigned long long)last);
 	uint64_t next = seq + 1;
 	while ((n = shmkit_chan_recv(s, buf, sizeof(buf), 0)) > 0) {
-		cr_assert(msg_ok(buf, (size_t)n, &seq));
+		cr_assert(bcast_msg_ok(buf, (size_t)n, &seq));
 		cr_assert_eq(seq, next++);
 	}
 	cr_expect_eq(n, -EAGAIN);
@@ -374,15 +303,15 @@ static uint64_t recv_seq(shmkit_chan *c, int64_t timeout)
 	uint64_t seq;
 	long n = shmkit_chan_recv(c, buf, sizeof(buf), timeout);
 	cr_assert_gt(n, 0, "recv: %s", shmkit_strerror((int)n));
-	cr_assert(msg_ok(buf, (size_t)n, &seq));
+	cr_assert(bcast_msg_ok(buf, (size_t)n, &seq));
 	return seq;
 }
 
 static void send_seq(shmkit_chan *w, uint64_t s)
 {
 	unsigned char buf[256];
-	size_t len = msg_len(s, 200);
-	msg_fill(buf, len, s);
+	size_t len = bcast_len(s, 200);
+	msg_fill(buf, len, 0, s);
 	cr_assert_eq(shmkit_chan_send(w, buf, len, SHORT_NS), 0);
 }
 
@@ -520,8 +449,8 @@ static int idle_sub(void *a)
 	shmkit_chan *c = NULL;
 	int err = open_sub(a, 0, SHMKIT_SUB_OLDEST, &c);
 	if (err)
-		child_fail("open: %s", shmkit_strerror(err));
-	atomic_fetch_add(&bd->ready, 1);
+		kid_fail("open: %s", shmkit_strerror(err));
+	kid_ready();
 	for (;;)
 		sleep_ns(1000000);  /* never reads: killed */
 }
@@ -531,15 +460,15 @@ static void dead_subscriber(int backend)
 	const char *name = new_bcast(backend, 4096, SHMKIT_BCAST_BACKPRESSURE);
 	shmkit_chan *w = xwriter(name);
 	shmkit_chan *live = xsub(name, SHMKIT_SUB_NEXT);
-	pid_t pid = spawn(idle_sub, (void *)name);
+	pid_t pid = kid_spawn(idle_sub, (void *)name);
 	unsigned char buf[256];
 	uint64_t s = 0;
 
-	wait_ready(1);
+	kids_wait_ready(1);
 	/* the idle subscriber holds the writer back: a full ring */
 	for (;; s++) {
-		size_t len = msg_len(s, 200);
-		msg_fill(buf, len, s);
+		size_t len = bcast_len(s, 200);
+		msg_fill(buf, len, 0, s);
 		int err = shmkit_chan_send(w, buf, len, 0);
 		if (err == -EAGAIN)
 			break;
@@ -547,16 +476,16 @@ static void dead_subscriber(int backend)
 		cr_assert_eq(recv_seq(live, 0), s);
 		cr_assert_lt(s, 1000u, "the writer was never held back");
 	}
-	size_t held = msg_len(s, 200);
+	size_t held = bcast_len(s, 200);
 	cr_expect_eq(shmkit_chan_send(w, buf, held, SHORT_NS), -ETIMEDOUT);
 	kill(pid, SIGKILL);
-	wait_kid(pid, LONG_NS);
+	kid_wait(pid, CHAN_WAIT_NS);
 	int64_t t0 = now_ns();
-	size_t len = msg_len(s, 200);
-	msg_fill(buf, len, s);
+	size_t len = bcast_len(s, 200);
+	msg_fill(buf, len, 0, s);
 	/* dropped, or this send would time out: how long it took is printed,
 	 * not asserted (no test asserts on wall time) */
-	cr_assert_eq(shmkit_chan_send(w, buf, len, LONG_NS), 0);
+	cr_assert_eq(shmkit_chan_send(w, buf, len, CHAN_WAIT_NS), 0);
 	int64_t stall = now_ns() - t0;
 	cr_assert_eq(recv_seq(live, 0), s);
 	for (uint64_t i = s + 1; i < s + 300; i++) {
@@ -580,10 +509,10 @@ Test(bcast, dead_subscriber_dropped_sysv) { dead_subscriber(SHMKIT_BACKEND_SYSV)
 Test(bcast, dead_subscriber_shown_by_stat_overwrite)
 {
 	const char *name = new_bcast(SHMKIT_BACKEND_POSIX, 4096, SHMKIT_BCAST_OVERWRITE);
-	pid_t pid = spawn(idle_sub, (void *)name);
-	wait_ready(1);
+	pid_t pid = kid_spawn(idle_sub, (void *)name);
+	kids_wait_ready(1);
 	kill(pid, SIGKILL);
-	wait_kid(pid, LONG_NS);
+	kid_wait(pid, CHAN_WAIT_NS);
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
 	cr_expect_eq(ci.subscribers, 0);
@@ -622,11 +551,11 @@ static int ro_sub(void *a)
 	shmkit_chan *c = NULL;
 	int err = open_sub(ra->name, SHMKIT_RDONLY, SHMKIT_SUB_OLDEST, &c);
 	if (err)
-		child_fail("open: %s", shmkit_strerror(err));
+		kid_fail("open: %s", shmkit_strerror(err));
 	const void *p;
-	long n = shmkit_chan_peek(c, &p, LONG_NS);
+	long n = shmkit_chan_peek(c, &p, CHAN_WAIT_NS);
 	if (n <= 0)
-		child_fail("peek: %ld", n);
+		kid_fail("peek: %ld", n);
 	/* a handler of our own: a sanitizer's would report the fault as an error */
 	struct sigaction sa = { .sa_handler = on_segv };
 	sigaction(SIGSEGV, &sa, NULL);
@@ -635,14 +564,14 @@ static int ro_sub(void *a)
 	if (ra->what == 2)
 		*(volatile char *)shmkit_region_base(shmkit_chan_region(c)) = 0;  /* faults */
 	uint64_t seq;
-	if (!msg_ok(p, (size_t)n, &seq) || seq != 0)
-		child_fail("bad first message");
+	if (!bcast_msg_ok(p, (size_t)n, &seq) || seq != 0)
+		kid_fail("bad first message");
 	if ((err = shmkit_chan_release(c)) != 0)
-		child_fail("release: %s", shmkit_strerror(err));
+		kid_fail("release: %s", shmkit_strerror(err));
 	unsigned char buf[256];
-	n = shmkit_chan_recv(c, buf, sizeof(buf), LONG_NS);
-	if (n <= 0 || !msg_ok(buf, (size_t)n, &seq) || seq != 1)
-		child_fail("second message: %ld", n);
+	n = shmkit_chan_recv(c, buf, sizeof(buf), CHAN_WAIT_NS);
+	if (n <= 0 || !bcast_msg_ok(buf, (size_t)n, &seq) || seq != 1)
+		kid_fail("second message: %ld", n);
 	return shmkit_chan_close(c) ? 5 : 0;
 }
 
@@ -658,11 +587,11 @@ Test(bcast, read_only_subscriber)
 		send_seq(w, 1);
 		for (int what = 0; what < 3; what++) {
 			struct ro_arg ra = { .name = names[b], .what = what };
-			pid_t pid = spawn(ro_sub, &ra);
-			int st = wait_kid(pid, LONG_NS);
+			pid_t pid = kid_spawn(ro_sub, &ra);
+			int st = kid_wait(pid, CHAN_WAIT_NS);
 			if (what == 0)
 				cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %#x; %s", names[b],
-					  st, bd->msg);
+					  st, kids_msg());
 			else
 				cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == FAULTED,
 					  "%s: a write through a read-only mapping: %#x", names[b], st);
@@ -706,24 +635,24 @@ Test(bcast, corrupt_positions_and_headers)
 	uint64_t t = atomic_load(&cb->tail), h = atomic_load(&cb->head);
 	/* tail misaligned, far ahead */
 	atomic_store(&cb->tail, t + 3);
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "tail misaligned");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "tail misaligned");
 	expect_badmsg(shmkit_chan_stat(name, &ci), "stat, tail misaligned");
 	atomic_store(&cb->tail, t + (1u << 20));
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "tail far ahead");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "tail far ahead");
 	atomic_store(&cb->tail, t);
 	/* a header stamped with another position, a bad length, a bad check */
 	uint64_t w0 = atomic_load(&ring[0]), w2 = atomic_load(&ring[2]);
 	atomic_store(&ring[0], w0 + 1024);
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "stamp");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "stamp");
 	atomic_store(&ring[0], w0);
 	atomic_store(&ring[2], w2 ^ 1);
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "check word");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "check word");
 	atomic_store(&ring[2], ((uint64_t)~5000u << 32) | 5000u);
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "length");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "length");
 	atomic_store(&ring[2], w2);
 	/* a seq out of order */
 	atomic_store(&ring[1], 77);
-	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), "seq");
+	expect_badmsg(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), "seq");
 	atomic_store(&ring[1], 1);
 	cr_expect_eq(recv_seq(s, 0), 1, "whole again");
 	/* head past tail: a new subscriber and a new writer refuse */
@@ -838,9 +767,9 @@ static int die_writer(void *a)
 {
 	shmkit_chan *c = NULL;
 	if (shmkit_chan_open(a, 0, SHMKIT_CHAN_WRITER, NULL, &c))
-		child_fail("open");
-	if (shmkit_chan_send(c, "last words", 10, LONG_NS))
-		child_fail("send");
+		kid_fail("open");
+	if (shmkit_chan_send(c, "last words", 10, CHAN_WAIT_NS))
+		kid_fail("send");
 	_exit(0);  /* without closing */
 }
 
@@ -850,13 +779,13 @@ Test(bcast, dead_writer_epipe_and_takeover)
 	shmkit_chan *s = xsub(name, SHMKIT_SUB_NEXT);
 	char buf[64];
 
-	expect_exit0(spawn(die_writer, (void *)name));
-	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), 10);
+	bcast_expect_exit0(kid_spawn(die_writer, (void *)name));
+	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), 10);
 	/* the death is noticed, or this would time out */
-	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), -EPIPE);
+	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), -EPIPE);
 	shmkit_chan *w = xwriter(name);
 	cr_expect_eq(shmkit_chan_send(w, "again", 5, 0), 0);
-	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), LONG_NS), 5);
+	cr_expect_eq(shmkit_chan_recv(s, buf, sizeof(buf), CHAN_WAIT_NS), 5);
 	struct shmkit_chan_info ci;
 	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
 	cr_expect_eq(ci.sent, 2, "seq carried on: %llu", (unsigned long long)ci.sent);
