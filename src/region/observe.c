@@ -60,9 +60,10 @@ int shmkit__observe(const char *name, shmkit__observe_fn fn, void *arg)
 		return err;
 	}
 	struct shmkit_stat st;
-	int fd = open(n.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* never through a final symlink, never blocking on a FIFO */
+	int fd = shmkit__open_last(AT_FDCWD, n.path, O_RDONLY);
 	if (fd < 0)
-		return shmkit__err();
+		return fd;
 	memset(&st, 0, sizeof(st));
 	err = shmkit__fd_stat(fd, &st, &copy);
 	if (!err && !st.managed)

@@ -151,41 +151,22 @@ int shmkit_region_peers(const shmkit_region *r, struct shmkit_peer *out, size_t 
 	return shmkit__peers_read(&src, out, cap, NULL);
 }
 
+struct peers_arg { struct shmkit_peer *out; size_t cap; };
+
+static int peers_cb(const struct shmkit__peer_src *src, uint64_t data_size, shmkit__read_fn rd,
+		    void *ctx, uint32_t kind, void *arg)
+{
+	struct peers_arg *a = arg;
+
+	(void)data_size, (void)rd, (void)ctx, (void)kind;
+	return shmkit__peers_read(src, a->out, a->cap, NULL);
+}
+
 int shmkit_peers(const char *name, struct shmkit_peer *out, size_t cap)
 {
-	struct shmkit__name n;
-	struct shmkit_hdr copy;
-	struct shmkit_stat st;
-	int err;
+	struct peers_arg a = { .out = out, .cap = cap };
 
 	if (!out && cap)
 		return -EINVAL;
-	err = shmkit__name_parse(name, &n);
-	if (err)
-		return err;
-	memset(&st, 0, sizeof(st));
-	if (n.backend == SHMKIT_BACKEND_SYSV) {
-		int id = shmkit__sysv_find(n.key);
-		if (id < 0)
-			return id;
-		err = sysv_header(id, &copy);
-		if (err)
-			return err;
-		struct shmkit__peer_src src = { .hdr = &copy, .fd = -1, .self_slot = -1,
-						.liveness = SHMKIT_LIVE_PID };
-		return shmkit__peers_read(&src, out, cap, NULL);
-	}
-	int fd = open_by_name(&n);
-	if (fd < 0)
-		return fd;
-	err = shmkit__fd_stat(fd, &st, &copy);
-	if (!err && !st.managed)
-		err = -EPROTO;
-	if (!err) {
-		struct shmkit__peer_src src = { .hdr = &copy, .fd = fd, .self_slot = -1,
-						.liveness = SHMKIT_LIVE_OFD };
-		err = shmkit__peers_read(&src, out, cap, NULL);
-	}
-	close(fd);
-	return err;
+	return shmkit__observe(name, peers_cb, &a);
 }
