@@ -11,12 +11,14 @@
  *   output.c   errors ("shmkit: <what>: <why>"), stdout, JSON strings
  *   region.c   create, write, read, rm
  *   channel.c  create --channel, send, recv
- *   stat.c     stat: one table of fields, written as text or JSON
+ *   stat.c     stat: its table of fields
+ *   fields.c   a table of fields written as text and as JSON
  *   ls.c       ls and gc
  */
 #ifndef SHMKIT_CLI_H
 #define SHMKIT_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +65,75 @@ const char *backend_name(int backend);
 const char *kind_name(int kind);
 const char *kind_a(int kind);
 const char *overflow_name(uint32_t overflow);
+
+/* ---------------------------------------------------------------------- */
+/* Tables of fields (fields.c): what stat writes, as text and as JSON     */
+
+/* A list of items: those shown, or why there are none. */
+struct list {
+	const void *items;
+	int n;
+	int err;
+};
+
+enum ftype {
+	F_U32, F_U64, F_I32, F_INT,
+	F_BOOL,    /* int: no/yes (or .words), false/true */
+	F_ALIVE,   /* int 1, 0, -1: alive/dead/unknown, true/false/null */
+	F_TIME,    /* int64 ns since the epoch: local time (.none for 0), the ns */
+	F_MODE,    /* uint32: 0600, "0600" */
+	F_COMM,    /* char[SHMKIT_COMM_MAX]: made printable, a JSON string */
+	F_TEXT,    /* .text(): as it is, a JSON string */
+	F_ROLE,    /* pid (int32 at off), alive (int at off2): "pid N (alive)"
+		    * or none; KEY_pid and KEY_alive, null for none */
+	F_COUNTS,  /* live, dead (uint32 at off, off2): "N live, M dead";
+		    * KEY_live and KEY_dead */
+	F_LIST,    /* struct list at off, of .sub's items */
+	F_OBJECT,  /* .sub's rows on the same object; its error (int) at off */
+};
+
+struct table;
+
+/*
+ * One field.  In the text, a block's row is a line "LABEL VALUE" and a
+ * line table's row a piece of its item's line; in the JSON, a member.  A
+ * row the two forms place or show differently is two rows, one with no
+ * human, one with no key.
+ */
+struct field {
+	const char *human;  /* a block's label, or a line's template with one %s;
+			     * NULL: not in the text; "": a list without a head */
+	const char *key;    /* NULL: not in the JSON */
+	enum ftype type;
+	size_t off, off2;   /* in the object */
+	unsigned kinds;     /* the kinds of object it is for (table.kind); 0: all */
+	bool (*has)(const void *obj);  /* false: no value (JSON null) */
+	const char *none;   /* the text for no value; NULL: no line */
+	const char *const *words;      /* F_BOOL: for false, for true */
+	const char *(*text)(const void *obj, char *buf, size_t len);
+	const struct table *sub;       /* F_LIST, F_OBJECT */
+	const int *quiet;   /* F_LIST, F_OBJECT: errors the text says nothing
+			     * of (0 ends) */
+};
+
+struct table {
+	const struct field *rows;
+	size_t nrows;
+	size_t size;        /* an item's, for a list */
+	unsigned (*kind)(const void *obj);  /* which .kinds the object is */
+	int indent;         /* where its lines start */
+	int width;          /* a block's label width; 0: a line per item */
+	bool json_lines;    /* a list: a JSON item per line */
+};
+
+#define TABLE(r) .rows = (r), .nrows = sizeof(r) / sizeof((r)[0])
+
+/* Writes the fields of @t on @obj: as text, a line each (or a line per
+ * item); as one JSON document. */
+void fields_human(const struct table *t, const void *obj);
+void fields_json(const struct table *t, const void *obj);
+
+/* A liveness (1, 0, -1) as the text says it: alive, dead, unknown. */
+const char *alive_word(int alive);
 
 #endif /* SHMKIT_CLI_H */
