@@ -72,7 +72,7 @@ BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
 # table it parses against, is also tests/fuzz/fuzz_args.c's
 CLI_SRCS := $(wildcard tools/*.c)
 CLI_OBJS := $(CLI_SRCS:tools/%.c=$(B)/tools/%.o)
-PARSER_OBJS := $(B)/tools/args.o $(B)/tools/help.o
+PARSER_OBJS := $(B)/tools/args.o $(B)/tools/values.o $(B)/tools/help.o
 
 .PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model ci
 all: lib $(B)/shmkit $(EXAMPLES)

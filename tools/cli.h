@@ -7,7 +7,8 @@
  *
  *   shmkit.c   main: the command table of runners, help and version
  *   help.c     each command's name, synopsis and help, and the usage
- *   args.c     the argument parser (args.h)
+ *   args.c     the argument parser (args.h): the options, by name
+ *   values.c   the syntax of the options' values
  *   output.c   errors ("shmkit: <what>: <why>"), stdout, JSON strings
  *   region.c   create, write, read, rm
  *   channel.c  create --channel, send, recv
@@ -21,8 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "args.h"
+#include "shmkit.h"
 
 /* The exit status of a runtime error (EXIT_USAGE: args.h). */
 enum { EXIT_RUNTIME = 1 };
@@ -65,6 +68,35 @@ const char *backend_name(int backend);
 const char *kind_name(int kind);
 const char *kind_a(int kind);
 const char *overflow_name(uint32_t overflow);
+
+/* ---------------------------------------------------------------------- */
+/* The parser's own: args.c and values.c                                  */
+
+/* An option as the command line gave it. */
+struct given {
+	const char *name;   /* "--size", once seen */
+	const char *value;  /* NULL: none (a flag, or not seen) */
+	bool seen;
+};
+
+/* Reports a usage error of @what (a command, or a word of the command
+ * line) and the hint to @err; returns EXIT_USAGE. */
+int __attribute__((format(printf, 4, 5)))
+usage_err(FILE *err, const char *what, const char *name, const char *fmt, ...);
+
+/* The values of command @c's options (values.c): each parses @o, when it
+ * was given, into *out; 0, or EXIT_USAGE after reporting. */
+int opt_bytes(FILE *err, const struct command *c, const struct given *o, uint64_t *out);
+int opt_mode(FILE *err, const struct command *c, const struct given *o, unsigned *out);
+int opt_capacity(FILE *err, const struct command *c, const struct given *o, size_t *out);
+int opt_count(FILE *err, const struct command *c, const struct given *o, uint64_t *out);
+int opt_ms(FILE *err, const struct command *c, const struct given *o, int64_t *out);
+int opt_wait(FILE *err, const struct command *c, const struct given *o, unsigned *out);
+int opt_kind(FILE *err, const struct command *c, const struct given *o, uint32_t *out);
+int opt_start(FILE *err, const struct command *c, const struct given *o, uint32_t *out);
+/* create's --policy @o, which --wait (@wait) may have made redundant */
+int opt_policy(FILE *err, const struct command *c, const struct given *o,
+	       const struct given *wait, struct shmkit_chan_opts *co);
 
 /* ---------------------------------------------------------------------- */
 /* Tables of fields (fields.c): what stat writes, as text and as JSON     */
