@@ -56,16 +56,20 @@ static int item_cmp(const void *a, const void *b)
 	return (x->e.shmid > y->e.shmid) - (x->e.shmid < y->e.shmid);
 }
 
-/* Lists, sorts and stats every segment; those gone meanwhile are dropped. */
-static int listing_collect(struct listing *l)
+/* Lists, sorts and stats every segment for command @c; those gone
+ * meanwhile are dropped.  0, or EXIT_RUNTIME after reporting. */
+static int listing_collect(const struct command *c, struct listing *l)
 {
 	size_t keep = 0;
 	int ret;
 
 	memset(l, 0, sizeof(*l));
 	ret = shmkit_list(listing_add, l);
-	if (ret < 0)
-		return ret;
+	if (ret < 0) {
+		free(l->v);
+		err_msg(c->name, NULL, "%s", shmkit_strerror(ret));
+		return EXIT_RUNTIME;
+	}
 	qsort(l->v, l->n, sizeof(*l->v), item_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		struct item *it = &l->v[i];
@@ -163,16 +167,10 @@ static void ls_print_json(const struct listing *l)
 
 int cmd_ls(const struct args *a)
 {
-	const struct command *c = a->cmd;
 	struct listing l;
-	int ret;
 
-	ret = listing_collect(&l);
-	if (ret) {
-		free(l.v);
-		err_msg(c->name, NULL, "%s", shmkit_strerror(ret));
+	if (listing_collect(a->cmd, &l))
 		return EXIT_RUNTIME;
-	}
 	if (a->json)
 		ls_print_json(&l);
 	else
@@ -199,12 +197,8 @@ int cmd_gc(const struct args *a)
 	int ret, status = 0;
 	bool dry = a->dry_run;
 
-	ret = listing_collect(&l);
-	if (ret) {
-		free(l.v);
-		err_msg(c->name, NULL, "%s", shmkit_strerror(ret));
+	if (listing_collect(c, &l))
 		return EXIT_RUNTIME;
-	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct item *it = &l.v[i];
 		if (!reapable(it))

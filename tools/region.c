@@ -93,21 +93,21 @@ static int slurp_stdin(uint64_t cap, char **buf, uint64_t *total)
 	return 0;
 }
 
-/* Opens @name for write or read and checks @offset against its size;
- * returns 0 with *r open, or EXIT_RUNTIME after reporting. */
-static int open_at(const struct command *c, const char *name, unsigned flags,
-		   uint64_t offset, shmkit_region **r)
+/* Opens a->name for write or read and checks a->offset against its size;
+ * returns 0 with *r open and *size its size, or EXIT_RUNTIME after
+ * reporting. */
+static int open_at(const struct args *a, shmkit_region **r, uint64_t *size)
 {
-	int ret = shmkit_region_open(name, flags, 0, 0, r);
+	int ret = shmkit_region_open(a->name, a->flags, 0, 0, r);
 
 	if (ret) {
-		lib_err(c->name, name, ret);
+		lib_err(a->cmd->name, a->name, ret);
 		return EXIT_RUNTIME;
 	}
-	uint64_t size = shmkit_region_size(*r);
-	if (offset > size) {
-		err_msg(c->name, name, "offset %" PRIu64 " is beyond the end of a %"
-			PRIu64 "-byte region", offset, size);
+	*size = shmkit_region_size(*r);
+	if (a->offset > *size) {
+		err_msg(a->cmd->name, a->name, "offset %" PRIu64 " is beyond the end of a %"
+			PRIu64 "-byte region", a->offset, *size);
 		shmkit_region_close(*r);
 		return EXIT_RUNTIME;
 	}
@@ -134,12 +134,10 @@ int cmd_write(const struct args *a)
 	uint64_t offset = a->offset, total, size;
 	char *buf = NULL;
 	shmkit_region *r;
-	int ret, status = 0;
+	int ret = open_at(a, &r, &size), status = 0;
 
-	ret = open_at(c, name, a->flags, offset, &r);
 	if (ret)
 		return ret;
-	size = shmkit_region_size(r);
 	ret = slurp_stdin(size - offset, &buf, &total);
 	if (ret) {
 		err_msg(c->name, name, "reading stdin: %s", strerror(ret));
@@ -176,12 +174,10 @@ int cmd_read(const struct args *a)
 	const char *name = a->name;
 	uint64_t offset = a->offset, length = a->length, size;
 	shmkit_region *r;
-	int ret, status = 0;
+	int ret = open_at(a, &r, &size), status = 0;
 
-	ret = open_at(c, name, a->flags, offset, &r);
 	if (ret)
 		return ret;
-	size = shmkit_region_size(r);
 	if (a->has_length && length > size - offset) {
 		err_msg(c->name, name, "%" PRIu64 " bytes at offset %" PRIu64
 			" go beyond the end of a %" PRIu64 "-byte region",
