@@ -121,7 +121,8 @@ enum ftype {
 	F_COUNTS,  /* live, dead (uint32 at off, off2): "N live, M dead";
 		    * KEY_live and KEY_dead */
 	F_LIST,    /* struct list at off, of .sub's items */
-	F_OBJECT,  /* .sub's rows on the same object; its error (int) at off */
+	F_OBJECT,  /* .sub's rows on the same object, its error (int) at off;
+		    * the text writes its first row after its label */
 };
 
 struct table;
@@ -142,7 +143,7 @@ struct field {
 	bool (*has)(const void *obj);  /* false: no value (JSON null) */
 	const char *none;   /* the text for no value; NULL: no line */
 	const char *const *words;      /* F_BOOL: for false, for true */
-	const char *(*text)(const void *obj, char *buf, size_t len);
+	const char *(*text)(const void *obj, char *buf, size_t len);  /* F_TEXT */
 	const struct table *sub;       /* F_LIST, F_OBJECT */
 	const int *quiet;   /* F_LIST, F_OBJECT: errors the text says nothing
 			     * of (0 ends) */
