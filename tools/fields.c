@@ -147,9 +147,11 @@ static void human_list(const struct table *t, const struct field *f, const void 
 	const struct table *sub = f->sub;
 	char why[128];
 
-	if (l->err && quiet(f, l->err))
-		return;
-	snprintf(why, sizeof(why), "n/a (%s)", l->err ? shmkit_strerror(l->err) : "");
+	if (l->err) {
+		if (quiet(f, l->err))
+			return;
+		snprintf(why, sizeof(why), "n/a (%s)", shmkit_strerror(l->err));
+	}
 	if (*f->human)
 		block_line(t, f->human, l->err ? why : l->n ? NULL : "none");
 	else if (l->err)
@@ -179,7 +181,7 @@ static void human_object(const struct table *t, const struct field *f, const voi
 }
 
 /* @t's rows from @from: a line each in a block, else pieces of one line
- * (their templates are this file's). */
+ * (the format is a row's template: the tables' own text, never input). */
 static void human_rows(const struct table *t, const void *obj, size_t from)
 {
 	char buf[256];
