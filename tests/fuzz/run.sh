@@ -36,9 +36,11 @@ for src in src/*.c src/*/*.c; do
 	$CC_FUZZ $FLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || exit 1
 done
 # (tools/args.c, values.c and help.c's command table: the Makefile's PARSER_OBJS)
-for src in tools/args.c tools/values.c tools/help.c; do
-	$CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c "$src" \
-		-o "$OUT/cli/$(basename "$src" .c).o" || exit 1
+parser=
+for f in args values help; do
+	$CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c "tools/$f.c" \
+		-o "$OUT/cli/$f.o" || exit 1
+	parser="$parser $OUT/cli/$f.o"
 done
 
 status=0
@@ -46,7 +48,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	t=$(basename "$src" .c)
 	t=${t#fuzz_}
 	cli=
-	[ "$t" = args ] && cli="$OUT/cli/args.o $OUT/cli/values.o $OUT/cli/help.o"
+	[ "$t" = args ] && cli=$parser
 	$CC_FUZZ $FLAGS -Itools -fsanitize=fuzzer "$src" $cli "$OUT"/obj/*.o -o "$OUT/fuzz_$t" || exit 1
 	mkdir -p "$OUT/corpus/$t"
 	echo "== fuzz_$t: ${SECONDS_EACH}s"
