@@ -72,8 +72,11 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAYS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(B)/tests/fuzz/replay_%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%.o)
-# the CLI's own modules besides tools/shmkit.c: its argument parser
-CLI_OBJS := $(B)/tools/args.o
+# the CLI (tools/cli.h names its files); its parser, with the command
+# table it parses against, is also tests/fuzz/fuzz_args.c's
+CLI_SRCS := $(wildcard tools/*.c)
+CLI_OBJS := $(CLI_SRCS:tools/%.c=$(B)/tools/%.o)
+PARSER_OBJS := $(B)/tools/args.o $(B)/tools/values.o $(B)/tools/help.o
 
 .PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model ci
 all: lib $(B)/shmkit $(EXAMPLES)
@@ -108,11 +111,11 @@ $(B)/tools/%.o: tools/%.c
 	$(Q)$(CC) $(BASE_CFLAGS) -Ibench $(CFLAGS) -c -o $@ $<
 
 # The CLI and the examples link the static library: they run from the tree.
-$(B)/shmkit: tools/shmkit.c $(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a
+$(B)/shmkit: $(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a
 	@mkdir -p $(@D)
-	$(vecho) CC $@
-	$(Q)$(CC) $(BASE_CFLAGS) -Ibench $(CFLAGS) -MF $(B)/shmkit.d -o $@ $< \
-		$(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a $(LDFLAGS) -pthread -lm
+	$(vecho) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BENCH_OBJS) $(B)/libshmkit.a \
+		$(LDFLAGS) -pthread -lm
 
 $(B)/examples/%: examples/%.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
@@ -134,7 +137,7 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libshmkit.a
 # A fuzz target linked with replay.c runs the seed corpus in `make test`;
 # `make fuzz` links the same target with libFuzzer (tests/fuzz/run.sh).
 # fuzz_args is the CLI's argument parser, so it links that too.
-$(B)/tests/fuzz/replay_args: $(B)/tools/args.o
+$(B)/tests/fuzz/replay_args: $(PARSER_OBJS)
 $(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
 	$(vecho) CC $@

@@ -1,32 +1,78 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * args.c - the CLI's argument parser (see args.h): "--opt VALUE",
- * "--opt=VALUE", flags and "--" for every command, the values' syntax
- * (byte counts, modes, capacities, milliseconds, wait policies), the rules
- * between options, and the usage errors, written to the caller's FILE.
+ * args.c - the CLI's argument parser (see args.h): every option, by name,
+ * with the commands that take it; "--opt VALUE", "--opt=VALUE", flags and
+ * "--" for every command; the rules between options; and the usage
+ * errors, written to the caller's FILE.  The values' syntax is values.c's,
+ * the commands' names and help help.c's.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "args.h"
-#include "bench.h"
+#include "cli.h"
 #include "shmkit.h"
 
 /* What parse_args() and the commands' parsers return besides 0 and
  * EXIT_USAGE: --help was given. */
 #define PARSE_HELP (-2)
 
-struct option_spec {
-	const char *name;   /* "--size" */
-	bool has_value;
-	const char *value;  /* out: the value given (NULL if none) */
-	bool seen;          /* out */
+/* Every option of every command, as the command line gave it. */
+struct opts {
+	struct given size, raw, excl, mode, channel, capacity, policy, wait;
+	struct given offset, length;
+	struct given create, null, timeout, count, start;
+	struct given json, dry_run;
 };
+
+#define AT(opt) offsetof(struct opts, opt)
+#define ON(cmd) (1u << CMD_##cmd)
+#define CHAN_CMDS (ON(CREATE) | ON(SEND) | ON(RECV))
+
+/* The options: what each is called, whether it takes a value, where the
+ * parser puts it, and the commands that take it. */
+static const struct option {
+	const char *name;
+	enum { FLAG, VALUE } takes;
+	size_t at;          /* its struct given in struct opts */
+	unsigned cmds;      /* ON() each command */
+} option_table[] = {
+	{ "--size", VALUE, AT(size), ON(CREATE) },
+	{ "--raw", FLAG, AT(raw), ON(CREATE) | ON(WRITE) | ON(READ) },
+	{ "--excl", FLAG, AT(excl), ON(CREATE) },
+	{ "--mode", VALUE, AT(mode), ON(CREATE) },
+	{ "--channel", VALUE, AT(channel), CHAN_CMDS },
+	{ "--capacity", VALUE, AT(capacity), CHAN_CMDS },
+	{ "--policy", VALUE, AT(policy), ON(CREATE) },
+	{ "--wait", VALUE, AT(wait), ON(CREATE) },
+	{ "--offset", VALUE, AT(offset), ON(WRITE) | ON(READ) },
+	{ "--length", VALUE, AT(length), ON(READ) },
+	{ "--create", FLAG, AT(create), ON(SEND) | ON(RECV) },
+	{ "--null", FLAG, AT(null), ON(SEND) | ON(RECV) },
+	{ "--timeout", VALUE, AT(timeout), ON(SEND) | ON(RECV) },
+	{ "--count", VALUE, AT(count), ON(RECV) },
+	{ "--start", VALUE, AT(start), ON(RECV) },
+	{ "--json", FLAG, AT(json), ON(LS) | ON(STAT) },
+	{ "--dry-run", FLAG, AT(dry_run), ON(GC) },
+};
+
+/* The option of command @c called @name (@len bytes), or NULL. */
+static const struct option *find_option(const struct command *c, const char *name,
+					size_t len)
+{
+	for (size_t k = 0; k < sizeof(option_table) / sizeof(option_table[0]); k++) {
+		const struct option *o = &option_table[k];
+		if ((o->cmds & (1u << c->id)) && strlen(o->name) == len &&
+		    !strncmp(o->name, name, len))
+			return o;
+	}
+	return NULL;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
@@ -47,8 +93,7 @@ void args_vmsg(FILE *f, const char *what, const char *name, const char *fmt, va_
 	fputc('\n', f);
 }
 
-/* Reports a usage error and the hint to @err; returns EXIT_USAGE. */
-static int __attribute__((format(printf, 4, 5)))
+int __attribute__((format(printf, 4, 5)))
 usage_err(FILE *err, const char *what, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -101,16 +146,16 @@ static int check_name(FILE *err, const char *what, const char *name)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Options and values                                                     */
+/* Options                                                                */
 
 /*
- * Parses @argv (the command's arguments, after its name) against @opts:
- * "--opt VALUE", "--opt=VALUE", flags, "--" ends the options.  Positional
- * arguments are moved to the front of @argv; *npos tells how many.
- * Returns 0, EXIT_USAGE or PARSE_HELP.
+ * Parses @argv (the command's arguments, after its name) into *o, against
+ * the options @c takes: "--opt VALUE", "--opt=VALUE", flags, "--" ends the
+ * options.  Positional arguments are moved to the front of @argv; *npos
+ * tells how many.  Returns 0, EXIT_USAGE or PARSE_HELP.
  */
 static int parse_args(FILE *err, const struct command *c, int argc, char **argv,
-		      struct option_spec *opts, size_t nopts, int *npos)
+		      struct opts *o, int *npos)
 {
 	bool options = true;
 	int n = 0;
@@ -129,285 +174,29 @@ static int parse_args(FILE *err, const struct command *c, int argc, char **argv,
 			return PARSE_HELP;
 		const char *eq = strchr(arg, '=');
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		struct option_spec *o = NULL;
-		for (size_t k = 0; k < nopts; k++) {
-			if (strlen(opts[k].name) == len && !strncmp(opts[k].name, arg, len)) {
-				o = &opts[k];
-				break;
-			}
-		}
-		if (!o || arg[1] != '-')
+		const struct option *opt = find_option(c, arg, len);
+		if (!opt || arg[1] != '-')
 			return usage_err(err, c->name, NULL, "unknown option '%.*s'", (int)len, arg);
-		if (o->seen)
-			return usage_err(err, c->name, NULL, "option '%s' given twice", o->name);
-		o->seen = true;
-		if (!o->has_value) {
+		struct given *g = (struct given *)((char *)o + opt->at);
+		if (g->seen)
+			return usage_err(err, c->name, NULL, "option '%s' given twice", opt->name);
+		g->seen = true;
+		g->name = opt->name;
+		if (opt->takes == FLAG) {
 			if (eq)
 				return usage_err(err, c->name, NULL, "option '%s' takes no value",
-						 o->name);
+						 opt->name);
 			continue;
 		}
 		if (eq)
-			o->value = eq + 1;
+			g->value = eq + 1;
 		else if (i + 1 < argc)
-			o->value = argv[++i];
+			g->value = argv[++i];
 		else
-			return usage_err(err, c->name, NULL, "option '%s' needs a value", o->name);
+			return usage_err(err, c->name, NULL, "option '%s' needs a value", opt->name);
 	}
 	*npos = n;
 	return 0;
-}
-
-const char *args_bytes(const char *s, uint64_t *out)
-{
-	static const char suffixes[] = "KMGT";
-	uint64_t v = 0;
-	unsigned shift = 0;
-	const char *p = s;
-
-	if (*s == '\0')
-		return "empty value";
-	if (*s == '-')
-		return "must not be negative";
-	if (!isdigit((unsigned char)*s))
-		return "not a number";
-	for (; isdigit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return "too large";
-		v = v * 10 + d;
-	}
-	if (*p) {
-		const char *k = strchr(suffixes, toupper((unsigned char)*p));
-		if (!k || *k == '\0')
-			return "unknown suffix (use K, M, G or T)";
-		shift = 10u * (unsigned)(k - suffixes + 1);
-		p++;
-		if (p[0] == 'i' && p[1] == 'B')
-			p += 2;
-		if (*p)
-			return "trailing characters after the number";
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return "too large";
-	v <<= shift;
-	if (v > SIZE_MAX)
-		return "too large";
-	*out = v;
-	return NULL;
-}
-
-/* Parses the value of byte-count option @o (if given) into *out. */
-static int opt_bytes(FILE *err, const struct command *c, const struct option_spec *o,
-		     uint64_t *out)
-{
-	const char *why;
-
-	if (!o->seen)
-		return 0;
-	why = args_bytes(o->value, out);
-	if (why)
-		return usage_err(err, c->name, NULL, "invalid %s '%s': %s", o->name, o->value,
-				 why);
-	return 0;
-}
-
-/* Parses an octal permission mode, 1..0777. */
-static int opt_mode(FILE *err, const struct command *c, const struct option_spec *o,
-		    unsigned *out)
-{
-	unsigned v = 0;
-	const char *p = o->value;
-
-	if (!o->seen)
-		return 0;
-	if (*p == '\0')
-		return usage_err(err, c->name, NULL, "invalid %s '': empty value", o->name);
-	for (; *p; p++) {
-		if (*p < '0' || *p > '7')
-			return usage_err(err, c->name, NULL,
-					 "invalid %s '%s': not an octal mode such as 0600",
-					 o->name, o->value);
-		v = v * 8 + (unsigned)(*p - '0');
-		if (v > 0777)
-			return usage_err(err, c->name, NULL,
-					 "invalid %s '%s': permission bits only, at most 0777",
-					 o->name, o->value);
-	}
-	if (v == 0)
-		return usage_err(err, c->name, NULL,
-				 "invalid %s '%s': a mode must grant some permission",
-				 o->name, o->value);
-	*out = v;
-	return 0;
-}
-
-/* Parses --capacity: a power of two from 64 bytes to 1 GiB. */
-static int opt_capacity(FILE *err, const struct command *c, const struct option_spec *o,
-			size_t *out)
-{
-	uint64_t v = 0;
-	int ret = opt_bytes(err, c, o, &v);
-
-	if (ret || !o->seen)
-		return ret;
-	if (v < 64 || v > ((uint64_t)1 << 30) || (v & (v - 1)))
-		return usage_err(err, c->name, NULL,
-				 "invalid %s '%s': a channel's capacity is a power of two "
-				 "from 64 to 1G", o->name, o->value);
-	*out = (size_t)v;
-	return 0;
-}
-
-/* Parses a count of at least 1 (a byte count's syntax). */
-static int opt_count(FILE *err, const struct command *c, const struct option_spec *o,
-		     uint64_t *out)
-{
-	int ret = opt_bytes(err, c, o, out);
-
-	if (ret || !o->seen)
-		return ret;
-	if (*out == 0)
-		return usage_err(err, c->name, NULL, "invalid %s '0': must be at least 1",
-				 o->name);
-	return 0;
-}
-
-/* Parses milliseconds, plain decimal, into nanoseconds (@out stays -1, no
- * limit, when the option is not given). */
-static int opt_ms(FILE *err, const struct command *c, const struct option_spec *o,
-		  int64_t *out)
-{
-	int64_t v = 0;
-	const char *p = o->value;
-
-	if (!o->seen)
-		return 0;
-	if (*p == '\0')
-		return usage_err(err, c->name, NULL, "invalid %s '': empty value", o->name);
-	if (*p == '-')
-		return usage_err(err, c->name, NULL, "invalid %s '%s': must not be negative",
-				 o->name, o->value);
-	for (; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return usage_err(err, c->name, NULL,
-					 "invalid %s '%s': milliseconds, digits only",
-					 o->name, o->value);
-		v = v * 10 + (*p - '0');
-		if (v > INT64_MAX / 1000000 / 10)
-			return usage_err(err, c->name, NULL, "invalid %s '%s': too large",
-					 o->name, o->value);
-	}
-	*out = v * 1000000;
-	return 0;
-}
-
-static const char *const policy_names[] = {
-	[SHMKIT_WAIT_SPIN] = "spin",
-	[SHMKIT_WAIT_SPIN_SLEEP] = "spin-sleep",
-	[SHMKIT_WAIT_SLEEP] = "sleep",
-};
-
-/* Parses a wait policy (--wait, and --policy's older spelling): spin,
- * spin-sleep or sleep.  1 when @v is none of them. */
-static int wait_value(const char *v, unsigned *out)
-{
-	for (unsigned i = SHMKIT_WAIT_SPIN; i <= SHMKIT_WAIT_SLEEP; i++) {
-		if (!strcmp(v, policy_names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return 1;
-}
-
-/* Parses --wait: spin, spin-sleep or sleep. */
-static int opt_wait(FILE *err, const struct command *c, const struct option_spec *o,
-		    unsigned *out)
-{
-	if (!o->seen || !wait_value(o->value, out))
-		return 0;
-	return usage_err(err, c->name, NULL,
-			 "invalid %s '%s': expected spin, spin-sleep or sleep",
-			 o->name, o->value);
-}
-
-/*
- * Parses create's --policy @o: a broadcast channel's backpressure or
- * overwrite into co->overflow, or (the spelling --wait replaced) a wait
- * policy into co->policy, unless --wait (@wait) gave one.
- */
-static int opt_policy(FILE *err, const struct command *c, const struct option_spec *o,
-		      const struct option_spec *wait, struct shmkit_chan_opts *co)
-{
-	bool bcast = co->kind == SHMKIT_CHAN_BROADCAST;
-
-	if (!o->seen)
-		return 0;
-	if (!strcmp(o->value, "backpressure") || !strcmp(o->value, "overwrite")) {
-		if (!bcast)
-			return usage_err(err, c->name, NULL,
-					 "%s %s is for broadcast channels (--channel broadcast)",
-					 o->name, o->value);
-		co->overflow = o->value[0] == 'o' ? SHMKIT_BCAST_OVERWRITE
-						  : SHMKIT_BCAST_BACKPRESSURE;
-		return 0;
-	}
-	if (!wait_value(o->value, &co->policy)) {
-		if (wait->seen)
-			return usage_err(err, c->name, NULL,
-					 "%s %s and --wait both say how to wait: give --wait alone",
-					 o->name, o->value);
-		return 0;
-	}
-	return usage_err(err, c->name, NULL, "invalid %s '%s': expected %s", o->name,
-			 o->value, bcast ? "backpressure or overwrite"
-					 : "spin, spin-sleep or sleep (better given as --wait)");
-}
-
-/* Parses @o's value as one of @n @words (NULL entries unused) into its
- * index; @expected lists them for the error. */
-static int opt_word(FILE *err, const struct command *c, const struct option_spec *o,
-		    const char *const *words, uint32_t n, const char *expected, uint32_t *out)
-{
-	if (!o->seen)
-		return 0;
-	for (uint32_t k = 0; k < n; k++) {
-		if (words[k] && !strcmp(o->value, words[k])) {
-			*out = k;
-			return 0;
-		}
-	}
-	return usage_err(err, c->name, NULL, "invalid %s '%s': expected %s", o->name, o->value,
-			 expected);
-}
-
-/* Parses a channel kind (--channel): spsc, mpsc or broadcast. */
-static int opt_kind(FILE *err, const struct command *c, const struct option_spec *o,
-		    uint32_t *out)
-{
-	static const char *const kinds[] = {
-		[SHMKIT_CHAN_SPSC] = "spsc",
-		[SHMKIT_CHAN_MPSC] = "mpsc",
-		[SHMKIT_CHAN_BROADCAST] = "broadcast",
-	};
-
-	return opt_word(err, c, o, kinds, sizeof(kinds) / sizeof(kinds[0]),
-			"spsc, mpsc or broadcast", out);
-}
-
-/* Parses recv's --start: where a broadcast subscriber joins. */
-static int opt_start(FILE *err, const struct command *c, const struct option_spec *o,
-		     uint32_t *out)
-{
-	static const char *const starts[] = {
-		[SHMKIT_SUB_NEXT] = "next",
-		[SHMKIT_SUB_NEWEST] = "newest",
-		[SHMKIT_SUB_OLDEST] = "oldest",
-	};
-
-	return opt_word(err, c, o, starts, sizeof(starts) / sizeof(starts[0]),
-			"next, newest or oldest", out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -423,30 +212,30 @@ static int one_name(FILE *err, const struct command *c, char **argv, int n,
 	return check_name(err, c->name, argv[0]);
 }
 
-/* create --channel: @opts are create's. */
-static int parse_channel(FILE *err, const struct command *c, struct option_spec *opts,
+/* create --channel: @o are create's. */
+static int parse_channel(FILE *err, const struct command *c, const struct opts *o,
 			 struct args *a)
 {
 	int ret;
 
-	if (opts[0].seen)
+	if (o->size.seen)
 		return usage_err(err, c->name, NULL,
 				 "--channel and --size do not go together "
 				 "(a channel is as large as its --capacity)");
-	if (opts[1].seen)
+	if (o->raw.seen)
 		return usage_err(err, c->name, NULL,
 				 "--channel and --raw do not go together "
 				 "(a channel lives in a shmkit segment)");
-	if ((ret = opt_kind(err, c, &opts[4], &a->co.kind)) != 0)
+	if ((ret = opt_kind(err, c, &o->channel, &a->co.kind)) != 0)
 		return ret;
-	if (!opts[5].seen)
+	if (!o->capacity.seen)
 		return usage_err(err, c->name, NULL, "missing --capacity");
 	a->channel = true;
 	a->co.mode = SHMKIT_DEFAULT_MODE;
-	if ((ret = opt_capacity(err, c, &opts[5], &a->co.capacity)) != 0 ||
-	    (ret = opt_mode(err, c, &opts[3], &a->co.mode)) != 0 ||
-	    (ret = opt_wait(err, c, &opts[7], &a->co.policy)) != 0 ||
-	    (ret = opt_policy(err, c, &opts[6], &opts[7], &a->co)) != 0)
+	if ((ret = opt_capacity(err, c, &o->capacity, &a->co.capacity)) != 0 ||
+	    (ret = opt_mode(err, c, &o->mode, &a->co.mode)) != 0 ||
+	    (ret = opt_wait(err, c, &o->wait, &a->co.policy)) != 0 ||
+	    (ret = opt_policy(err, c, &o->policy, &o->wait, &a->co)) != 0)
 		return ret;
 	return 0;
 }
@@ -454,40 +243,32 @@ static int parse_channel(FILE *err, const struct command *c, struct option_spec 
 static int parse_create(FILE *err, const struct command *c, int argc, char **argv,
 			struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--size", .has_value = true },
-		{ .name = "--raw" },
-		{ .name = "--excl" },
-		{ .name = "--mode", .has_value = true },
-		{ .name = "--channel", .has_value = true },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--policy", .has_value = true },
-		{ .name = "--wait", .has_value = true },
-	};
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 8, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0 ||
 	    (ret = one_name(err, c, argv, n, a)) != 0)
 		return ret;
 	a->flags = SHMKIT_CREATE;
-	if (opts[2].seen)
+	if (o.excl.seen)
 		a->flags |= SHMKIT_EXCL;
-	if (opts[4].seen)
-		return parse_channel(err, c, opts, a);
-	for (int i = 5; i < 8; i++)
-		if (opts[i].seen)
-			return usage_err(err, c->name, NULL, "%s needs --channel", opts[i].name);
-	if (!opts[0].seen)
+	if (o.channel.seen)
+		return parse_channel(err, c, &o, a);
+	const struct given *chan_only[] = { &o.capacity, &o.policy, &o.wait };
+	for (size_t i = 0; i < sizeof(chan_only) / sizeof(chan_only[0]); i++)
+		if (chan_only[i]->seen)
+			return usage_err(err, c->name, NULL, "%s needs --channel",
+					 chan_only[i]->name);
+	if (!o.size.seen)
 		return usage_err(err, c->name, NULL, "missing --size");
 	a->mode = SHMKIT_DEFAULT_MODE;
-	if ((ret = opt_bytes(err, c, &opts[0], &a->size)) != 0 ||
-	    (ret = opt_mode(err, c, &opts[3], &a->mode)) != 0)
+	if ((ret = opt_bytes(err, c, &o.size, &a->size)) != 0 ||
+	    (ret = opt_mode(err, c, &o.mode, &a->mode)) != 0)
 		return ret;
 	if (a->size == 0)
 		return usage_err(err, c->name, NULL,
-				 "invalid --size '%s': size must be at least 1 byte",
-				 opts[0].value);
-	if (opts[1].seen)
+				 "invalid --size '%s': size must be at least 1 byte", o.size.value);
+	if (o.raw.seen)
 		a->flags |= SHMKIT_RAW;
 	return 0;
 }
@@ -495,17 +276,14 @@ static int parse_create(FILE *err, const struct command *c, int argc, char **arg
 static int parse_write(FILE *err, const struct command *c, int argc, char **argv,
 		       struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--offset", .has_value = true },
-		{ .name = "--raw" },
-	};
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 2, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0 ||
 	    (ret = one_name(err, c, argv, n, a)) != 0 ||
-	    (ret = opt_bytes(err, c, &opts[0], &a->offset)) != 0)
+	    (ret = opt_bytes(err, c, &o.offset, &a->offset)) != 0)
 		return ret;
-	if (opts[1].seen)
+	if (o.raw.seen)
 		a->flags = SHMKIT_RAW;
 	return 0;
 }
@@ -513,49 +291,46 @@ static int parse_write(FILE *err, const struct command *c, int argc, char **argv
 static int parse_read(FILE *err, const struct command *c, int argc, char **argv,
 		      struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--offset", .has_value = true },
-		{ .name = "--length", .has_value = true },
-		{ .name = "--raw" },
-	};
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 3, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0 ||
 	    (ret = one_name(err, c, argv, n, a)) != 0 ||
-	    (ret = opt_bytes(err, c, &opts[0], &a->offset)) != 0 ||
-	    (ret = opt_bytes(err, c, &opts[1], &a->length)) != 0)
+	    (ret = opt_bytes(err, c, &o.offset, &a->offset)) != 0 ||
+	    (ret = opt_bytes(err, c, &o.length, &a->length)) != 0)
 		return ret;
-	a->has_length = opts[1].seen;
+	a->has_length = o.length.seen;
 	a->flags = SHMKIT_RDONLY;
-	if (opts[2].seen)
+	if (o.raw.seen)
 		a->flags |= SHMKIT_RAW;
 	return 0;
 }
 
-/* The arguments send and recv share: NAME, --create [0], --capacity [1],
- * --null [2], --timeout [3], --channel [4]. */
-static int chan_args(FILE *err, const struct command *c, char **argv, int n,
-		     const struct option_spec *opts, struct args *a)
+/* What send and recv share: NAME, --create, --capacity, --null, --timeout
+ * and --channel. */
+static int chan_args(FILE *err, const struct command *c, int argc, char **argv,
+		     struct opts *o, struct args *a)
 {
-	int ret;
+	int n, ret;
 
-	if ((ret = one_name(err, c, argv, n, a)) != 0)
+	if ((ret = parse_args(err, c, argc, argv, o, &n)) != 0 ||
+	    (ret = one_name(err, c, argv, n, a)) != 0)
 		return ret;
 	a->timeout_ns = -1;
-	a->timeout_ms = opts[3].value;
-	a->term = opts[2].seen ? '\0' : '\n';
-	if (opts[1].seen && !opts[0].seen)
+	a->timeout_ms = o->timeout.value;
+	a->term = o->null.seen ? '\0' : '\n';
+	if (o->capacity.seen && !o->create.seen)
 		return usage_err(err, c->name, NULL,
 				 "--capacity needs --create (an existing channel keeps its own)");
-	if (opts[4].seen && !opts[0].seen)
+	if (o->channel.seen && !o->create.seen)
 		return usage_err(err, c->name, NULL,
 				 "--channel needs --create (an existing channel is opened "
 				 "whatever its kind)");
-	if ((ret = opt_kind(err, c, &opts[4], &a->co.kind)) != 0 ||
-	    (ret = opt_capacity(err, c, &opts[1], &a->co.capacity)) != 0 ||
-	    (ret = opt_ms(err, c, &opts[3], &a->timeout_ns)) != 0)
+	if ((ret = opt_kind(err, c, &o->channel, &a->co.kind)) != 0 ||
+	    (ret = opt_capacity(err, c, &o->capacity, &a->co.capacity)) != 0 ||
+	    (ret = opt_ms(err, c, &o->timeout, &a->timeout_ns)) != 0)
 		return ret;
-	if (opts[0].seen)
+	if (o->create.seen)
 		a->flags = SHMKIT_CREATE;
 	return 0;
 }
@@ -563,78 +338,61 @@ static int chan_args(FILE *err, const struct command *c, char **argv, int n,
 static int parse_send(FILE *err, const struct command *c, int argc, char **argv,
 		      struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--create" },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--null" },
-		{ .name = "--timeout", .has_value = true },
-		{ .name = "--channel", .has_value = true },
-	};
-	int n, ret = parse_args(err, c, argc, argv, opts, 5, &n);
+	struct opts o = { 0 };
 
-	return ret ? ret : chan_args(err, c, argv, n, opts, a);
+	return chan_args(err, c, argc, argv, &o, a);
 }
 
 static int parse_recv(FILE *err, const struct command *c, int argc, char **argv,
 		      struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--create" },
-		{ .name = "--capacity", .has_value = true },
-		{ .name = "--null" },
-		{ .name = "--timeout", .has_value = true },
-		{ .name = "--channel", .has_value = true },
-		{ .name = "--count", .has_value = true },
-		{ .name = "--start", .has_value = true },
-	};
-	int n, ret;
+	struct opts o = { 0 };
+	int ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 7, &n)) != 0 ||
-	    (ret = chan_args(err, c, argv, n, opts, a)) != 0 ||
-	    (ret = opt_count(err, c, &opts[5], &a->count)) != 0 ||
-	    (ret = opt_start(err, c, &opts[6], &a->co.start)) != 0)
+	if ((ret = chan_args(err, c, argc, argv, &o, a)) != 0 ||
+	    (ret = opt_count(err, c, &o.count, &a->count)) != 0 ||
+	    (ret = opt_start(err, c, &o.start, &a->co.start)) != 0)
 		return ret;
-	a->has_start = opts[6].seen;
+	a->has_start = o.start.seen;
 	return 0;
 }
 
-static int parse_ls(FILE *err, const struct command *c, int argc, char **argv,
-		    struct args *a)
+/* ls and gc: no NAME, and a flag each (--json, --dry-run). */
+static int parse_listing(FILE *err, const struct command *c, int argc, char **argv,
+			 struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--json" },
-	};
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 1, &n)) != 0)
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0)
 		return ret;
 	if (n != 0)
 		return usage_err(err, c->name, NULL, "too many arguments");
-	a->json = opts[0].seen;
+	a->json = o.json.seen;
+	a->dry_run = o.dry_run.seen;
 	return 0;
 }
 
 static int parse_stat(FILE *err, const struct command *c, int argc, char **argv,
 		      struct args *a)
 {
-	struct option_spec opts[] = {
-		{ .name = "--json" },
-	};
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, opts, 1, &n)) != 0 ||
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0 ||
 	    (ret = one_name(err, c, argv, n, a)) != 0)
 		return ret;
-	a->json = opts[0].seen;
+	a->json = o.json.seen;
 	return 0;
 }
 
 static int parse_rm(FILE *err, const struct command *c, int argc, char **argv,
 		    struct args *a)
 {
+	struct opts o = { 0 };
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, NULL, 0, &n)) != 0)
+	if ((ret = parse_args(err, c, argc, argv, &o, &n)) != 0)
 		return ret;
 	if (n == 0)
 		return usage_err(err, c->name, NULL, "missing NAME");
@@ -643,22 +401,6 @@ static int parse_rm(FILE *err, const struct command *c, int argc, char **argv,
 			return ret;
 	a->pos = argv;
 	a->npos = n;
-	return 0;
-}
-
-static int parse_gc(FILE *err, const struct command *c, int argc, char **argv,
-		    struct args *a)
-{
-	struct option_spec opts[] = {
-		{ .name = "--dry-run" },
-	};
-	int n, ret;
-
-	if ((ret = parse_args(err, c, argc, argv, opts, 1, &n)) != 0)
-		return ret;
-	if (n != 0)
-		return usage_err(err, c->name, NULL, "too many arguments");
-	a->dry_run = opts[0].seen;
 	return 0;
 }
 
@@ -676,7 +418,8 @@ static int parse_bench(FILE *err, const struct command *c, int argc, char **argv
 static int parse_help(FILE *err, const struct command *c, int argc, char **argv,
 		      struct args *a)
 {
-	int n, ret = parse_args(err, c, argc, argv, NULL, 0, &n);
+	struct opts o = { 0 };
+	int n, ret = parse_args(err, c, argc, argv, &o, &n);
 
 	a->action = ARGS_USAGE;
 	if (ret == PARSE_HELP)
@@ -702,117 +445,13 @@ static int (*const parsers[CMD_COUNT])(FILE *err, const struct command *c, int a
 	[CMD_READ] = parse_read,
 	[CMD_SEND] = parse_send,
 	[CMD_RECV] = parse_recv,
-	[CMD_LS] = parse_ls,
+	[CMD_LS] = parse_listing,
 	[CMD_STAT] = parse_stat,
 	[CMD_RM] = parse_rm,
-	[CMD_GC] = parse_gc,
+	[CMD_GC] = parse_listing,
 	[CMD_BENCH] = parse_bench,
 	[CMD_HELP] = parse_help,
 };
-
-/* ---------------------------------------------------------------------- */
-/* The table of commands                                                  */
-
-const struct command args_commands[CMD_COUNT] = {
-	[CMD_CREATE] = { "create", CMD_CREATE,
-	  "create NAME --size BYTES [--raw] [--excl] [--mode MODE]\n"
-	  "create NAME --channel spsc|mpsc|broadcast --capacity BYTES [--excl] [--mode MODE] [--policy backpressure|overwrite] [--wait WAIT]",
-	  "Creates a region of BYTES data bytes, or opens an existing one that is\n"
-	  "at least that large.  --raw: no shmkit header, foreign programs see the\n"
-	  "data at offset 0.  --excl: fail if it exists.  --mode: octal permission\n"
-	  "bits, default 0600.\n"
-	  "\n"
-	  "With --channel, creates a channel (see send and recv) without taking a\n"
-	  "role: spsc from one writer to one reader, mpsc from up to 64 writers at\n"
-	  "once to one reader, broadcast from one writer to up to 64 subscribers,\n"
-	  "each of which gets every message.  Its ring holds --capacity bytes, a\n"
-	  "power of two from 64 to 1G; the largest message is a quarter of that.\n"
-	  "An existing channel of that kind and capacity is left as it is.\n"
-	  "--policy, broadcast only: backpressure (the default: the writer waits\n"
-	  "for the slowest live subscriber) or overwrite (it never waits; a\n"
-	  "subscriber it laps is told how many messages it missed).  --wait: how\n"
-	  "its sides wait by default: spin (lowest latency, a busy CPU),\n"
-	  "spin-sleep (spin briefly, then sleep; the default) or sleep (--policy\n"
-	  "takes these too, the older spelling).\n" },
-	[CMD_WRITE] = { "write", CMD_WRITE,
-	  "write NAME [--offset N] [--raw]",
-	  "Copies stdin into the region's data at offset N (default 0).  Input that\n"
-	  "does not fit is refused as a whole; nothing is written.\n" },
-	[CMD_READ] = { "read", CMD_READ,
-	  "read NAME [--offset N] [--length N] [--raw]",
-	  "Copies the region's data from offset N, N bytes long (default: to the\n"
-	  "end), to stdout.\n" },
-	[CMD_SEND] = { "send", CMD_SEND,
-	  "send NAME [--create [--channel KIND] [--capacity BYTES]] [--null] [--timeout MS]",
-	  "Sends stdin to channel NAME as its writer, one message per line; the\n"
-	  "end of stdin ends the stream.  Each message is the line with its\n"
-	  "newline (a last line without one is sent without one), so recv writes\n"
-	  "out exactly what send read, empty lines and binary bytes included.  A\n"
-	  "line (with its newline) longer than the largest message, a quarter of\n"
-	  "the capacity, is an error: nothing is ever cut.  --null: records end\n"
-	  "with NUL instead of newline.  --create: create the channel if it does\n"
-	  "not exist, with --capacity BYTES (default 1M), of kind --channel KIND:\n"
-	  "spsc (the default), mpsc or broadcast (backpressure; create it first\n"
-	  "for overwrite).  Without --create an existing channel of any kind is\n"
-	  "opened; several send at once into an mpsc channel each join as a\n"
-	  "writer, and each one's end of stdin ends its own part.  A broadcast\n"
-	  "writer with no subscriber never waits: start the recvs first.\n"
-	  "--timeout: give up when there is no room for a message within MS\n"
-	  "milliseconds (default: wait).  Fails when the reader dies; on any error\n"
-	  "the stream is left unended, so the reader reports that the writer died.\n" },
-	[CMD_RECV] = { "recv", CMD_RECV,
-	  "recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--start next|newest|oldest]",
-	  "Receives the messages of channel NAME as its reader and writes them to\n"
-	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
-	  "with --null) goes between a message that lacks one and the next, so\n"
-	  "messages from any writer come out one per line.  --count: stop after N\n"
-	  "messages; the rest stay for the next reader.  --timeout: fail when no\n"
-	  "message comes within MS milliseconds (exit 1).  --create, --channel and\n"
-	  "--capacity as for send.  A message leaves the channel only once stdout\n"
-	  "has it.  Fails, after writing every message it sent, when the writer\n"
-	  "died.  mpsc: the stream ends when every writer that joined has closed\n"
-	  "and all is read (start the senders first); a writer that died fails it\n"
-	  "once the others closed (\"the writer died (pid N)\"); records lost to a\n"
-	  "writer killed between reserve and commit are counted on stderr at the\n"
-	  "end, without failing.\n"
-	  "broadcast: each recv is a subscriber of its own and gets the whole\n"
-	  "stream from where it joins: --start next (the default: the next message\n"
-	  "sent), newest (the newest message held) or oldest (the oldest held).\n"
-	  "Its mapping of the ring is read-only.  Under overwrite, each time the\n"
-	  "writer laps it a line on stderr says how many messages it missed; it\n"
-	  "goes on from the oldest message held, never printing a torn one.\n" },
-	[CMD_LS] = { "ls", CMD_LS,
-	  "ls [--json]",
-	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"
-	  "shmkit's segments marked managed and their live peers counted.\n" },
-	[CMD_STAT] = { "stat", CMD_STAT,
-	  "stat NAME [--json]",
-	  "Shows size, mode, owner, creator and last PIDs, attach count, times and\n"
-	  "the peers of a segment, without attaching to it; for a channel its\n"
-	  "state, for an mpsc channel the records lost and a line per writer\n"
-	  "(PID, liveness, messages sent, position and the reader's lag), and for\n"
-	  "a broadcast channel its policy and a line per subscriber (PID,\n"
-	  "liveness, position, lag in bytes and messages, messages received and\n"
-	  "missed).\n" },
-	[CMD_RM] = { "rm", CMD_RM,
-	  "rm NAME...",
-	  "Removes segments: new opens fail at once, processes attached keep\n"
-	  "working until they detach.\n" },
-	[CMD_GC] = { "gc", CMD_GC,
-	  "gc [--dry-run]",
-	  "Removes every shmkit segment with no live peer.  Never touches objects\n"
-	  "that are not shmkit's.  --dry-run: only tell what would go.\n" },
-	[CMD_BENCH] = { "bench", CMD_BENCH, BENCH_SYNOPSIS, BENCH_HELP_TEXT },
-	[CMD_HELP] = { "help", CMD_HELP, "help [COMMAND]", "Shows help on shmkit or one command.\n" },
-};
-
-const struct command *args_find_command(const char *name)
-{
-	for (size_t i = 0; i < CMD_COUNT; i++)
-		if (!strcmp(args_commands[i].name, name))
-			return &args_commands[i];
-	return NULL;
-}
 
 int args_parse(int argc, char **argv, struct args *a, FILE *err)
 {

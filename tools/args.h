@@ -5,7 +5,7 @@
  * whole `shmkit ...` command line into a struct args and runs nothing: no
  * segment is opened, and a usage error goes to the FILE the caller passes
  * (the CLI's stderr; a memory stream in tests/fuzz/fuzz_args.c).  What a
- * command does with its arguments is tools/shmkit.c's.
+ * command does with its arguments is the CLI's (tools/cli.h).
  */
 #ifndef SHMKIT_ARGS_H
 #define SHMKIT_ARGS_H

@@ -35,15 +35,20 @@ for src in src/*.c src/*/*.c; do
 	obj=$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o
 	$CC_FUZZ $FLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || exit 1
 done
-$CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c tools/args.c \
-	-o "$OUT/cli/args.o" || exit 1
+# (tools/args.c, values.c and help.c's command table: the Makefile's PARSER_OBJS)
+parser=
+for f in args values help; do
+	$CC_FUZZ $FLAGS -Itools -Ibench -fsanitize=fuzzer-no-link -c "tools/$f.c" \
+		-o "$OUT/cli/$f.o" || exit 1
+	parser="$parser $OUT/cli/$f.o"
+done
 
 status=0
 for src in tests/fuzz/fuzz_*.c; do
 	t=$(basename "$src" .c)
 	t=${t#fuzz_}
 	cli=
-	[ "$t" = args ] && cli=$OUT/cli/args.o
+	[ "$t" = args ] && cli=$parser
 	$CC_FUZZ $FLAGS -Itools -fsanitize=fuzzer "$src" $cli "$OUT"/obj/*.o -o "$OUT/fuzz_$t" || exit 1
 	mkdir -p "$OUT/corpus/$t"
 	echo "== fuzz_$t: ${SECONDS_EACH}s"
