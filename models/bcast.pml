@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bcast.pml - a Promela model of the broadcast channel protocol
- * (src/bcast.c, docs/architecture.md "Broadcast channel"), as
- * implemented.  models/check.sh runs it with spin.
+ * (src/chan/bcast.c, the writer's half, and src/chan/bcast_sub.c, the
+ * subscribers', waiting and waking through src/chan/wait.c;
+ * docs/architecture.md "Broadcast channel"), as implemented.
+ * models/check.sh runs it with spin.
  *
  * What it proves, under every interleaving of one writer, two subscribers
  * (with ONE_SUB, subscribers one after another) and a killer that may stop
@@ -59,24 +61,24 @@
  * by a new one in its process (SRESTARTS), with a token of its own.
  *
  * Steps.  Each step is one access to shared memory (the word its comment
- * names, with the bcast.c line) with the local work around it, except
- * these, one step each: the writer's loads of a slot's token and cursor;
- * its liveness question and drop CAS (a CAS that fails because a joiner
- * took the slot skips it, as one that succeeds would); its head walk and
- * head store (it walks words it wrote itself); the PAD's and the record's
- * header stores and the payload (memcpy); commit's last and sent.  A
- * joiner's load of a slot's token and its CAS (a CAS that fails sends it
- * to the next slot, as a live token does); its loads of tail and head,
- * and of last and sent; its header load and cursor store.  A subscriber's
- * header load and, under overwrite, B8 and the head check after it; its
- * payload copy and the same check after it (head only grows, and the
- * writer stores it before any byte over the record: a load that saw a
- * newer byte is followed by a check that sees head past the record, in
- * one step or in two); under backpressure the header and the copy (the
- * writer keeps off them: writes_free checks it at every store); under
- * overwrite the cursor stores (the writer never looks at them);
- * writer_check and, the writer dead, the load of tail after it (a dead
- * writer stores nothing).
+ * names, with the function of bcast.c, bcast_sub.c, role.c or wait.c that
+ * makes it) with the local work around it, except these, one step each:
+ * the writer's loads of a slot's token and cursor; its liveness question
+ * and drop CAS (a CAS that fails because a joiner took the slot skips it,
+ * as one that succeeds would); its head walk and head store (it walks
+ * words it wrote itself); the PAD's and the record's header stores and the
+ * payload (memcpy); commit's last and sent.  A joiner's load of a slot's
+ * token and its CAS (a CAS that fails sends it to the next slot, as a live
+ * token does); its loads of tail and head, and of last and sent; its
+ * header load and cursor store.  A subscriber's header load and, under
+ * overwrite, BC8 and the head check after it; its payload copy and the
+ * same check after it (head only grows, and the writer stores it before
+ * any byte over the record: a load that saw a newer byte is followed by a
+ * check that sees head past the record, in one step or in two); under
+ * backpressure the header and the copy (the writer keeps off them:
+ * writes_free checks it at every store); under overwrite the cursor stores
+ * (the writer never looks at them); writer_check and, the writer dead, the
+ * load of tail after it (a dead writer stores nothing).
  *
  * Waits.  With WAKES=1 the flags and futex words are as written: the
  * subscribers' rwait (bit 0 the flag, the writer's +1 clearing it and
@@ -85,14 +87,18 @@
  * sleeper loaded it (the compare only asks whether it moved).  With
  * WAKES=0 a wait ends when what it waits for changed (tail; a cursor, a
  * slot, a death), as in models/mpsc.pml: the other properties at a tenth
- * of the states.  The spin phase is left out (a spinning side only looks
- * again).  Liveness is exact and immediate: a killed process is dead at
- * once.  The writer asks its subscribers' liveness at its first wait and
- * after a poll period (next_ask), a subscriber its writer's on every pass
- * after the first (its poll period: a delay).
+ * of the states.  The spin phase and the brief poll before it (wait.c
+ * shmkit__wait_poll) are left out (a spinning side only looks again), and
+ * so are the fence sets (sfence, wfence), which choose how W1 and W2 are
+ * made, not what they order.  Liveness is exact and immediate: a killed
+ * process is dead at once.  The writer asks its subscribers' liveness at
+ * its first wait and after a poll period (next_ask), a subscriber its
+ * writer's on every pass after the first (its poll period: a delay).
  *
  * Memory ordering: Promela is sequentially consistent; each step names the
- * label (B1-B11) that gives it the order it has here.  A killed process's
+ * label (BC1-BC11) that gives it the order it has here.  BC5 and BC11 are
+ * the sleeper's barrier of the waiter, W1, and BC6 and BC9 the waker's, W2
+ * (wait.c shmkit__wait_step and shmkit__wake).  A killed process's
  * completed stores stay visible.
  *
  * Not modelled: peek and release (recv only), a writer taking over from a
@@ -107,7 +113,8 @@
  * subscriber with no record to count its gap from: it gets -EPIPE without
  * the -EOVERFLOW (no_loss allows exactly that case).
  *
- * Bugs this model found, fixed in src/bcast.c (each old behaviour is a
+ * Bugs this model found, fixed in what is now src/chan/bcast_sub.c and
+ * the waiter's SHMKIT_FLAG_BIT (src/chan/wait.c) (each old behaviour is a
  * mutant below):
  *   - a subscriber set rwait for a tail it had already seen, the wake of
  *     that publication cleared it (a plain 0), and the subscriber slept on
@@ -117,10 +124,10 @@
  *     tail (a commit in between made it one too many: a lap of one message
  *     unreported) or from 0 at the oldest (the count was the absolute
  *     seq).  Now it takes the seq from the header at its start (or the
- *     newest message's), checked by the re-read of head after B10;
+ *     newest message's), checked by the re-read of head after BC10;
  *   - join woke no one: a writer that slept on the slot's earlier cursor
  *     (a dropped subscriber's, or a fresh slot's 0) slept a poll period.
- *     Now join calls wake_writer;
+ *     Now join() calls wake_writer();
  *   - resync loaded tail, then head, and called a head past that tail
  *     -EBADMSG: the writer had published and moved on between the loads.
  *     Now it loads them again (64 tries), as join does.
@@ -129,14 +136,14 @@
  *   BUG_NO_DROP         the writer asks a holder's liveness but keeps a
  *                       dead one
  *   BUG_NO_RESCAN       no scan after the head store (no hold)
- *   BUG_JOIN_NO_RECHECK a joiner trusts its start without B10's re-read
+ *   BUG_JOIN_NO_RECHECK a joiner trusts its start without BC10's re-read
  *   BUG_WAKE_FIRST      publish looks at wwait before storing the cursor
  *   BUG_TAIL_FIRST      commit stores tail before the payload
  *   BUG_FLAG_CLEARED    the old sleep: rwait cleared with 0, subscribers
  *                       sleep on tail
  *   BUG_JOIN_NO_WAKE    the old join: no wake_writer
- *   BUG_NO_HDR_CHECK    no B8 and head check after the header (overwrite)
- *   BUG_NO_COPY_CHECK   no B8 and head check after the copy (overwrite)
+ *   BUG_NO_HDR_CHECK    no BC8 and head check after the header (overwrite)
+ *   BUG_NO_COPY_CHECK   no BC8 and head check after the copy (overwrite)
  *   BUG_HEAD_LATE       head stored after the writes over what it passed
  *   BUG_JOIN_SEQ        the old join seq (sent, sent - 1 or 0)
  *   BUG_RESYNC_CHECK    the old resync: -EBADMSG at once
@@ -236,8 +243,8 @@ bit no_torn = 1, order = 1, missed_ok = 1, no_loss = 1, clean_close = 1, hdr_val
 
 #define CHECK(prop, cond) prop = (cond); assert(prop); prop = 1
 
-/* rec_check (bcast.c:126) against the end e: sz = the record's words, 0
- * for -EBADMSG */
+/* rec_check (bcast.h, with ring.h shmkit__ring_span) against the end e:
+ * sz = the record's words, 0 for -EBADMSG */
 inline rec_check(w, x, e)
 {
 	sz = 0;
@@ -293,7 +300,7 @@ inline rec_check(w, x, e)
 
 #define WRITE_START target = 0; st = W_WRITE
 
-/* make_room (bcast.c:280), local: after the scans let it move head */
+/* bcast.c make_room(), local: after the scans let it move head */
 inline past_scans()
 {
 	if
@@ -321,7 +328,7 @@ inline room()
 	fi
 }
 
-/* reserve (bcast.c:340), local: the sizes, then make_room */
+/* bcast.c bcast_reserve(), local: the sizes, then make_room */
 inline next_msg()
 {
 	if
@@ -366,11 +373,11 @@ proctype Writer()
 	d_step { next_msg() };
 	{
 	do
-	/* ---- scan (bcast.c:199) ---- */
+	/* ---- bcast.c scan() ---- */
 	:: atomic { st == W_SLOT ->
-		/* bcast.c:206 load-acquire of the slot's token; :210 B4,
-		 * load-acquire of its cursor (pairs with B7 and the joiner's
-		 * store before B10) */
+		/* scan(): load-acquire of the slot's token; BC4, load-acquire
+		 * of its cursor (pairs with BC7 and the joiner's store before
+		 * BC10) */
 		tok = stoken[i]; cur = scursor[i];
 		if
 		:: tok == 0 || cur == NONE || cur >= target || cur > wt || wt - cur > CAP -> NEXT_SLOT
@@ -381,8 +388,8 @@ proctype Writer()
 			fi
 		fi }
 	:: atomic { st == W_ASK ->
-		/* bcast.c:216 its kernel-kept liveness; :218 dead: the
-		 * acq_rel CAS of the token to 0 */
+		/* scan(): its kernel-kept liveness (shmkit__token_alive);
+		 * dead: the acq_rel CAS of the token to 0 */
 		if
 		:: !alive[tok] ->
 			wasked[tok] = 1;
@@ -395,14 +402,18 @@ proctype Writer()
 		fi;
 		NEXT_SLOT }
 
-	/* ---- writer_wait (bcast.c:230) ---- */
+	/* ---- bcast.c writer_wait(), via wait.c shmkit__wait_step() ---- */
 	:: atomic { st == W_FVAL ->
-		/* bcast.c:243 the futex value, wseq; :244 wwait = 1; :246 B11
-		 * (pairs with B9), then the rescan */
+		/* shmkit__wait_step(): the futex value, wseq
+		 * (SHMKIT_FVAL_FUTEX); wwait = 1, the flag; BC11, the
+		 * waiter's W1 (pairs with BC9); then the rescan (still_held;
+		 * the look at the lowest cursor just before it is left out:
+		 * it only ends a wait sooner) */
 		wmoved = 0; wpoll = 0; wwait = 1;
 		kind = K_WAIT; i = 0; floor = NONE; st = W_SLOT }
 	:: atomic { st == W_FUT ->
-		/* bcast.c:248 FUTEX_WAIT: sleeps while wseq holds fval */
+		/* shmkit__wait_step(): FUTEX_WAIT, sleeps while wseq holds
+		 * fval */
 		if
 		:: wmoved -> room()
 		:: else -> wsleep = 1; st = W_SLEEP
@@ -417,11 +428,11 @@ proctype Writer()
 		if :: !wmoved -> asknext = 1 :: else fi;
 		room() }
 
-	/* ---- advance_head (bcast.c:255) ---- */
+	/* ---- bcast.c advance_head() ---- */
 	:: atomic { st == W_ADV ->
-		/* bcast.c:265 the walk over whole records to target or past
-		 * it (relaxed loads of its own words); :271 the store of
-		 * head; :274 B3, a full fence (pairs with B8 and B10) */
+		/* advance_head(): the walk over whole records to target or
+		 * past it (relaxed loads of its own words); the store of
+		 * head; BC3, a full fence (pairs with BC8 and BC10) */
 		x = wh;
 		do
 		:: x < target ->
@@ -445,8 +456,9 @@ proctype Writer()
 
 	/* ---- reserve, send's memcpy, commit ---- */
 	:: atomic { st == W_WRITE ->
-		/* bcast.c:361-363 the PAD's header words, if any; :367-369
-		 * the record's (relaxed, published by B1); :384 send's memcpy */
+		/* bcast_reserve(): the PAD's header words, if any, then the
+		 * record's (relaxed, published by BC1); shmkit_chan_send()'s
+		 * memcpy (chan.c) */
 		if
 		:: pad -> WSTORE(at, HDR(KPAD, at, q, pad - 1)); at = at + pad; pad = 0
 		:: else
@@ -468,10 +480,10 @@ proctype Writer()
 		/* (BUG_HEAD_LATE) head, after the writes over what it passed */
 		head = wh; st = W_LAST }
 	:: atomic { st == W_LAST ->
-		/* bcast.c:331 last, :332 sent (relaxed, published by B1) */
+		/* bcast_commit(): last, sent (relaxed, published by BC1) */
 		last = at; sent = q + 1; st = W_TAIL }
 	:: atomic { st == W_TAIL ->
-		/* bcast.c:334 B1, store-release of tail; pairs with B2 */
+		/* bcast_commit(): BC1, store-release of tail; pairs with BC2 */
 		tail = end << 1; wt = end; gcommitted = q + 1;
 #ifdef BUG_TAIL_FIRST
 		st = W_PAY
@@ -485,8 +497,8 @@ proctype Writer()
 		/* (BUG_TAIL_FIRST) the memcpy, after tail */
 		WPAYLOAD; q++; next_msg() }
 	:: atomic { st == W_RW ->
-		/* wake_subs: bcast.c:170 B6, a full fence (pairs with B5);
-		 * :171 rwait's flag */
+		/* wake_subs() (bcast.c), through wait.c shmkit__wake(): BC6,
+		 * the waiter's W2 (pairs with BC5); the load of rwait's flag */
 		if
 		:: rwait -> st = W_WAKE
 		:: else ->
@@ -496,9 +508,10 @@ proctype Writer()
 			fi
 		fi }
 	:: atomic { st == W_WAKE ->
-		/* bcast.c:172 rwait + 1: the flag cleared and the word moved;
-		 * :173 FUTEX_WAKE of every sleeper (one step: a subscriber
-		 * that sets the flag between them saw the tail stored before) */
+		/* shmkit__wake() (SHMKIT_FLAG_BIT): rwait + 1, the flag
+		 * cleared and the word moved; FUTEX_WAKE of every sleeper (one
+		 * step: a subscriber that sets the flag between them saw the
+		 * tail stored before) */
 		rwait = 0;
 #ifndef BUG_FLAG_CLEARED
 		rmoved[0] = 1; rmoved[1] = 1;
@@ -509,10 +522,10 @@ proctype Writer()
 		:: else -> next_msg()
 		fi }
 
-	/* ---- close (bcast.c:924) ---- */
+	/* ---- bcast.c bcast_close() ---- */
 	:: atomic { st == W_CTAIL ->
-		/* bcast.c:931 B1, tail | 1 after the last commit (:929 closed:
-		 * statistics) */
+		/* bcast_close(): BC1, tail | 1 after the last commit (closed,
+		 * stored before it: statistics) */
 		tail = (wt << 1) | 1; gclosed = 1;
 		st = (WAKES -> W_RW : W_EXIT) }
 	:: atomic { st == W_EXIT ->
@@ -530,10 +543,10 @@ proctype Writer()
 #define S_JL 4          /* join: last, sent */
 #define S_JW 5          /* join: the header words at v, cursor = c */
 #define S_JC 6          /* join: cursor = c (no header to read) */
-#define S_JR 7          /* join: B10, head again */
+#define S_JR 7          /* join: BC10, head again */
 #define S_TAIL 8        /* sub_next: tail */
 #define S_HDR 9         /* read_record: the header words (and head) */
-#define S_COPY 10       /* recv: memcpy, B8, head */
+#define S_COPY 10       /* recv: memcpy, BC8, head */
 #define S_PUB 11        /* publish: cursor */
 #define S_PUB2 12       /* (BUG_WAKE_FIRST) the cursor after the look */
 #define S_WW 13         /* wake_writer: wwait */
@@ -554,7 +567,7 @@ proctype Writer()
 	if :: leaves < LEAVES -> leaves++; st = S_CL1 :: true fi
 
 /* recv hands the message out (local, ghosts): whole, published, the next
- * one due; then bcast.c:651-654 pos, seq, publish */
+ * one due; then shmkit__bcast_recv()'s pos, seq and publish() */
 inline deliver()
 {
 	CHECK(no_torn, HK(w) == KDATA && HSEQ(w) < gcommitted && gpos[HSEQ(w)] == pos &&
@@ -565,8 +578,8 @@ inline deliver()
 	pos = pos + sz; seq = HSEQ(w) + 1;
 	w = 0; v0 = 0; v1 = 0; sz = 0; t = 0; end = 0;
 #if OVERWRITE
-	/* publish: bcast.c:575 B7, the cursor (no one looks at it under
-	 * overwrite); wake_writer returns at once */
+	/* publish() (bcast_sub.c): BC7, the cursor (no one looks at it
+	 * under overwrite); wake_writer() returns at once */
 	scursor[me] = pos; pub = pos; pub_seq = seq; gpub[s] = pos;
 	NEXT_CALL
 #else
@@ -574,10 +587,10 @@ inline deliver()
 #endif
 }
 
-/* recv's memcpy (bcast.c:640) */
+/* shmkit__bcast_recv()'s memcpy (bcast_sub.c) */
 #define COPY v0 = ring[OFF(pos + 1)]; v1 = (HLEN(w) == 2 -> ring[OFF(pos + 2)] : 0)
 
-/* read_record (bcast.c:441) after the header words (local): checks,
+/* bcast_sub.c read_record() after the header words (local): checks,
  * the gap, the seq; a PAD passed, or the message */
 inline got_header()
 {
@@ -622,21 +635,21 @@ inline got_header()
 	fi
 }
 
-/* sub_next's loop (bcast.c:537), local: the next record, or nothing new */
+/* bcast_sub.c sub_next()'s loop, local: the next record, or nothing new */
 inline next_record()
 {
 	if
 	:: pos != end ->
 		CHECK(hdr_valid, pos < end);
 		if
-		:: end - pos > CAP ->  /* bcast.c:448 */
+		:: end - pos > CAP ->  /* read_record() */
 			CHECK(hdr_valid, OVERWRITE);
-			looked = 1; st = S_RS1  /* LAPPED (:539-544: looked is true after) */
+			looked = 1; st = S_RS1  /* LAPPED (sub_next: looked is true after) */
 		:: else -> st = S_HDR
 		fi
 	:: else ->
 		if
-		:: TCLOSED(t) ->  /* bcast.c:548 the end of the stream: 0 */
+		:: TCLOSED(t) ->  /* sub_next(): the end of the stream: 0 */
 			CHECK(no_loss, gexp == gcommitted);
 			st = S_DONE
 		:: !TCLOSED(t) && looked -> st = S_WCHK
@@ -660,10 +673,11 @@ proctype Sub(byte s; byte start; bool pre)
 	do
 	:: {
 	   do
-	   /* ---- join (bcast.c:756) ---- */
+	   /* ---- bcast_sub.c join(), with role.c shmkit__slot_join() ---- */
 	   :: atomic { st == S_SCAN ->
-		/* bcast.c:764 load-acquire of slot i's token; :768 its
-		 * liveness; :772 the acq_rel CAS that takes it */
+		/* shmkit__slot_join(): load-acquire of slot i's token; its
+		 * liveness (shmkit__token_state); the acq_rel CAS that takes
+		 * it */
 		tok = stoken[i];
 		if
 		:: tok != 0 && alive[tok] -> i++; assert(i < NSUB)  /* -EUSERS: cannot be */
@@ -674,18 +688,17 @@ proctype Sub(byte s; byte start; bool pre)
 		fi;
 		tok = 0 }
 	   :: atomic { st == S_NONE ->
-		/* bcast.c:779 cursor = NONE (relaxed): the writer ignores the
+		/* join(): cursor = NONE (relaxed): the writer ignores the
 		 * slot */
 		scursor[me] = NONE; wmoved = !WAKES || wmoved; st = S_JT }
 	   :: atomic { st == S_JT ->
-		/* bcast.c:787 B2, load-acquire of tail; :789 load-acquire of
-		 * head (one step: see the top) */
+		/* join(): BC2, load-acquire of tail; load-acquire of head
+		 * (one step: see the top) */
 		t = TPOS(tail); h = head; st = S_JL }
 	   :: atomic { st == S_JL ->
-		/* bcast.c:790 last, :791 sent (relaxed); :792 the positions
-		 * (the writer moved between the loads: again); :799-803 the
-		 * start c; :816-828 v, the record whose header tells the seq at
-		 * c: c, or last when c is tail */
+		/* join(): last, sent (relaxed); the positions (the writer
+		 * moved between the loads: again); the start c; v, the record
+		 * whose header tells the seq at c: c, or last when c is tail */
 		l = last; sn = sent;
 		if
 		:: h > t || t - h > CAP -> st = S_JT
@@ -716,19 +729,19 @@ proctype Sub(byte s; byte start; bool pre)
 		fi;
 		l = 0; sn = 0 }
 	   :: atomic { st == S_JW ->
-		/* bcast.c:831-832 the header words at v (relaxed; checked by
-		 * the re-read of head after B10); :835 cursor = c (relaxed;
-		 * one step: see the top) */
+		/* join(): the header words at v (relaxed; checked by the
+		 * re-read of head after BC10); cursor = c (relaxed; one step:
+		 * see the top) */
 		w = ring[OFF(v)];
 		seq = HSEQ(w) + (v != c);
 		stamped = HPOS(w) == v && (HK(w) == KDATA || (HK(w) == KPAD && v == c));
 		w = 0; scursor[me] = c; wmoved = !WAKES || wmoved; st = S_JR }
 	   :: atomic { st == S_JC ->
-		/* bcast.c:835 cursor = c (relaxed) */
+		/* join(): cursor = c (relaxed) */
 		scursor[me] = c; wmoved = !WAKES || wmoved; st = S_JR }
 	   :: atomic { st == S_JR ->
-		/* bcast.c:838 B10, a full fence (pairs with B3); :839 head
-		 * again: at or below c and v, the start and the header held */
+		/* join(): BC10, a full fence (pairs with BC3); head again: at
+		 * or below c and v, the start and the header held */
 		if
 #ifdef BUG_JOIN_NO_RECHECK
 		:: true ->
@@ -747,22 +760,22 @@ proctype Sub(byte s; byte start; bool pre)
 #if OVERWRITE || defined(BUG_JOIN_NO_WAKE)
 			NEXT_CALL
 #elif WAKES
-			ret = S_TAIL; st = S_WW  /* bcast.c:852 wake_writer */
+			ret = S_TAIL; st = S_WW  /* join(): wake_writer() */
 #else
 			wmoved = 1; NEXT_CALL
 #endif
 		:: else -> st = S_JT
 		fi }
 
-	   /* ---- sub_next (bcast.c:522), read_record, recv ---- */
+	   /* ---- bcast_sub.c sub_next(), read_record(), recv ---- */
 	   :: atomic { st == S_TAIL ->
-		/* bcast.c:533 B2, load-acquire of tail; pairs with B1 */
+		/* sub_next(): BC2, load-acquire of tail; pairs with BC1 */
 		t = tail; end = TPOS(t);
 		next_record() }
 	   :: atomic { st == S_HDR ->
-		/* bcast.c:454 the header words (relaxed, after B2); under
-		 * overwrite :457 B8, an acquire fence (pairs with B3), and
-		 * :458 head: lapped? */
+		/* read_record(): the header words (relaxed, after BC2); under
+		 * overwrite BC8, an acquire fence (pairs with BC3), and head:
+		 * lapped? */
 		w = ring[OFF(pos)];
 #if OVERWRITE && !defined(BUG_NO_HDR_CHECK)
 		if
@@ -774,9 +787,9 @@ proctype Sub(byte s; byte start; bool pre)
 #endif
 	      }
 	   :: atomic { st == S_COPY ->
-		/* bcast.c:640 memcpy of the payload; :643 B8, an acquire
-		 * fence (pairs with B3), and :644 head: torn?  Then :645
-		 * resync and a new sub_next.  (One step: see the top) */
+		/* shmkit__bcast_recv(): memcpy of the payload; BC8, an
+		 * acquire fence (pairs with BC3), and head: torn?  Then
+		 * resync() and a new sub_next().  (One step: see the top) */
 		COPY;
 #if defined(BUG_NO_COPY_CHECK)
 		deliver()
@@ -797,8 +810,8 @@ proctype Sub(byte s; byte start; bool pre)
 		if :: !ww -> NEXT_CALL :: else fi;
 		ww = 0 }
 #else
-		/* publish: bcast.c:575 B7, store-release of the cursor after
-		 * the reads (pairs with B4), then wake_writer */
+		/* publish() (bcast_sub.c): BC7, store-release of the cursor
+		 * after the reads (pairs with BC4), then wake_writer() */
 		scursor[me] = pos; pub = pos; pub_seq = seq; gpub[s] = pos;
 # if WAKES
 		ret = S_TAIL; st = S_WW }
@@ -807,9 +820,11 @@ proctype Sub(byte s; byte start; bool pre)
 # endif
 #endif
 
-	   /* ---- wake_writer (bcast.c:178; backpressure only) ---- */
+	   /* ---- bcast_sub.c wake_writer(), through wait.c shmkit__wake()
+	    * (backpressure only) ---- */
 	   :: atomic { st == S_WW ->
-		/* bcast.c:184 B9, a full fence (pairs with B11); :185 wwait */
+		/* shmkit__wake(): BC9, the waiter's W2 (pairs with BC11); the
+		 * load of wwait */
 		if
 		:: wwait -> st = S_WW2
 		:: else ->
@@ -817,18 +832,19 @@ proctype Sub(byte s; byte start; bool pre)
 			if :: st == S_TAIL -> NEXT_CALL :: else fi
 		fi }
 	   :: atomic { st == S_WW2 ->
-		/* bcast.c:186 wwait = 0, :187 wseq++, :188 FUTEX_WAKE (one
-		 * step: after wseq++ the writer's compare fails, woken or not) */
+		/* shmkit__wake() (SHMKIT_FLAG_TAKEN, bump): wwait = 0, wseq++,
+		 * FUTEX_WAKE (one step: after wseq++ the writer's compare
+		 * fails, woken or not) */
 		wwait = 0; wmoved = 1; wsleep = 0;
 		st = ret; ret = 0;
 		if :: st == S_TAIL -> NEXT_CALL :: else fi }
 
-	   /* ---- resync (bcast.c:409; overwrite) ---- */
+	   /* ---- bcast_sub.c resync() (overwrite) ---- */
 	   :: atomic { st == S_RS1 ->
-		/* bcast.c:415 B2, load-acquire of tail */
+		/* resync(): BC2, load-acquire of tail */
 		t = TPOS(tail); st = S_RS2 }
 	   :: atomic { st == S_RS2 ->
-		/* bcast.c:416 load-acquire of head; :417 the positions */
+		/* resync(): load-acquire of head; the positions */
 		h = head;
 		if
 		:: h > t || t - h > CAP ->
@@ -842,16 +858,17 @@ proctype Sub(byte s; byte start; bool pre)
 			:: !gap -> gap = 1; gap_from = pub_seq
 			:: else
 			fi;
-			/* :432 B7, the cursor (no one looks at it under overwrite) */
+			/* resync(): BC7, the cursor (unread under overwrite) */
 			pos = h; pub = h; scursor[me] = h; gpub[s] = h; st = S_TAIL
 		fi;
 		h = 0; t = 0 }
 
 	   /* ---- nothing new: writer_check, sub_wait ---- */
 	   :: atomic { st == S_WCHK ->
-		/* bcast.c:392 writer_check: the role word (relaxed) and its
-		 * liveness; dead: :556 B2, tail again: what it published, or
-		 * its close, first (one step: a dead writer stores nothing) */
+		/* sub_next(): writer_check() (role.c shmkit__peer_check):
+		 * the role word (relaxed) and its liveness; dead: BC2, tail
+		 * again: what it published, or its close, first (one step: a
+		 * dead writer stores nothing) */
 		if
 		:: wtoken != 0 && !alive[wtoken] ->
 			if
@@ -868,12 +885,14 @@ proctype Sub(byte s; byte start; bool pre)
 		:: else -> st = (WAKES -> S_RWAIT : S_WAITA)
 		fi }
 	   :: atomic { st == S_RWAIT ->
-		/* bcast.c:511 fetch_or of rwait's flag: the value it sleeps
-		 * on; :513 B5 (pairs with B6) */
+		/* sub_wait(), through wait.c shmkit__wait_step()
+		 * (SHMKIT_FLAG_BIT): fetch_or of rwait's flag, the value it
+		 * sleeps on; BC5, the waiter's W1 (pairs with BC6) */
 		rmoved[s] = 0; rwait = 1; st = S_FUT }
 	   :: atomic { st == S_FUT ->
-		/* bcast.c:514 tail again; :515 FUTEX_WAIT on rwait (one
-		 * step: a wake between them moves rwait) */
+		/* shmkit__wait_step(): tail again (the watched word);
+		 * FUTEX_WAIT on rwait (one step: a wake between them moves
+		 * rwait) */
 		if
 #ifdef BUG_FLAG_CLEARED
 		:: tail == t ->  /* the old sleep: on tail */
@@ -891,13 +910,14 @@ proctype Sub(byte s; byte start; bool pre)
 		 * died */
 		looked = 1; st = S_TAIL }
 
-	   /* ---- close (bcast.c:934) ---- */
+	   /* ---- close: bcast_sub.c shmkit__bcast_leave() ---- */
 	   :: atomic { st == S_CL1 ->
-		/* bcast.c:935 cursor = NONE (relaxed) */
+		/* shmkit__bcast_leave(): cursor = NONE (relaxed; the slot's
+		 * fence-set bit, cleared before it, is left out) */
 		scursor[me] = NONE; gjoined[s] = 0; st = S_CL2 }
 	   :: atomic { st == S_CL2 ->
-		/* bcast.c:937 store-release of token = 0 (:938 leaves:
-		 * statistics), then :939 wake_writer */
+		/* shmkit__bcast_leave(): store-release of token = 0 (then
+		 * leaves: statistics), then wake_writer() */
 		stoken[me] = 0; alive[gtok[s]] = 0; gtok[s] = 0;
 #if OVERWRITE
 		st = S_DONE

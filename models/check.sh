@@ -118,9 +118,12 @@ mutant no-room "assertion violated writes_free" -DBUG_NO_ROOM $M
 mutant early-release "assertion violated no_loss" -DBUG_EARLY_RELEASE $M
 mutant tail-first "assertion violated no_loss" -DBUG_TAIL_FIRST $M
 mutant no-walk "assertion violated hdr_valid" -DBUG_NO_WALK $M
+# no-c5: no sleeper's barrier, now the waiter's W1 (src/chan/wait.c); the
+# name is the label it had before (C5)
 mutant no-c5 "invalid end state" -DBUG_NO_C5 $M
 # -EPIPE decided on the liveness alone, as before the broadcast CLI test
-# found it: a writer that closed and exited after C8 taken for dead
+# found it: a writer that closed and exited after SP8 (spsc.c
+# reader_next) taken for dead
 mutant epipe-close "assertion violated clean_close" -DBUG_EPIPE_CLOSE $M
 
 # The MPSC model: bigger states, so compressed (-DCOLLAPSE, still the whole
@@ -139,7 +142,7 @@ verify m-kill-restart $F -DNM=1 -DWKILLS=1 -DWRESTARTS=1
 verify m-reader-kill $F -DNM=1 -DWKILLS=0 -DRKILLS=1 -DPEEK=2
 
 echo "mutants (each must give its counterexample):"
-# join_floor as it was before the model found it: a claim that does not
+# mpsc.c join_floor as it was before the model found it: a claim that does not
 # fit below the joiner's stale head taken for corruption (-EBADMSG)
 mutant m-join-race "assertion violated hdr_valid" -DBUG_JOIN_FLOOR -DNM=1 -DWKILLS=1 -DWRESTARTS=1
 M="$F -DNM=1 -DWKILLS=1 -DWRESTARTS=1"
@@ -196,7 +199,8 @@ mutant bc-epipe-close "assertion violated clean_close" -DBUG_EPIPE_POS $B
 mutant bc-hdr-check "assertion violated hdr_valid" -DBUG_NO_HDR_CHECK $O
 mutant bc-copy-check "assertion violated no_torn" -DBUG_NO_COPY_CHECK $O
 mutant bc-head-late "assertion violated writes_free" -DBUG_HEAD_LATE $O
-# bcast.c as it was before the model found its bugs
+# the broadcast channel as it was before the model found its bugs (now
+# bcast_sub.c join() and resync(), and wait.c's SHMKIT_FLAG_BIT sleep)
 mutant bc-flag-cleared "invalid end state" -DBUG_FLAG_CLEARED $B
 mutant bc-join-wake "invalid end state" -DBUG_JOIN_NO_WAKE -DONE_SUB -DNMSG=4 -DPREJOIN0 -DSKILLS=1 -DSRESTARTS=1
 mutant bc-join-seq "assertion violated missed_ok" -DBUG_JOIN_SEQ $O -DSTART1=0

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mpsc.pml - a Promela model of the MPSC channel protocol (src/mpsc.c,
- * docs/architecture.md "MPSC channel"), as implemented.  models/check.sh
- * runs it with spin.
+ * mpsc.pml - a Promela model of the MPSC channel protocol
+ * (src/chan/mpsc.c, docs/architecture.md "MPSC channel"), as implemented.
+ * models/check.sh runs it with spin.
  *
  * What it proves, under every interleaving of NWR writers (2; 3 works,
  * but one message each is already 28 million states, too many for
@@ -89,22 +89,25 @@
  * the reader may be killed at any step and a new one takes over.
  *
  * Memory ordering: Promela is sequentially consistent, so each step names
- * the label of the pair it stands for (M1-M11, M16) and the model holds as
- * far as those pairs give what SC gives here.  Abstracted: the wake-up
- * flags and futexes (M12-M15: a wait is a block until the watched word
- * changes, so a lost wake-up is not modelled here; the Dekker pairs are
- * models/spsc.pml's C5/C6 argument), statistics (received, lost, sent,
- * sent_gone), timeouts, -EAGAIN, the brief polls, 64 entries (NWR here),
- * hostile peers.
+ * the label of the pair it stands for (MP1-MP11, MP16) and the model holds
+ * as far as those pairs give what SC gives here.  Abstracted: the wake-up
+ * flags and futexes (MP12-MP15: a wait is a block until the watched word
+ * changes, so a lost wake-up is not modelled here; those sleeps and wakes
+ * are the waiter's, src/chan/wait.c, with its W1/W2 barrier pair, whose
+ * pattern models/spsc.pml checks with a flag of its own and
+ * models/bcast.pml with a flag bit of the futex word), statistics
+ * (received, lost, sent, sent_gone), timeouts, -EAGAIN, the brief polls,
+ * 64 entries (NWR here), hostile peers.
  *
- * Bug this model found, since fixed in src/mpsc.c: join_floor loaded head
- * (M6), tail = t (M3), then the word at t (M4w), and checked a claim there
- * against the head it loaded: when the reader released space meanwhile
- * and another writer claimed at t a record that fits below the new head
- * + capacity but not the old one, before that writer's tail CAS, rec_size
- * failed, tail was still t, and the join returned -EBADMSG on a healthy
- * channel.  The fix looks again with fresh positions once, as reserve's
- * suspect does; BUG_JOIN_FLOOR restores the old check as a mutant.
+ * Bug this model found, since fixed in src/chan/mpsc.c: join_floor loaded
+ * head (MP6), tail = t (MP3), then the word at t (MP4w), and checked a
+ * claim there against the head it loaded: when the reader released space
+ * meanwhile and another writer claimed at t a record that fits below the
+ * new head + capacity but not the old one, before that writer's tail CAS,
+ * rec_size failed, tail was still t, and the join returned -EBADMSG on a
+ * healthy channel.  The fix looks again with fresh positions once, as
+ * mpsc_reserve's suspect does; BUG_JOIN_FLOOR restores the old check as
+ * a mutant.
  *
  * Mutants (spin -DBUG_...), each must give a counterexample:
  *   BUG_FLAT_MARK    one mark for every lap: the claim CAS expects the
@@ -249,7 +252,7 @@ inline rec_size(h, x, base)
 #define W_PH 10         /* load_positions: head */
 #define W_PT 11         /* load_positions: tail */
 #define W_PEER 12       /* reader_check */
-#define W_WAIT 13       /* writer_wait */
+#define W_WAIT 13       /* mpsc_reserve's wait step */
 #define W_WORD 14       /* the word at tail */
 #define W_SUSP 15       /* tail again: still t means corrupt */
 #define W_TCAS 17       /* the claimer's tail CAS */
@@ -282,7 +285,7 @@ proctype Writer(byte p)
 		:: else -> st = W_TAKE
 		fi }
 	   :: atomic { st == W_TAKE ->
-		/* the join CAS of the token, acq_rel (pairs with M16, M11) */
+		/* the join CAS of the token, acq_rel (pairs with MP16, MP11) */
 		if
 		:: etok[i] == tok -> ntok++; etok[i] = ntok; alive[ntok] = 1;
 			wtok[p] = ntok; me = i; st = W_FH
@@ -290,10 +293,10 @@ proctype Writer(byte p)
 		fi;
 		tok = 0 }
 	   :: atomic { st == W_FH ->
-		/* M6: load-acquire of head (load_positions) */
+		/* MP6: load-acquire of head (load_positions) */
 		hd = head; st = W_FT }
 	   :: atomic { st == W_FT ->
-		/* M3: load-acquire of tail */
+		/* MP3: load-acquire of tail */
 		t = tail;
 		CHECK(hdr_valid, t >= hd);
 		if
@@ -301,14 +304,14 @@ proctype Writer(byte p)
 		:: else -> st = W_FW
 		fi }
 	   :: atomic { st == W_FW ->
-		/* M4w: load-acquire of the word at tail */
+		/* MP4w: load-acquire of the word at tail */
 		w = ring[OFF(t)];
 		if
 		:: w == MARK(LAP(t)) || t + 1 - hd > CAP -> st = W_JOIN  /* the floor: t */
 		:: else ->
 			rec_size(w, t, hd);
 			if
-			:: sz > 0 ->  /* M2: help tail past the claim (one step
+			:: sz > 0 ->  /* MP2: help tail past the claim (one step
 				       * with the load, as in reserve) */
 				if :: tail == t -> tail = t + sz :: else fi;
 				sz = 0; st = W_FH
@@ -317,7 +320,7 @@ proctype Writer(byte p)
 		fi;
 		w = 0 }
 	   :: atomic { st == W_FCHK ->
-		/* M3: tail moved on, or corrupt.  As implemented, a claim that
+		/* MP3: tail moved on, or corrupt.  As implemented, a claim that
 		 * does not fit below the head loaded before it was made is
 		 * taken for corruption only after one more look with fresh
 		 * positions, as reserve does (its suspect); BUG_JOIN_FLOOR: at
@@ -332,7 +335,7 @@ proctype Writer(byte p)
 #endif
 		fi }
 	   :: atomic { st == W_JOIN ->
-		/* M9: store-release of join, the floor, before any claim */
+		/* MP9: store-release of join, the floor, before any claim */
 		ejoin[me] = t; hd = 0; t = 0; suspect = 255; st = W_JOINS }
 	   :: atomic { st == W_JOINS ->
 		/* joins++, acq_rel */
@@ -340,7 +343,7 @@ proctype Writer(byte p)
 
 	   /* ---- reserve ---- */
 	   :: atomic { st == W_TAIL ->
-		/* M3: load-acquire of tail; room from the head last seen? */
+		/* MP3: load-acquire of tail; room from the head last seen? */
 		t = tail;
 		SIZE_AT(t);
 		if
@@ -348,10 +351,10 @@ proctype Writer(byte p)
 		:: else -> st = W_WORD
 		fi }
 	   :: atomic { st == W_PH ->
-		/* M6: load-acquire of head; pairs with M8 */
+		/* MP6: load-acquire of head; pairs with MP8 */
 		hd = head; st = W_PT }
 	   :: atomic { st == W_PT ->
-		/* M3: load-acquire of tail */
+		/* MP3: load-acquire of tail */
 		t = tail;
 		CHECK(hdr_valid, t >= hd);
 		if
@@ -371,15 +374,16 @@ proctype Writer(byte p)
 		:: else -> st = W_WAIT
 		fi }
 	   :: atomic { st == W_WAIT && (head != seen || rtok == RDEAD || rdeaths != sk) ->
-		/* writer_wait (M14/M15 abstracted): head moved; or a poll
-		 * period after the reader died */
+		/* mpsc_reserve's wait step (MP14/MP15, the waiter's W1/W2 in
+		 * wait.c, abstracted): head moved; or a poll period after the
+		 * reader died */
 		seen = 0; sk = 0; st = W_TAIL }
 	   :: atomic { st == W_WORD ->
-		/* M4w: load-acquire of the word at t; pairs with M7, M1 */
+		/* MP4w: load-acquire of the word at t; pairs with MP7, MP1 */
 		w = ring[OFF(t)];
 		if
 		:: w == MARK(LAP(t)) ->
-			/* M1: acq_rel CAS of the word at t from EMPTY(lap(t)).
+			/* MP1: acq_rel CAS of the word at t from EMPTY(lap(t)).
 			 * Load and CAS are one step here: a CAS that fails
 			 * after the load only sends the writer round again */
 			assert(t + size <= MAXPOS);
@@ -394,7 +398,7 @@ proctype Writer(byte p)
 		:: else ->
 			rec_size(w, t, hd);
 			if
-			:: sz > 0 ->  /* a claim of t's lap: help.  M2: help_tail,
+			:: sz > 0 ->  /* a claim of t's lap: help.  MP2: help_tail,
 				       * CAS of tail from t past it (with the load:
 				       * a CAS that fails changes nothing) */
 				if :: tail == t -> tail = t + sz :: else fi;
@@ -412,11 +416,11 @@ proctype Writer(byte p)
 		fi;
 		w = 0 }
 	   :: atomic { st == W_SUSP ->
-		/* M3: the same twice with fresh positions: -EBADMSG if tail
+		/* MP3: the same twice with fresh positions: -EBADMSG if tail
 		 * is still t */
 		CHECK(hdr_valid, tail != t); st = W_TAIL }
 	   :: atomic { st == W_TCAS ->
-		/* M2: acq_rel CAS of tail from t to t + size (fails if helped) */
+		/* MP2: acq_rel CAS of tail from t to t + size (fails if helped) */
 		if :: tail == t -> tail = t + size :: else fi;
 		if
 		:: pad -> st = W_TAIL  /* a PAD is final: claim at the next lap */
@@ -431,7 +435,7 @@ proctype Writer(byte p)
 		/* the mutant: the word past the record made claimable */
 		ring[OFF(t + sz)] = MARK(LAP(t + sz)); sz = 0; st = W_TAIL }
 	   :: atomic { st == W_PAY ->
-		/* the payload: plain stores, published by M5.  One step: no one
+		/* the payload: plain stores, published by MP5.  One step: no one
 		 * loads them before the commit (a kill between them is a kill
 		 * before or after them) */
 		WSTORE(t + 1, PAYLOAD(id, 0));
@@ -443,8 +447,8 @@ proctype Writer(byte p)
 #endif
 	      }
 	   :: atomic { st == W_COMMIT ->
-		/* M5: store-release of COMMITTED after the payload; pairs
-		 * with M4.  (M13 and the wake: abstracted) */
+		/* MP5: store-release of COMMITTED after the payload; pairs
+		 * with MP4.  (MP13 and the wake: abstracted) */
 		WSTORE(t, HDR(COMMITTED, me, WLEN(p), LAP(t)));
 		mst[id] = S_COMMITTED;
 #ifdef BUG_COMMIT_FIRST
@@ -456,7 +460,7 @@ proctype Writer(byte p)
 
 	   /* ---- close ---- */
 	   :: atomic { st == W_CLOSE ->
-		/* M16: store-release of token = 0 after the last commit */
+		/* MP16: store-release of token = 0 after the last commit */
 		etok[me] = 0; st = W_LEAVE }
 	   :: atomic { st == W_LEAVE ->
 		/* leaves++, seq_cst (then the wake: abstracted) */
@@ -498,7 +502,7 @@ proctype Writer(byte p)
 #define R_NONE 15       /* next_record found nothing */
 #define R_JOINS 16      /* writers_state: joins */
 #define R_SCAN 17       /* writers_state: entry i */
-#define R_WAIT 18       /* reader_wait */
+#define R_WAIT 18       /* reader_next's wait step */
 #define R_REL 19        /* release: rel */
 #define R_MARK 20       /* release: a mark */
 #define R_HEAD 21       /* release: head */
@@ -562,13 +566,13 @@ proctype Reader()
 		/* the role CAS, acq_rel */
 		rtok = RLIVE; st = R_SREL }
 	   :: atomic { st == R_SREL ->
-		/* M10: load-acquire of rel; pairs with M7 */
+		/* MP10: load-acquire of rel; pairs with MP7 */
 		rl = rel; st = R_SHEAD }
 	   :: atomic { st == R_SHEAD ->
-		/* M10: load-acquire of head; pairs with M8 */
+		/* MP10: load-acquire of head; pairs with MP8 */
 		hd = head; st = R_STAIL }
 	   :: atomic { st == R_STAIL ->
-		/* M10: load-acquire of tail */
+		/* MP10: load-acquire of tail */
 		tl = tail;
 		CHECK(hdr_valid, tl >= hd && tl - hd <= CAP);
 		if
@@ -577,11 +581,11 @@ proctype Reader()
 		fi;
 		tl = 0 }
 	   :: atomic { st == R_SMARK ->
-		/* a mark of the dead reader's release (relaxed, before M8) */
+		/* a mark of the dead reader's release (relaxed, before MP8) */
 		ring[OFF(x)] = MARK(LAP(x) + 1); x++;
 		if :: x == rl -> st = R_SDONE :: else fi }
 	   :: atomic { st == R_SDONE ->
-		/* M8: store-release of head = rel */
+		/* MP8: store-release of head = rel */
 		head = rl; pos = rl; pub = rl; x = 0; st = R_TOP }
 
 	   /* ---- reader_next ---- */
@@ -594,7 +598,7 @@ proctype Reader()
 		:: pos - pub >= CAP ->  /* a ring passed, not released: nothing new */
 			seen = ring[OFF(pos)]; none()
 		:: else ->
-			/* M4: load-acquire of the header at pos; pairs with M5, M1 */
+			/* MP4: load-acquire of the header at pos; pairs with MP5, MP1 */
 			h = ring[OFF(pos)];
 			seen = h;
 			if
@@ -615,7 +619,7 @@ proctype Reader()
 			fi
 		fi }
 	   :: atomic { st == R_PAY ->
-		/* the payload: plain loads, after M4 (one step: a committed
+		/* the payload: plain loads, after MP4 (one step: a committed
 		 * record's words do not change until it is released) */
 		v0 = ring[OFF(pos + 1)];
 		if :: HLEN(h) == 2 -> v1 = ring[OFF(pos + 2)] :: else fi;
@@ -642,10 +646,10 @@ proctype Reader()
 		:: else
 		fi }
 	   :: atomic { st == R_JTOK ->
-		/* M11: load-acquire of the entry's token */
+		/* MP11: load-acquire of the entry's token */
 		tok = etok[HW(h)]; st = R_JJOIN }
 	   :: atomic { st == R_JJOIN ->
-		/* M11: load-acquire of the entry's join; pairs with M9 */
+		/* MP11: load-acquire of the entry's join; pairs with MP9 */
 		jn = ejoin[HW(h)];
 		if
 		:: tok != 0 && !JOINED_AFTER(jn, pos) ->
@@ -669,7 +673,7 @@ proctype Reader()
 #endif
 	      }
 	   :: atomic { st == R_JRE ->
-		/* M4: the header again: unchanged, the claim is abandoned */
+		/* MP4: the header again: unchanged, the claim is abandoned */
 		tok = 0;
 		if
 		:: ring[OFF(pos)] == h ->
@@ -679,7 +683,7 @@ proctype Reader()
 		:: else -> none()  /* committed meanwhile: look again */
 		fi }
 	   :: atomic { st == R_PT ->
-		/* pass_tail.  M3: load-acquire of tail; M2: CAS of tail from
+		/* pass_tail.  MP3: load-acquire of tail; MP2: CAS of tail from
 		 * pos past the record if it is still there (one step: a CAS
 		 * that fails after the load is the load of the new tail) */
 		if
@@ -695,7 +699,7 @@ proctype Reader()
 		:: else -> i = 0; dead = 0; st = R_SCAN
 		fi }
 	   :: atomic { st == R_SCAN ->
-		/* M11: entry i's token, and its liveness */
+		/* MP11: entry i's token, and its liveness */
 		tok = etok[i];
 		if
 		:: tok != 0 && alive[tok] -> i = 0; dead = 0; st = R_WAIT  /* one lives */
@@ -712,8 +716,9 @@ proctype Reader()
 		tok = 0 }
 	   :: atomic { st == R_WAIT &&
 		       (ring[OFF(pos)] != seen || leaves != lv || wdeaths != sk || POLL_ACTS) ->
-		/* reader_wait (M12/M13 abstracted): the word at pos changed,
-		 * a writer left or died, or the next pass acts */
+		/* reader_next's wait step (MP12/MP13, the waiter's W1/W2 in
+		 * wait.c, abstracted): the word at pos changed, a writer left
+		 * or died, or the next pass acts */
 		seen = 0; st = R_TOP }
 
 	   /* ---- release ---- */
@@ -721,7 +726,7 @@ proctype Reader()
 		if
 		:: pos == pub -> st = ret
 		:: else ->
-			/* rel = pos (relaxed), then M7, the release fence: from here
+			/* rel = pos (relaxed), then MP7, the release fence: from here
 			 * a successor finishes this release */
 			rel = pos;
 			for (j : 0 .. NMSGS - 1) {
@@ -739,7 +744,7 @@ proctype Reader()
 #endif
 		fi }
 	   :: atomic { st == R_MARK ->
-		/* the marks of the next lap (relaxed, published by M7/M8): one
+		/* the marks of the next lap (relaxed, published by MP7/MP8): one
 		 * word a step when the reader may be killed while marking,
 		 * else all at once (a writer never claims a word the release
 		 * is marking: it waits for head) */
@@ -753,7 +758,7 @@ proctype Reader()
 #endif
 		if :: x == pos -> st = R_HEAD :: else fi }
 	   :: atomic { st == R_HEAD ->
-		/* M8: store-release of head after the marks.  (M15 and the
+		/* MP8: store-release of head after the marks.  (MP15 and the
 		 * writers' wake: abstracted) */
 		head = pos; pub = pos; pending = 0; x = 0; st = ret; ret = 0 }
 	   :: atomic { st == R_END ->

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spsc.pml - a Promela model of the SPSC channel protocol (src/chan.c,
- * docs/architecture.md "Channels").  models/check.sh runs it with spin.
+ * spsc.pml - a Promela model of the SPSC channel protocol (src/chan/spsc.c,
+ * with the waiter of src/chan/wait.c; docs/architecture.md "Channels").
+ * models/check.sh runs it with spin.
  *
  * What it proves, under every interleaving of one writer, one reader and a
  * killer that may stop either of them forever at any step:
@@ -16,18 +17,20 @@
  *                been read: a message committed before close, or by a writer
  *                that then died, is delivered;
  *   hdr_valid    every header the reader or a new writer's walk loads passes
- *                the checks of rec_check/positions_check/load_head, so an
+ *                the checks of spsc.c rec_check() (the ring's bounds rule,
+ *                ring.h shmkit__ring_span()), positions_check() and
+ *                load_head(), so an
  *                honest run never gets -EBADMSG;
  *   writes_free  the writer stores only into space the reader released and
  *                never into the word at the reader's unreleased records;
  *   clean_close  the reader says -EPIPE only of a stream that is not
  *                closed: a writer that closed and then detached (or was
  *                killed after its close) ended its stream, even when the
- *                reader saw it alive at C8 and dead just after;
+ *                reader saw it alive at SP8 and dead just after;
  *   no lost wake-up: a side that sleeps is woken by its peer's next
  *                publication.  The real sleeps also end every poll period
  *                (SHMKIT_OWNER_POLL_MS); the model's end only when the peer
- *                died after the sleeper loaded its futex word (C10), since
+ *                died after the sleeper loaded its futex word (SP10), since
  *                a dead peer owes a wake it never sends.  So any other lost
  *                wake-up is a deadlock, which spin reports as an invalid
  *                end state, and every run must end: the reader at the end
@@ -63,44 +66,49 @@
  * for, and the model is only as good as the claim that each pair delivers
  * what SC gives here.  What SC hides:
  *   - payload words, later headers and the I1 zero words are plain stores
- *     (relaxed in C terms); only C1's release keeps them before the batch's
- *     first header, and only C2's acquire keeps the reader's payload loads
+ *     (relaxed in C terms); only SP1's release keeps them before the batch's
+ *     first header, and only SP2's acquire keeps the reader's payload loads
  *     after its header load.  BUG_COMMIT_FIRST shows what the header
  *     becoming visible early does;
- *   - C3's release keeps the reader's payload loads before head moves;
+ *   - SP3's release keeps the reader's payload loads before head moves;
  *     BUG_EARLY_RELEASE shows what a head store ahead of them does;
- *   - C5/C6 is a store-then-load (Dekker) pair, which even x86-TSO breaks
- *     without a full barrier (or membarrier); BUG_NO_C5 lets the sleeper's
+ *   - W1/W2, the waiter's sleep/wake barrier pair (wait.c
+ *     shmkit__wait_step() and shmkit__wake()), is a store-then-load
+ *     (Dekker) pair, which even x86-TSO breaks without a full barrier (or
+ *     membarrier); BUG_NO_C5 (named for W1's old label) lets the sleeper's
  *     flag store drain only after its futex compare, as a store buffer may;
- *   - C4's acquire keeps the writer's stores into space the reader
- *     released after the reader's loads there (C3); BUG_NO_ROOM shows a
+ *   - SP4's acquire keeps the writer's stores into space the reader
+ *     released after the reader's loads there (SP3); BUG_NO_ROOM shows a
  *     store into space not released at all;
- *   - C7/C8 make a reader that sees closed see the last header; C9/C11
+ *   - SP7/SP8 make a reader that sees closed see the last header; SP9/SP11
  *     make a new writer see every record before tail, and the walk's
- *     acquires (C11 with C1) the records past it; BUG_TAIL_FIRST and
- *     BUG_NO_WALK show why the walk and the C1-then-C9 order matter;
+ *     acquires (SP11 with SP1) the records past it; BUG_TAIL_FIRST and
+ *     BUG_NO_WALK show why the walk and the SP1-then-SP9 order matter;
  *   - a killed process's completed stores stay visible (they are in shared
  *     memory; its store buffer drains), and the 64-bit header word is stored
  *     and loaded as one unit (it is one aligned atomic).
  * Not modelled: hostile peers (the fuzz targets cover them), statistics
  * counters, timeouts and -EAGAIN, -EMSGSIZE, threads sharing a handle, the
- * membarrier choice of C6/C12 (the model assumes the Dekker pair holds,
- * which is the kernel's argument in the docs), the brief polls and the
- * spin budget (a spinning side is a side that blocks until a word it polls
- * changes; spinning itself changes nothing).
+ * membarrier choice of W1/W2 and the fence sets with their W3 (the model
+ * assumes the Dekker pair holds, which is the kernel's argument in the
+ * docs), the brief polls (wait.c shmkit__wait_poll()) and the spin budget
+ * (a spinning side is a side that blocks until a word it polls changes;
+ * spinning itself changes nothing).
  *
  * Mutants (spin -DBUG_...): each breaks one rule, and check.sh expects
  * spin to find a counterexample for each:
  *   BUG_COMMIT_FIRST   the batch's first header is stored at reserve,
- *                      before the payload (C1 not last / not release)
+ *                      before the payload (SP1 not last / not release)
  *   BUG_NO_ZERO        the word past each record is not zeroed (no I1)
  *   BUG_NO_ROOM        reserve does not count the frontier's zero word
  *   BUG_EARLY_RELEASE  the reader stores head before it reads the payload
- *                      (C3 not after the reads)
- *   BUG_TAIL_FIRST     commit stores tail before the header (C9 before C1)
+ *                      (SP3 not after the reads)
+ *   BUG_TAIL_FIRST     commit stores tail before the header (SP9 before SP1)
  *   BUG_NO_WALK        a new writer starts at tail, without the walk
  *   BUG_NO_C5          the sleeper's flag becomes visible after its futex
- *                      compare (no C5 barrier)
+ *                      compare (no W1 barrier)
+ *   BUG_EPIPE_CLOSE    -EPIPE on the writer's liveness alone, without the
+ *                      second look at closed (SP8 again in reader_next())
  */
 
 #ifndef NMSG
@@ -150,9 +158,9 @@ byte wkills, rkills;    /* kills so far */
 /* ---- ghosts: what happened, for the assertions ---- */
 byte nextid = 1;        /* the id the next reservation gets */
 byte mlen[NMSG + 1];    /* payload words of each id */
-byte committed;         /* bit id: message id is published (C1 ran) */
-byte closemask;         /* committed, when closed was stored (C7) */
-byte released;          /* the last id the reader released (C3) */
+byte committed;         /* bit id: message id is published (SP1 ran) */
+byte closemask;         /* committed, when closed was stored (SP7) */
+byte released;          /* the last id the reader released (SP3) */
 bit no_torn = 1, no_dup = 1, no_loss = 1, hdr_valid = 1, writes_free = 1, clean_close = 1;
 
 /* Asserts a named property: the name is what spin prints. */
@@ -184,9 +192,9 @@ bit no_torn = 1, no_dup = 1, no_loss = 1, hdr_valid = 1, writes_free = 1, clean_
 #define W_RECHECK 11    /* reserve: re-check head, FUTEX_WAIT */
 #define W_SLEEP 12      /* reserve: asleep */
 #define W_STORE 13      /* reserve and memcpy: the next planned store */
-#define W_C1 14         /* commit: the batch's first header */
-#define W_C9 15         /* commit: tail */
-#define W_C6 16         /* commit: load rwait, FUTEX_WAKE */
+#define W_C1 14         /* commit: the batch's first header (SP1) */
+#define W_C9 15         /* commit: tail (SP9) */
+#define W_C6 16         /* commit: W2, load rwait, FUTEX_WAKE */
 #define W_CLOSE 17      /* close: closed = 1 */
 #define W_CTAIL 18      /* close: tail | 1 */
 #define W_CWAKE 19      /* close: load rwait, FUTEX_WAKE */
@@ -266,17 +274,17 @@ proctype Writer()
 		/* role CAS, acq_rel: from nobody or a dead holder */
 		wtok = LIVE; st = W_TAIL }
 	   :: d_step { st == W_TAIL ->
-		/* C11: load-acquire of tail; pairs with C9 */
+		/* SP11: load-acquire of tail; pairs with SP9 */
 		t = tail >> 1; st = W_HEAD0 }
 	   :: d_step { st == W_HEAD0 ->
-		/* C11: load-acquire of head; pairs with C3 */
+		/* SP11: load-acquire of head; pairs with SP3 */
 		hd = head;
 		CHECK(hdr_valid, DIFF(t, hd) <= CAP || DIFF(hd, t) <= CAP);  /* positions_check */
 		p = t; st = W_WALK }
 	   :: d_step { st == W_WALK ->
 		/* writer_frontier: from tail over the committed records */
 #ifndef BUG_NO_WALK
-		/* C11: load-acquire of the header at p; pairs with C1 */
+		/* SP11: load-acquire of the header at p; pairs with SP1 */
 		h = ring[OFF(p)];
 #else
 		h = 0;  /* the frontier is tail, unchecked: the mutant */
@@ -306,10 +314,10 @@ proctype Writer()
 		/* relaxed: a dead writer's flag, which nothing orders */
 		wwait = 0; st = W_OPEN }
 	   :: d_step { st == W_OPEN ->
-		/* store-release of closed = 0: a new stream (C7's twin) */
+		/* store-release of closed = 0: a new stream (SP7's twin) */
 		closed = 0; st = W_TAIL0 }
 	   :: d_step { st == W_TAIL0 ->
-		/* C9: store-release of tail, the frontier found */
+		/* SP9: store-release of tail, the frontier found */
 		tail = pos << 1; st = W_NEXT }
 
 	   /* ---- send: reserve, memcpy, commit (in batches of 1 or 2) ---- */
@@ -335,8 +343,8 @@ proctype Writer()
 		:: else -> st = W_HEAD
 		fi }
 	   :: atomic { st == W_HEAD ->
-		/* C4: load-acquire of head; pairs with C3.  It is also the value
-		 * a sleep compares (C10); sk notes the reader kills so far */
+		/* SP4: load-acquire of head; pairs with SP3.  It is also the value
+		 * a sleep compares (SP10); sk notes the reader kills so far */
 		other = head; sk = rkills;
 		CHECK(hdr_valid, DIFF(pub, other) <= CAP - 1);  /* load_head */
 		if
@@ -351,28 +359,29 @@ proctype Writer()
 		fi }
 	   :: atomic { st == W_WAIT && (head != other || rtok == DEAD) ->
 		/* spinning: a relaxed poll of head saw it move (or the reader
-		 * die); the loop looks again with C4 */
+		 * die); the loop looks again with SP4 */
 		st = W_HEAD }
 	   :: atomic { st == W_WAIT ->
-		/* sleeping: the flag, relaxed; C5 orders it before the re-check */
+		/* sleeping: the flag, relaxed; W1 orders it before the re-check */
 		wwait = 1; st = W_RECHECK }
 	   :: atomic { st == W_RECHECK ->
-		/* C5: the sleeper's barrier; pairs with C6.  Then the re-check
-		 * of head and FUTEX_WAIT, which sleeps while head still holds
-		 * the value C4 loaded (one step: a store between the two makes
-		 * either of them see it) */
+		/* W1, the waiter's sleep barrier (wait.c shmkit__wait_step);
+		 * pairs with W2.  Then the re-check of head and FUTEX_WAIT,
+		 * which sleeps while head still holds the value SP4 loaded
+		 * (one step: a store between the two makes either of them see
+		 * it) */
 		if
 		:: head == other -> wsleep = 1; st = W_SLEEP
 		:: else -> wwait = 0; st = W_HEAD
 		fi }
 	   :: atomic { st == W_SLEEP && (!wsleep || rtok == DEAD || rkills != sk) ->
 		/* woken; or the poll period ends the sleep because the reader
-		 * died since C4 (a dead reader's owed wake is lost: the real
+		 * died since SP4 (a dead reader's owed wake is lost: the real
 		 * poll period ends every sleep, so a lost wake-up costs latency
 		 * there, but the model reports any other as a deadlock) */
 		wsleep = 0; wwait = 0; sk = 0; st = W_HEAD }
 	   :: atomic { st == W_STORE ->
-		/* one planned store: plain, published by C1 */
+		/* one planned store: plain, published by SP1 */
 		WSTORE(sx[k], sv[k]);
 		sx[k] = 0; sv[k] = 0; k++;
 		if
@@ -386,8 +395,8 @@ proctype Writer()
 		:: else
 		fi }
 	   :: atomic { st == W_C1 ->
-		/* C1: store-release of the batch's first header, after every
-		 * other word of the batch; pairs with C2 and C11 */
+		/* SP1: store-release of the batch's first header, after every
+		 * other word of the batch; pairs with SP2 and SP11 */
 		CHECK(writes_free, DIFF(pub, head) <= CAP - 1);
 		ring[OFF(pub)] = first;
 		committed = committed | batch;
@@ -400,8 +409,8 @@ proctype Writer()
 #endif
 	      }
 	   :: atomic { st == W_C9 ->
-		/* C9: store-release of tail after that header; pairs with C10
-		 * and a new writer's C11 */
+		/* SP9: store-release of tail after that header; pairs with SP10
+		 * and a new writer's SP11 */
 		tail = pos << 1;
 #ifdef BUG_TAIL_FIRST
 		st = W_C1  /* tail before the header: the mutant */
@@ -410,20 +419,20 @@ proctype Writer()
 #endif
 	      }
 	   :: atomic { st == W_C6 ->
-		/* C6: the publisher's barrier, then the load of rwait; pairs
-		 * with C5.  FUTEX_WAKE if it is set */
+		/* W2, the waker's barrier (wait.c shmkit__wake), then the load
+		 * of rwait; pairs with W1.  FUTEX_WAKE if it is set */
 		if :: rwait -> rsleep = 0 :: else fi;
 		st = ret; ret = 0 }
 
 	   /* ---- close ---- */
 	   :: atomic { st == W_CLOSE ->
-		/* C7: store-release of closed after the last commit; pairs with C8 */
+		/* SP7: store-release of closed after the last commit; pairs with SP8 */
 		closed = 1; closemask = committed; st = W_CTAIL }
 	   :: atomic { st == W_CTAIL ->
-		/* C9: store-release of tail with bit 0, the end-of-stream mark */
+		/* SP9: store-release of tail with bit 0, the end-of-stream mark */
 		tail = (pub << 1) | 1; st = W_CWAKE }
 	   :: atomic { st == W_CWAKE ->
-		/* C6, as after a commit */
+		/* W2, as after a commit */
 		if :: rwait -> rsleep = 0 :: else fi;
 		st = W_GONE }
 	   :: atomic { st == W_GONE ->
@@ -465,10 +474,10 @@ proctype Writer()
 #define R_WAKE 8        /* release: load wwait, FUTEX_WAKE */
 #define R_CLOSED 9      /* reader_next: load closed */
 #define R_PEER 10       /* reader_next: the writer's liveness */
-#define R_WAIT 11       /* wait_step: spin, or load tail */
-#define R_FLAG 12       /* wait_step: rwait = 1 */
-#define R_RECHECK 13    /* wait_step: re-check, FUTEX_WAIT */
-#define R_SLEEP 14      /* wait_step: asleep */
+#define R_WAIT 11       /* shmkit__wait_step: spin, or load tail */
+#define R_FLAG 12       /* shmkit__wait_step: rwait = 1 */
+#define R_RECHECK 13    /* shmkit__wait_step: re-check, FUTEX_WAIT */
+#define R_SLEEP 14      /* shmkit__wait_step: asleep */
 #define R_GONE 15       /* detach */
 #define R_RECLOSED 16   /* reader_next: load closed again after a death */
 
@@ -513,14 +522,14 @@ proctype Reader()
 		/* relaxed: a dead reader's flag, which nothing orders */
 		rwait = 0; st = R_OPEN }
 	   :: d_step { st == R_OPEN ->
-		/* C11: load-acquire of head (and tail, for positions_check);
-		 * pairs with C3, C9.  A new reader carries on from head */
+		/* SP11: load-acquire of head (and tail, for positions_check);
+		 * pairs with SP3, SP9.  A new reader carries on from head */
 		CHECK(hdr_valid, DIFF(tail >> 1, head) <= CAP || DIFF(head, tail >> 1) <= CAP);
 		pos = head; pub = head; last = released; pending = 0; eos = 0; epipe = 0;
 		st = R_LOOK }
 	   :: atomic { st == R_LOOK ->
-		/* next_record.  C2: load-acquire of the header at pos; pairs
-		 * with C1 */
+		/* next_record.  SP2: load-acquire of the header at pos; pairs
+		 * with SP1 */
 		h = ring[OFF(pos)];
 		if
 		:: h == 0 ->
@@ -562,10 +571,10 @@ proctype Reader()
 			fi
 		fi }
 	   :: atomic { st == R_EARLY ->
-		head = (pos + size) % MOD;  /* C3 before the payload loads: the mutant */
+		head = (pos + size) % MOD;  /* SP3 before the payload loads: the mutant */
 		st = R_P0 }
 	   :: atomic { st == R_P0 ->
-		/* the payload: plain loads, after C2 */
+		/* the payload: plain loads, after SP2 */
 		v0 = ring[(OFF(pos) + 1) % CAP];
 		if
 		:: h == HDATA(2) -> st = R_P1
@@ -575,17 +584,17 @@ proctype Reader()
 		v1 = ring[(OFF(pos) + 2) % CAP];
 		take() }
 	   :: atomic { st == R_REL ->
-		/* C3: store-release of head after the reads; pairs with C4, C10 */
+		/* SP3: store-release of head after the reads; pairs with SP4, SP10 */
 		head = pos; released = last;
 		pub = pos; pending = 0;
 		st = R_WAKE }
 	   :: atomic { st == R_WAKE ->
-		/* C6: the publisher's barrier, then the load of wwait; pairs
-		 * with C5.  FUTEX_WAKE if it is set */
+		/* W2, the waker's barrier (wait.c shmkit__wake), then the load
+		 * of wwait; pairs with W1.  FUTEX_WAKE if it is set */
 		if :: wwait -> wsleep = 0 :: else fi;
 		st = R_LOOK }
 	   :: atomic { st == R_CLOSED ->
-		/* C8: load-acquire of closed; pairs with C7.  Then the header
+		/* SP8: load-acquire of closed; pairs with SP7.  Then the header
 		 * is loaded again: 0 there is the end */
 		if
 		:: closed -> eos = 1; st = R_LOOK
@@ -599,11 +608,11 @@ proctype Reader()
 		fi }
 	   :: atomic { st == R_WAIT && (ring[OFF(pos)] != 0 || closed || wtok == DEAD) ->
 		/* spinning: a relaxed poll saw the header (or closed, or the
-		 * writer's death); the loop looks again with C2 */
+		 * writer's death); the loop looks again with SP2 */
 		st = R_LOOK }
 	   :: atomic { st == R_WAIT ->
-		/* sleeping.  C10: load-acquire of tail, the futex word, before
-		 * the flag; pairs with C9.  sk notes the writer kills so far */
+		/* sleeping.  SP10: load-acquire of tail, the futex word, before
+		 * the flag; pairs with SP9.  sk notes the writer kills so far */
 		fval = tail; sk = wkills;
 #ifdef BUG_NO_C5
 		st = R_RECHECK  /* the flag comes after the futex compare */
@@ -612,7 +621,7 @@ proctype Reader()
 #endif
 	      }
 	   :: atomic { st == R_FLAG ->
-		/* the flag, relaxed; C5 orders it before the re-check */
+		/* the flag, relaxed; W1 orders it before the re-check */
 		rwait = 1;
 #ifdef BUG_NO_C5
 		st = R_SLEEP  /* drained from the store buffer only now: the mutant */
@@ -621,10 +630,10 @@ proctype Reader()
 #endif
 	      }
 	   :: atomic { st == R_RECHECK ->
-		/* C5: the sleeper's barrier; pairs with C6.  Then the re-check
-		 * (the header, closed) and FUTEX_WAIT, which sleeps while tail
-		 * still holds fval (one step: a store between them makes either
-		 * see it) */
+		/* W1, the waiter's sleep barrier (wait.c shmkit__wait_step);
+		 * pairs with W2.  Then the re-check (the header, closed) and
+		 * FUTEX_WAIT, which sleeps while tail still holds fval (one
+		 * step: a store between them makes either see it) */
 		if
 		:: ring[OFF(pos)] == 0 && !closed && tail == fval -> rsleep = 1;
 #ifdef BUG_NO_C5
@@ -636,12 +645,12 @@ proctype Reader()
 		fi }
 	   :: atomic { st == R_SLEEP && (!rsleep || wtok == DEAD || wkills != sk) ->
 		/* woken; or the poll period ends the sleep because the writer
-		 * died since C10 (see the writer's W_SLEEP) */
+		 * died since SP10 (see the writer's W_SLEEP) */
 		rsleep = 0; rwait = 0; fval = 0; sk = 0; st = R_LOOK }
 	   :: atomic { st == R_RECLOSED ->
-		/* C8 again: load-acquire of closed after the dead writer's
+		/* SP8 again: load-acquire of closed after the dead writer's
 		 * records.  Closed: it ended its stream before it went, and
-		 * records it committed before C7 are read first; else -EPIPE,
+		 * records it committed before SP7 are read first; else -EPIPE,
 		 * which must never be said of a closed stream */
 		if
 		:: closed -> epipe = 0; st = R_LOOK
