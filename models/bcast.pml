@@ -61,8 +61,8 @@
  * by a new one in its process (SRESTARTS), with a token of its own.
  *
  * Steps.  Each step is one access to shared memory (the word its comment
- * names, with the function of bcast.c, bcast_sub.c, role.c or wait.c that
- * makes it) with the local work around it, except these, one step each:
+ * names, with the function of bcast.c, bcast_sub.c, role.c or wait.c/.h
+ * that makes it) with the local work around it, except these, one step each:
  * the writer's loads of a slot's token and cursor; its liveness question
  * and drop CAS (a CAS that fails because a joiner took the slot skips it,
  * as one that succeeds would); its head walk and head store (it walks
@@ -98,7 +98,7 @@
  * Memory ordering: Promela is sequentially consistent; each step names the
  * label (BC1-BC11) that gives it the order it has here.  BC5 and BC11 are
  * the sleeper's barrier of the waiter, W1, and BC6 and BC9 the waker's, W2
- * (wait.c shmkit__wait_step and shmkit__wake).  A killed process's
+ * (wait.c shmkit__wait_step and wait.h shmkit__wake).  A killed process's
  * completed stores stay visible.
  *
  * Not modelled: peek and release (recv only), a writer taking over from a
@@ -497,7 +497,7 @@ proctype Writer()
 		/* (BUG_TAIL_FIRST) the memcpy, after tail */
 		WPAYLOAD; q++; next_msg() }
 	:: atomic { st == W_RW ->
-		/* wake_subs() (bcast.c), through wait.c shmkit__wake(): BC6,
+		/* wake_subs() (bcast.c), through wait.h shmkit__wake(): BC6,
 		 * the waiter's W2 (pairs with BC5); the load of rwait's flag */
 		if
 		:: rwait -> st = W_WAKE
@@ -820,7 +820,7 @@ proctype Sub(byte s; byte start; bool pre)
 # endif
 #endif
 
-	   /* ---- bcast_sub.c wake_writer(), through wait.c shmkit__wake()
+	   /* ---- bcast_sub.c wake_writer(), through wait.h shmkit__wake()
 	    * (backpressure only) ---- */
 	   :: atomic { st == S_WW ->
 		/* shmkit__wake(): BC9, the waiter's W2 (pairs with BC11); the

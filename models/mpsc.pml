@@ -93,8 +93,8 @@
  * as far as those pairs give what SC gives here.  Abstracted: the wake-up
  * flags and futexes (MP12-MP15: a wait is a block until the watched word
  * changes, so a lost wake-up is not modelled here; those sleeps and wakes
- * are the waiter's, src/chan/wait.c, with its W1/W2 barrier pair, whose
- * pattern models/spsc.pml checks with a flag of its own and
+ * are the waiter's, src/chan/wait.c and wait.h, with its W1/W2 barrier
+ * pair, whose pattern models/spsc.pml checks with a flag of its own and
  * models/bcast.pml with a flag bit of the futex word), statistics
  * (received, lost, sent, sent_gone), timeouts, -EAGAIN, the brief polls,
  * 64 entries (NWR here), hostile peers.

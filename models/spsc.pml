@@ -73,7 +73,7 @@
  *   - SP3's release keeps the reader's payload loads before head moves;
  *     BUG_EARLY_RELEASE shows what a head store ahead of them does;
  *   - W1/W2, the waiter's sleep/wake barrier pair (wait.c
- *     shmkit__wait_step() and shmkit__wake()), is a store-then-load
+ *     shmkit__wait_step() and wait.h shmkit__wake()), is a store-then-load
  *     (Dekker) pair, which even x86-TSO breaks without a full barrier (or
  *     membarrier); BUG_NO_C5 (named for W1's old label) lets the sleeper's
  *     flag store drain only after its futex compare, as a store buffer may;
@@ -419,7 +419,7 @@ proctype Writer()
 #endif
 	      }
 	   :: atomic { st == W_C6 ->
-		/* W2, the waker's barrier (wait.c shmkit__wake), then the load
+		/* W2, the waker's barrier (wait.h shmkit__wake), then the load
 		 * of rwait; pairs with W1.  FUTEX_WAKE if it is set */
 		if :: rwait -> rsleep = 0 :: else fi;
 		st = ret; ret = 0 }
@@ -589,7 +589,7 @@ proctype Reader()
 		pub = pos; pending = 0;
 		st = R_WAKE }
 	   :: atomic { st == R_WAKE ->
-		/* W2, the waker's barrier (wait.c shmkit__wake), then the load
+		/* W2, the waker's barrier (wait.h shmkit__wake), then the load
 		 * of wwait; pairs with W1.  FUTEX_WAKE if it is set */
 		if :: wwait -> wsleep = 0 :: else fi;
 		st = R_LOOK }
