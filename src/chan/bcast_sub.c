@@ -216,7 +216,7 @@ int shmkit__bcast_release(shmkit_chan *c)
 			const void *p;
 			uint64_t size, seq;
 			struct shmkit__wait ws;
-			shmkit__wait_start(&ws, 0);
+			shmkit__wait_start(&b->c.w, &ws, 0);
 			sub_next(b, &p, &size, &seq, &ws);
 			return -EOVERFLOW;
 		}
@@ -231,7 +231,7 @@ long shmkit__bcast_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
 	uint64_t size, seq;
 	struct shmkit__wait ws;
 
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&b->c.w, &ws, timeout_ns);
 	long n = sub_next(b, p, &size, &seq, &ws);
 
 	if (n > 0) {
@@ -253,7 +253,7 @@ long shmkit__bcast_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_n
 		if (err)
 			return err;
 	}
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&b->c.w, &ws, timeout_ns);
 	for (;;) {
 		const void *p;
 		uint64_t size, seq;

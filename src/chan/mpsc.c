@@ -172,7 +172,7 @@ static int mpsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 	uint64_t suspect = UINT64_MAX;  /* a tail whose word made no sense */
 	int err;
 
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&c->w, &ws, timeout_ns);
 	for (;;) {
 		uint64_t t;
 		/* MP3: pairs with MP2 */
@@ -434,7 +434,7 @@ static long reader_next(struct mpsc *m, const void **p, uint64_t *size, int64_t 
 {
 	struct shmkit__wait ws;
 
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&m->c.w, &ws, timeout_ns);
 	for (;;) {
 		/* the futex value and the leave count, before the state they
 		 * guard is looked at (W1, MP12, keeps them before it) */

@@ -142,7 +142,7 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 	uint64_t room = pad + need + SHMKIT_REC_HDR;
 	struct shmkit__wait ws;
 
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&c->w, &ws, timeout_ns);
 	while (s->pos + room - s->other > g->cap) {
 		int err = load_head(s);
 		if (err)
@@ -221,7 +221,7 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 {
 	struct shmkit__wait ws;
 
-	shmkit__wait_start(&ws, timeout_ns);
+	shmkit__wait_start(&s->c.w, &ws, timeout_ns);
 	for (bool looked = false;; looked = true) {
 		long n = next_record(s, p, need);
 		int err;

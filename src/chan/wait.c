@@ -52,6 +52,29 @@ static bool mb_registered(void)
  * fence.  A side that sleeps at once (SHMKIT_WAIT_SLEEP) fences, and so do
  * its wakers for it.
  */
+/* Lists this side in its fence set or takes it out, as @fence says. */
+static void list_fencing(struct shmkit__waiter *me, bool fence)
+{
+	me->mb_sleep = !fence;
+	/* relaxed: only this side writes its bit */
+	bool listed = (load_relaxed(me->fencers) & me->fence_bit) != 0;
+	if (fence == listed)
+		return;
+	if (!fence) {
+		/* wakers that still fence for us do no harm */
+		atomic_fetch_and_explicit(me->fencers, ~me->fence_bit, memory_order_relaxed);
+		return;
+	}
+	atomic_fetch_or_explicit(me->fencers, me->fence_bit, memory_order_relaxed);
+	/* W3: a waker that read the set without our bit fenced nothing; the
+	 * membarrier puts a full barrier on its CPU (it receives them: it
+	 * skips its fence only when registered), so from here on it has
+	 * either fenced or will see the bit; pairs with W2's load.  Any
+	 * process may issue it; where the kernel has no membarrier at all,
+	 * no waker is registered and every waker fences. */
+	membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+}
+
 void shmkit__waiter_set(struct shmkit__waiter *me, unsigned policy, uint64_t spin_ns,
 			shmkit_fence_set *fencers, uint64_t bit)
 {
@@ -60,23 +83,20 @@ void shmkit__waiter_set(struct shmkit__waiter *me, unsigned policy, uint64_t spi
 	me->mb_self = mb_registered();
 	me->fencers = fencers;
 	me->fence_bit = bit;
-	bool fence = !me->mb_self || policy == SHMKIT_WAIT_SLEEP;
-	me->mb_sleep = !fence;
-	/* relaxed: only this side writes its bit */
-	bool listed = (load_relaxed(fencers) & bit) != 0;
-	if (fence == listed)
-		return;
-	if (!fence) {
-		/* wakers that still fence for us do no harm */
-		atomic_fetch_and_explicit(fencers, ~bit, memory_order_relaxed);
-		return;
-	}
-	atomic_fetch_or_explicit(fencers, bit, memory_order_relaxed);
-	/* W3: a waker that read the set without our bit fenced nothing; the
-	 * membarrier puts a full barrier on its CPU, so from here on it has
-	 * either fenced or will see the bit; pairs with W2's load.  (An
-	 * unregistered process cannot issue it: see docs/architecture.md.) */
-	membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+	me->calls_at_sleep = me->calls;
+	list_fencing(me, !me->mb_self || policy == SHMKIT_WAIT_SLEEP);
+}
+
+/* Before a sleep: a side that sleeps once per fewer than
+ * SHMKIT_MB_MIN_CALLS calls fences from now on, one that sleeps more
+ * rarely takes the membarrier again (a side that must fence always does). */
+static void adapt(struct shmkit__waiter *me)
+{
+	uint64_t calls = me->calls - me->calls_at_sleep;
+
+	me->calls_at_sleep = me->calls;
+	if (me->mb_self && me->policy != SHMKIT_WAIT_SLEEP)
+		list_fencing(me, calls < SHMKIT_MB_MIN_CALLS);
 }
 
 void shmkit__waiter_leave(struct shmkit__waiter *me)
@@ -107,7 +127,7 @@ static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, i
 	return now < ws->spin_until;
 }
 
-int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
+int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		      const struct shmkit__pair *p, const struct shmkit__sleep *s)
 {
 	int64_t now = shmkit__mono_ns();
@@ -123,6 +143,7 @@ int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
 		}
 		return 0;
 	}
+	adapt(me);
 	uint32_t fval;
 	if (p->kind == SHMKIT_FLAG_BIT) {
 		/* the flag, and the value to sleep on: any wake from here

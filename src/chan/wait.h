@@ -26,16 +26,17 @@
  * on every CPU that runs a registered process: a side that spins first
  * sleeps rarely and takes the membarrier, so that its waker needs only a
  * compiler barrier for W2 at every publication.  Sleepers that fence
- * instead (SHMKIT_WAIT_SLEEP, or a process that could not register) say
- * so in their pair's fence set; a waker fences whenever the set is not
- * empty or it is not registered itself.  A sleeper that joins the set
- * issues one membarrier after it (W3), so that no waker still acts on the
- * empty set it read before.
+ * instead (SHMKIT_WAIT_SLEEP, a process that could not register, or a
+ * side that sleeps often: SHMKIT_MB_MIN_CALLS) say so in their pair's
+ * fence set; a waker fences whenever the set is not empty or it is not
+ * registered itself.  A sleeper that joins the set issues one membarrier
+ * after it (W3), so that no waker still acts on the empty set it read
+ * before; one that leaves it just clears its bit.
  *
  * Usage, in a protocol's wait loop:
  *
  *	struct shmkit__wait ws;
- *	shmkit__wait_start(&ws, timeout_ns);
+ *	shmkit__wait_start(&me, &ws, timeout_ns);
  *	for (;;) {
  *		look; if progress, return it;
  *		if (shmkit__wait_poll(&me, &ws, timeout_ns, word, seen)) continue;
@@ -74,7 +75,18 @@ struct shmkit__waiter {
 	bool mb_sleep;               /* this side's W1 is a membarrier */
 	shmkit_fence_set *fencers;   /* the set this side's sleeps are listed in */
 	uint64_t fence_bit;          /* this side's bit there */
+	uint64_t calls;              /* waits started: about one per message */
+	uint64_t calls_at_sleep;     /* calls at the last sleep */
 };
+
+/*
+ * A membarrier costs microseconds and interrupts every CPU; a fence costs
+ * its waker some tens of nanoseconds per message.  A side that sleeps
+ * once per fewer calls than this (large messages, more processes than
+ * CPUs) fences, and its wakers with it; one that sleeps more rarely takes
+ * the membarrier (measured in docs/architecture.md, "The waiter").
+ */
+#define SHMKIT_MB_MIN_CALLS 128
 
 /* How a sleeper's flag works, and who lowers it. */
 enum shmkit__flag_kind {
@@ -127,8 +139,10 @@ struct shmkit__wait {
 };
 #define SHMKIT_SPIN_UNSET INT64_MIN
 
-static inline void shmkit__wait_start(struct shmkit__wait *ws, int64_t timeout_ns)
+static inline void shmkit__wait_start(struct shmkit__waiter *me, struct shmkit__wait *ws,
+				      int64_t timeout_ns)
 {
+	me->calls++;
 	ws->deadline = shmkit__deadline(timeout_ns);
 	ws->spin_until = SHMKIT_SPIN_UNSET;
 	ws->polled = false;
@@ -162,7 +176,7 @@ static inline bool shmkit__wait_poll(const struct shmkit__waiter *me, struct shm
  * policy (see the top of this file).  Returns 0 to look again, or
  * -ETIMEDOUT / -EINTR.
  */
-int shmkit__wait_step(const struct shmkit__waiter *me, struct shmkit__wait *ws,
+int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		      const struct shmkit__pair *p, const struct shmkit__sleep *s);
 
 /* W2: the waker's barrier between its publication and its load of the
