@@ -139,6 +139,17 @@ uint32_t shmkit__slot_token(const struct shmkit_hdr *h, int slot);
 /* PID recorded in the slot a token names (0 if none). */
 int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token);
 
+/* Where the peers of an open region are judged: its mapped header, and its
+ * fd and own slot (for the locks' owners, the channels' roles, stat). */
+static inline void shmkit__region_peer_src(const struct shmkit_region *r,
+					   struct shmkit__peer_src *src)
+{
+	src->hdr = r->hdr;
+	src->liveness = shmkit__liveness(r->backend);
+	src->fd = r->fd;
+	src->self_slot = r->slot;
+}
+
 /* ---- proc.c ---- */
 int shmkit__proc_identity(pid_t pid, uint64_t *start_time);
 uint64_t shmkit__self_pidns(void);
@@ -147,6 +158,9 @@ void shmkit__self_comm(char comm[SHMKIT_COMM_MAX]);
 int shmkit__pid_alive(pid_t pid, uint64_t start_time, uint64_t pidns);
 /* 1 if no process @pid exists in our namespace, or it is a zombie */
 int shmkit__pid_gone(pid_t pid);
+/* The calling thread's id (cached), and the fork() child's forgetting it. */
+pid_t shmkit__tid(void);
+void shmkit__tid_forget(void);
 
 /* ---- backends: open or create, map, validate; no registration ---- */
 int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,
@@ -220,8 +234,6 @@ static inline bool shmkit__poll_due(int64_t *due, int64_t now)
 }
 
 /* ---- sync.c: what the primitives share ---- */
-pid_t shmkit__tid(void);
-void shmkit__tid_forget(void);        /* atfork child: the TID changed */
 /* Checks that [p, p+size) lies in r's usable data, 8-byte aligned. */
 int shmkit__prim_check(const shmkit_region *r, const void *p, size_t size);
 /* Checks a primitive's tag; stamps (and lists) a fresh zero one. */
@@ -229,8 +241,6 @@ int shmkit__prim_tag(shmkit_region *r, _Atomic uint32_t *tag, unsigned type,
 		     const void *p);
 /* Lists the primitive at data offset @off in the segment's directory. */
 void shmkit__syncdir_add(struct shmkit_hdr *h, uint64_t off, unsigned type);
-/* The peer source for judging owners of r's primitives. */
-void shmkit__region_peer_src(const shmkit_region *r, struct shmkit__peer_src *src);
 int shmkit__mutex_timed(shmkit_region *r, shmkit_mutex *m, int64_t deadline,
 			bool try_only);
 

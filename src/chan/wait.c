@@ -87,16 +87,16 @@ void shmkit__waiter_set(struct shmkit__waiter *me, unsigned policy, uint64_t spi
 	list_fencing(me, !me->mb_self || policy == SHMKIT_WAIT_SLEEP);
 }
 
-/* Before a sleep: a side that sleeps once per fewer than
- * SHMKIT_MB_MIN_CALLS calls fences from now on, one that sleeps more
- * rarely takes the membarrier again (a side that must fence always does). */
+/* Before a sleep: a side that sleeps often fences from now on, one that
+ * has come to sleep rarely takes the membarrier again (wait.h,
+ * SHMKIT_MB_MIN_CALLS); a side that must fence always does. */
 static void adapt(struct shmkit__waiter *me)
 {
 	uint64_t calls = me->calls - me->calls_at_sleep;
 
 	me->calls_at_sleep = me->calls;
 	if (me->mb_self && me->policy != SHMKIT_WAIT_SLEEP)
-		list_fencing(me, calls < SHMKIT_MB_MIN_CALLS);
+		list_fencing(me, calls < (me->mb_sleep ? SHMKIT_MB_MIN_CALLS : SHMKIT_MB_BACK_CALLS));
 }
 
 void shmkit__waiter_leave(struct shmkit__waiter *me)

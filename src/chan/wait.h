@@ -81,12 +81,16 @@ struct shmkit__waiter {
 
 /*
  * A membarrier costs microseconds and interrupts every CPU; a fence costs
- * its waker some tens of nanoseconds per message.  A side that sleeps
- * once per fewer calls than this (large messages, more processes than
- * CPUs) fences, and its wakers with it; one that sleeps more rarely takes
- * the membarrier (measured in docs/architecture.md, "The waiter").
+ * its waker some tens of nanoseconds per message.  A side that takes
+ * membarriers and sleeps once per fewer calls than SHMKIT_MB_MIN_CALLS
+ * (large messages, more processes than CPUs) fences from then on, and its
+ * wakers with it; it takes membarriers again once it sleeps only once per
+ * SHMKIT_MB_BACK_CALLS calls or more, so that a side near the first bound
+ * does not pay a W3 at every other sleep (measured in
+ * docs/architecture.md, "The waiter").
  */
 #define SHMKIT_MB_MIN_CALLS 128
+#define SHMKIT_MB_BACK_CALLS 4096
 
 /* How a sleeper's flag works, and who lowers it. */
 enum shmkit__flag_kind {

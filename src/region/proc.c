@@ -106,3 +106,19 @@ int shmkit__pid_gone(pid_t pid)
 		return 1;
 	return !err && (state == 'Z' || state == 'X');
 }
+
+/* The calling thread's id, asked once per thread; the fork() child's
+ * handler forgets it (region.c), as the child's main thread has its own. */
+static __thread pid_t tid_cache;
+
+pid_t shmkit__tid(void)
+{
+	if (!tid_cache)
+		tid_cache = gettid();
+	return tid_cache;
+}
+
+void shmkit__tid_forget(void)
+{
+	tid_cache = 0;
+}

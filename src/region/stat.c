@@ -146,8 +146,8 @@ int shmkit_region_peers(const shmkit_region *r, struct shmkit_peer *out, size_t 
 		return -EINVAL;
 	if (!r->hdr)
 		return -EPROTO;
-	struct shmkit__peer_src src = { .hdr = r->hdr, .fd = r->fd, .self_slot = r->slot,
-					.liveness = shmkit__liveness(r->backend) };
+	struct shmkit__peer_src src;
+	shmkit__region_peer_src(r, &src);
 	return shmkit__peers_read(&src, out, cap, NULL);
 }
 

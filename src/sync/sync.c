@@ -1,28 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sync.c - what every synchronization primitive shares: the checks on the
- * pointer and on the tag, the segment's directory of primitives (for stat),
- * and the caller's identity (thread id, owner token).
+ * pointer and on the tag, and the segment's directory of primitives (for
+ * stat).  The caller's identity is its attach's owner token and its thread
+ * id (region/proc.c).
  */
-#include <unistd.h>
-
 #include "atomic.h"
 #include "internal.h"
 #include "sync/layout_sync.h"
-
-static __thread pid_t tid_cache;
-
-pid_t shmkit__tid(void)
-{
-	if (!tid_cache)
-		tid_cache = gettid();
-	return tid_cache;
-}
-
-void shmkit__tid_forget(void)
-{
-	tid_cache = 0;
-}
 
 int shmkit__prim_check(const shmkit_region *r, const void *p, size_t size)
 {
@@ -88,10 +73,3 @@ int shmkit__prim_tag(shmkit_region *r, _Atomic uint32_t *tag, unsigned type,
 	return -EBADMSG;
 }
 
-void shmkit__region_peer_src(const shmkit_region *r, struct shmkit__peer_src *src)
-{
-	src->hdr = r->hdr;
-	src->liveness = shmkit__liveness(r->backend);
-	src->fd = r->fd;
-	src->self_slot = r->slot;
-}
