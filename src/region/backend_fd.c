@@ -163,6 +163,19 @@ static int split_path(const char *path, char *dir, size_t dirlen, const char **b
 	return 0;
 }
 
+/* Opens the directory that holds @path's last component (O_PATH), which
+ * *base then names: the fd, or a negative errno. */
+static int open_parent(const char *path, const char **base)
+{
+	char dir[SHMKIT_NAME_MAX];
+	int err = split_path(path, dir, sizeof(dir), base);
+
+	if (err)
+		return err;
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return dirfd < 0 ? shmkit__err() : dirfd;
+}
+
 /* Sizes and initialises a new, still nameless (or hidden) object. */
 static int fill_new(int fd, unsigned flags, size_t size, unsigned mode,
 		    const struct shmkit__image *img)
@@ -309,17 +322,13 @@ static int open_object(int dirfd, const char *base, unsigned flags, bool *writab
 int shmkit__fd_open(const struct shmkit__name *n, unsigned flags, size_t size,
 		    unsigned mode, struct shmkit_region *r)
 {
-	char dir[SHMKIT_NAME_MAX];
 	const char *base;
 	int dirfd, fd = -1, err;
 	bool writable = false;
 
-	err = split_path(n->path, dir, sizeof(dir), &base);
-	if (err)
-		return err;
-	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open_parent(n->path, &base);
 	if (dirfd < 0)
-		return shmkit__err();
+		return dirfd;
 	/* Bounded: each round either opens, creates, or loses a create race to
 	 * an object that a remover may take away again before we open it. */
 	for (int round = 0; round < 64; round++) {
@@ -421,17 +430,13 @@ int shmkit__fd_reopen(int fd, unsigned flags, bool *writable, int *backend)
  */
 int shmkit__fd_remove(const struct shmkit__name *n)
 {
-	char dir[SHMKIT_NAME_MAX];
 	const char *base;
 	struct stat sb;
-	int dirfd, err;
+	int dirfd, err = 0;
 
-	err = split_path(n->path, dir, sizeof(dir), &base);
-	if (err)
-		return err;
-	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open_parent(n->path, &base);
 	if (dirfd < 0)
-		return shmkit__err();
+		return dirfd;
 	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		err = shmkit__err();
 	else if (S_ISLNK(sb.st_mode))

@@ -241,6 +241,19 @@ int shmkit__open_or_create(const char *name, unsigned flags, size_t size,
 	return err;
 }
 
+/* The handle of an unnamed region about to be created at @size: NULL, with
+ * the error in *err, for a bad size or no memory. */
+static struct shmkit_region *unnamed_alloc(size_t size, unsigned flags, int *err)
+{
+	*err = size_ok(size, true);
+	if (*err)
+		return NULL;
+	struct shmkit_region *r = region_alloc(flags);
+	if (!r)
+		*err = -ENOMEM;
+	return r;
+}
+
 int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
 {
 	struct shmkit_region *r;
@@ -249,12 +262,9 @@ int shmkit_region_anon(size_t size, unsigned flags, shmkit_region **out)
 	if (!out || (flags & ~(SHMKIT_RAW | SHMKIT_DEVZERO)))
 		return -EINVAL;
 	*out = NULL;
-	err = size_ok(size, true);
-	if (err)
-		return err;
-	r = region_alloc(flags);
+	r = unnamed_alloc(size, flags, &err);
 	if (!r)
-		return -ENOMEM;
+		return err;
 	err = shmkit__anon_create(size, flags, r);
 	return region_finish(r, err, out);
 }
@@ -268,12 +278,9 @@ int shmkit_region_memfd(const char *label, size_t size, unsigned flags,
 	if (!out || (flags & ~SHMKIT_RAW) || (label && strlen(label) > 200))
 		return -EINVAL;
 	*out = NULL;
-	err = size_ok(size, true);
-	if (err)
-		return err;
-	r = region_alloc(flags);
+	r = unnamed_alloc(size, flags, &err);
 	if (!r)
-		return -ENOMEM;
+		return err;
 	r->backend = SHMKIT_BACKEND_MEMFD;
 	err = shmkit__fd_create_memfd(label, size, flags, r);
 	return region_finish(r, err, out);

@@ -203,18 +203,24 @@ int shmkit__lockword_held(shmkit_region *r, struct shmkit_mutex_shm *s)
 	return 0;
 }
 
+/* The mutex @m, checked, if the calling thread holds it; else NULL and
+ * the error in *err. */
+static struct shmkit_mutex_shm *held(shmkit_region *r, shmkit_mutex *m, int *err)
+{
+	*err = mutex_check(r, m);
+	if (!*err)
+		*err = shmkit__lockword_held(r, shm(m));
+	return *err ? NULL : shm(m);
+}
+
 int shmkit_mutex_unlock(shmkit_region *r, shmkit_mutex *m)
 {
-	int err = mutex_check(r, m);
+	int err;
+	struct shmkit_mutex_shm *s = held(r, m, &err);
 
-	if (err)
-		return err;
-	struct shmkit_mutex_shm *s = shm(m);
-	err = shmkit__lockword_held(r, s);
-	if (err)
-		return err;
-	shmkit__lockword_unlock(s);
-	return 0;
+	if (s)
+		shmkit__lockword_unlock(s);
+	return err;
 }
 
 void shmkit__lockword_unlock(struct shmkit_mutex_shm *s)
@@ -227,15 +233,10 @@ void shmkit__lockword_unlock(struct shmkit_mutex_shm *s)
 
 int shmkit_mutex_consistent(shmkit_region *r, shmkit_mutex *m)
 {
-	int err = mutex_check(r, m);
+	int err;
+	struct shmkit_mutex_shm *s = held(r, m, &err);
 
-	if (err)
-		return err;
-	struct shmkit_mutex_shm *s = shm(m);
-	err = shmkit__lockword_held(r, s);
-	if (err)
-		return err;
-	return shmkit__lockword_consistent(s);
+	return s ? shmkit__lockword_consistent(s) : err;
 }
 
 int shmkit__lockword_consistent(struct shmkit_mutex_shm *s)
