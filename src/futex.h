@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -91,23 +90,5 @@ static inline void shmkit__cpu_relax(void)
 
 /* Busy-wait rounds before a sleep: about a microsecond or two of pauses. */
 #define SHMKIT_SPIN_ROUNDS 100
-
-/*
- * Polls @word while it holds @seen, up to 128 times, reading nothing else:
- * in a channel's stream the next record (or the space) is usually a few
- * hundred nanoseconds away, and the clock reads and the peer check of a
- * full wait step would cost more than the wait.  True if it moved.  Used
- * by the SPSC and MPSC channels before a waiting side's first full step.
- */
-static inline bool shmkit__poll_brief(_Atomic uint64_t *word, uint64_t seen)
-{
-	for (int i = 0; i < 128; i++) {
-		/* relaxed: the caller looks again with acquire */
-		if (atomic_load_explicit(word, memory_order_relaxed) != seen)
-			return true;
-		shmkit__cpu_relax();
-	}
-	return false;
-}
 
 #endif /* SHMKIT_FUTEX_H */

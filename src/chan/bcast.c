@@ -306,7 +306,7 @@ static int claim_writer(struct bcast *b)
 	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
 	/* acquire: pairs with the dead writer's BC3 (the role CAS ordered it too) */
 	uint64_t h = load_acquire(&b->shm->head);
-	if ((h | t) & 7 || h > t || t - h > b->c.ring.cap)
+	if (!shmkit__ring_span_ok(&b->c.ring, h, t))
 		return -EBADMSG;
 	b->tail = t;
 	b->head = h;

@@ -37,7 +37,6 @@ struct bcast {
 	bool have_seq, gap;        /* gap: lapped, count due at the next record */
 	uint64_t gap_from;         /* the first seq missed */
 	uint64_t received, lost, gaps, last_missed;
-	bool rdonly;
 };
 
 static inline struct bcast *bcast_of(shmkit_chan *c)

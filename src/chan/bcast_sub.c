@@ -49,7 +49,7 @@ static int resync(struct bcast *b)
 		/* BC2: pairs with BC1; head's acquire: with BC3 */
 		uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
 		h = load_acquire(&b->shm->head);
-		if (!((h & 7) || h > t || t - h > b->c.ring.cap))
+		if (shmkit__ring_span_ok(&b->c.ring, h, t))
 			break;
 		/* the writer moved between the loads: a head past the tail
 		 * loaded first is no corruption (it was -EBADMSG at once; found
@@ -311,7 +311,7 @@ static int join(struct bcast *b, unsigned start, unsigned flags)
 		uint64_t h = load_acquire(&b->shm->head);
 		uint64_t l = load_relaxed(&b->shm->last);  /* checked against h and t */
 		uint64_t sent = load_relaxed(&b->shm->sent);
-		if ((h | t) & 7 || h > t || t - h > b->c.ring.cap) {
+		if (!shmkit__ring_span_ok(&b->c.ring, h, t)) {
 			if (tries < 64)
 				continue;  /* the writer moved between the loads */
 			/* release: pairs with the next joiner's acquire */
@@ -389,19 +389,23 @@ static int protect(struct bcast *b, uint64_t page, uint64_t ring_off)
 	return 0;
 }
 
+/* Gives the slot back: the writer ignores it from the cursor's NONE on. */
+static void free_slot(struct bcast *b)
+{
+	store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
+	/* release: pairs with a joiner's and the writer's acquire */
+	store_release(&b->me->token, 0);
+}
+
 int shmkit__bcast_join(struct bcast *b, const struct shmkit__chan_open *o)
 {
 	int err = join(b, o->start, o->flags);
 
 	if (err || !(o->flags & SHMKIT_RDONLY))
 		return err;
-	b->rdonly = true;
 	err = protect(b, o->l0->table_offset, o->l0->ring_offset);
-	if (err) {
-		store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
-		/* release: pairs with the next joiner's acquire */
-		store_release(&b->me->token, 0);
-	}
+	if (err)
+		free_slot(b);
 	return err;
 }
 
@@ -409,9 +413,7 @@ void shmkit__bcast_leave(struct bcast *b)
 {
 	/* what it peeked and did not release is simply left */
 	shmkit__waiter_leave(&b->c.w);
-	store_relaxed(&b->me->cursor, SHMKIT_BCAST_NONE);
-	/* release: pairs with a joiner's and the writer's acquire */
-	store_release(&b->me->token, 0);
+	free_slot(b);
 	atomic_fetch_add_explicit(&b->win->leaves, 1, memory_order_relaxed);
 	wake_writer(b);  /* BC9 */
 }

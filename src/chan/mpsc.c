@@ -531,7 +531,7 @@ static int reader_start(struct mpsc *m)
 	uint64_t head = load_acquire(&m->shm->head);
 	uint64_t tail = load_acquire(&m->shm->tail);
 
-	if ((head | rel | tail) & 7 || tail < head || tail - head > m->c.ring.cap)
+	if ((rel & 7) || !shmkit__ring_span_ok(&m->c.ring, head, tail))
 		return -EBADMSG;
 	if (rel != head) {
 		if (rel < head || rel > tail)

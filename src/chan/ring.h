@@ -70,7 +70,8 @@ static inline const void *shmkit__ring_next_line(const struct shmkit__ring *g, u
  * its kind allows: the reader's base plus the window, or the published
  * end), and be a message of 1..max_msg bytes or a padding of whole words
  * that ends exactly at the ring's end.  Returns the record's size, or
- * -EBADMSG.
+ * -EBADMSG.  The caller's @pos is at or past the base its limit counts
+ * from (every reader's position is at or past what it released).
  */
 static inline int64_t shmkit__ring_span(const struct shmkit__ring *g, uint64_t pos, uint64_t hdr,
 					uint32_t len, bool pad, uint64_t limit)
@@ -84,6 +85,23 @@ static inline int64_t shmkit__ring_span(const struct shmkit__ring *g, uint64_t p
 	if (len == 0 || len > g->max_msg)
 		return -EBADMSG;
 	return (int64_t)size;
+}
+
+/* Whether @head .. @tail, read from shared memory, can be what a ring
+ * holds: both 8-aligned, head at or before tail, and at most a capacity
+ * apart. */
+static inline bool shmkit__ring_span_ok(const struct shmkit__ring *g, uint64_t head,
+					uint64_t tail)
+{
+	return !((head | tail) & 7) && head <= tail && tail - head <= g->cap;
+}
+
+/* Whether positions @a and @b are 8-aligned and within a capacity of each
+ * other, in either order (an SPSC reader may be past tail: it sees a
+ * record at its header, before the writer stores tail). */
+static inline bool shmkit__ring_near(const struct shmkit__ring *g, uint64_t a, uint64_t b)
+{
+	return !((a | b) & 7) && (a >= b ? a - b : b - a) <= g->cap;
 }
 
 #endif /* SHMKIT_CHAN_RING_H */

@@ -314,18 +314,6 @@ static long spsc_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_ns)
 
 /* ---- opening and closing ---- */
 
-/* -EBADMSG unless tail (bit 0 aside) and head are 8-aligned and within a
- * capacity of each other, in either order: the reader may have read past
- * tail (a writer stores tail after the header that publishes a record). */
-static int positions_check(uint64_t tail, uint64_t head, uint64_t cap)
-{
-	uint64_t t = tail & ~(uint64_t)1;
-
-	if ((t & 7) || (head & 7) || (t >= head ? t - head : head - t) > cap)
-		return -EBADMSG;
-	return 0;
-}
-
 /*
  * A new writer's frontier: from tail, over the committed records, to the
  * first zero header (I1).  A writer killed between a commit's header and
@@ -408,7 +396,7 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	/* carry on from what the last holder of the role published; SP11:
 	 * pairs with SP9 and SP3 (the role CAS already ordered them) */
 	uint64_t tail = load_acquire(&shm->tail), head = load_acquire(&shm->head);
-	if (positions_check(tail, head, c->ring.cap))
+	if (!shmkit__ring_near(&c->ring, tail & ~(uint64_t)1, head))  /* bit 0: closed */
 		return -EBADMSG;
 	if (writer) {
 		uint64_t front;

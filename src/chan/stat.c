@@ -66,13 +66,14 @@ static int spsc_describe(const struct shmkit__peer_src *src, const void *data,
 	uint64_t tail = load_relaxed(&s->tail), head = load_relaxed(&s->head);
 	uint64_t t = tail & ~(uint64_t)1;  /* the end-of-stream mark */
 
-	/* the reader may be ahead of tail: it sees a record at its header,
-	 * before the writer stores tail */
-	if ((t & 7) || (head & 7) || (t >= head ? t - head : head - t) > s->l0.capacity)
+	struct shmkit__ring g = { .cap = s->l0.capacity };
+	if (!shmkit__ring_near(&g, t, head))
 		return -EBADMSG;
 	out->kind = SHMKIT_CHAN_SPSC;
 	out->capacity = s->l0.capacity;
 	out->max_msg = s->l0.max_msg;
+	/* the reader may be ahead of tail: it sees a record at its header,
+	 * before the writer stores tail */
 	out->used = t > head ? t - head : 0;
 	out->sent = load_relaxed(&s->sent);
 	out->received = load_relaxed(&s->received);

@@ -105,11 +105,20 @@ void shmkit__waiter_leave(struct shmkit__waiter *me)
 		atomic_fetch_and_explicit(me->fencers, ~me->fence_bit, memory_order_relaxed);
 }
 
-/* W1: the sleeper's flag before its re-check; pairs with W2. */
-static void sleep_barrier(const struct shmkit__waiter *me)
+/* W1: the sleeper's flag before its re-check; pairs with W2.  A
+ * membarrier that fails (a filter that forbids it here) cannot serve
+ * again: the side lists itself as fencing and acts as unregistered from
+ * then on, so it fences as a waker too; only this one sleep may then
+ * wait out its poll period. */
+static void sleep_barrier(struct shmkit__waiter *me)
 {
-	if (me->mb_sleep && membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
-		return;
+	if (me->mb_sleep) {
+		if (membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
+			return;
+		me->mb_self = false;
+		me->mb_sleep = false;
+		atomic_fetch_or_explicit(me->fencers, me->fence_bit, memory_order_relaxed);
+	}
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
@@ -156,7 +165,10 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		if (s->fval_from == SHMKIT_FVAL_POS)
 			fval = (uint32_t)load_acquire(s->pos);  /* pairs with the publisher's release */
 		else if (s->fval_from == SHMKIT_FVAL_FUTEX)
-			fval = load_relaxed(p->futex);  /* ordered before the flag by W1 */
+			/* relaxed: a wake after this load bumps the word (an RMW), so
+			 * the futex compare fails; one before it is what W1 and the
+			 * re-check catch */
+			fval = load_relaxed(p->futex);
 		else
 			fval = s->fval;
 		store_relaxed(p->flag, 1);
