@@ -20,16 +20,9 @@ TestSuite(chan_spsc_peers, .init = chan_setup, .fini = kids_teardown, .timeout =
 static int writer_then_close(void *arg)
 {
 	struct peer_arg *a = arg;
-	shmkit_chan *w;
-	unsigned char b[4096];
-	int err = shmkit_chan_open(a->name, 0, SHMKIT_CHAN_WRITER, NULL, &w);
-	if (err)
-		kid_fail("writer open: %s", shmkit_strerror(err));
-	for (int i = 0; i < a->n; i++) {
-		msg_fill(b, a->len, 0, (uint64_t)i);
-		if ((err = shmkit_chan_send(w, b, a->len, CHAN_WAIT_NS)) != 0)
-			kid_fail("send %d: %s", i, shmkit_strerror(err));
-	}
+	shmkit_chan *w = writer_sends(a, 0);
+	int err;
+
 	atomic_store(&bd->stage, 1);
 	kid_wait_go(a->variant);
 	if (a->variant)
