@@ -18,7 +18,7 @@
  *                that then died, is delivered;
  *   hdr_valid    every header the reader or a new writer's walk loads passes
  *                the checks of spsc.c rec_check() (the ring's bounds rule,
- *                ring.h shmkit__ring_span()), positions_check() and
+ *                ring.h shmkit__ring_span()), ring.h shmkit__ring_near() and
  *                load_head(), so an
  *                honest run never gets -EBADMSG;
  *   writes_free  the writer stores only into space the reader released and
@@ -279,7 +279,7 @@ proctype Writer()
 	   :: d_step { st == W_HEAD0 ->
 		/* SP11: load-acquire of head; pairs with SP3 */
 		hd = head;
-		CHECK(hdr_valid, DIFF(t, hd) <= CAP || DIFF(hd, t) <= CAP);  /* positions_check */
+		CHECK(hdr_valid, DIFF(t, hd) <= CAP || DIFF(hd, t) <= CAP);  /* shmkit__ring_near */
 		p = t; st = W_WALK }
 	   :: d_step { st == W_WALK ->
 		/* writer_frontier: from tail over the committed records */
@@ -522,7 +522,7 @@ proctype Reader()
 		/* relaxed: a dead reader's flag, which nothing orders */
 		rwait = 0; st = R_OPEN }
 	   :: d_step { st == R_OPEN ->
-		/* SP11: load-acquire of head (and tail, for positions_check);
+		/* SP11: load-acquire of head (and tail, for shmkit__ring_near);
 		 * pairs with SP3, SP9.  A new reader carries on from head */
 		CHECK(hdr_valid, DIFF(tail >> 1, head) <= CAP || DIFF(head, tail >> 1) <= CAP);
 		pos = head; pub = head; last = released; pending = 0; eos = 0; epipe = 0;
