@@ -15,7 +15,7 @@
 #   V=1                  show the commands
 
 VERSION_MAJOR := 0
-VERSION_MINOR := 2
+VERSION_MINOR := 3
 VERSION_PATCH := 0
 VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 # The ABI number, apart from the version while shmkit is at 0.x: bumped by

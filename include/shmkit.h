@@ -636,7 +636,7 @@ struct shmkit_chan_opts {
  * SHMKIT_RDONLY for a broadcast subscriber (-EINVAL for a writer,
  * -EOPNOTSUPP on another kind of channel).  -EPROTONOSUPPORT: @name is a segment but not a
  * channel, or a channel of a layout version this library does not know
- * (one made by shmkit 0.1).  -EPROTOTYPE: opts->kind is not the channel's
+ * (one made by shmkit 0.1 or 0.2).  -EPROTOTYPE: opts->kind is not the channel's
  * kind.  -EBADMSG: its control block is corrupt.  -EINVAL: @out NULL, a
  * bad capacity, kind, policy, overflow, start, mode, role or flag.
  * -ENOMEM.  Plus every error of shmkit_region_open.
@@ -724,6 +724,28 @@ SHMKIT_API int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t
  * enum shmkit_wait. */
 SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
 				    uint32_t spin_ns);
+/*
+ * The handle's event-loop fd, for epoll, poll, select, libuv, libevent:
+ * made at the first call, owned by the handle (close-on-exec; closed by
+ * shmkit_chan_close, never by the caller), the same fd at every call.
+ * It is level-triggered: it polls readable (POLLIN, EPOLLIN) whenever the
+ * handle's next call with timeout 0 would not return -EAGAIN:
+ *   a reader or subscriber: a message, the end of the stream (0), a dead
+ *     writer (-EPIPE), a lapped subscriber (-EOVERFLOW);
+ *   a writer: room after a full ring, a dead reader (-EPIPE).
+ * Drain it with calls of timeout 0 (send, reserve, recv, peek) until one
+ * returns -EAGAIN: that call arms the fd, and it stays quiet until there
+ * is progress again.  It may poll readable with nothing to do (right
+ * after it is made, or after a peer came or left): the next call then
+ * returns -EAGAIN and re-arms.  A writer's commit makes a system call
+ * only when its reader is armed or asleep, once per arming.  A peer's
+ * death makes it readable through the peer's pidfd (Linux 5.3 and on;
+ * without one, by a timer of SHMKIT_OWNER_POLL_MS while that peer lives).
+ * Calls that wait (timeout > 0) still work on the handle.  One thread
+ * uses a handle at a time, as every call of a channel.
+ * Returns the fd, or -EINVAL (@c NULL), -EMFILE, -ENFILE, -ENOMEM.
+ */
+SHMKIT_API int shmkit_chan_fd(shmkit_chan *c);
 /* The largest message, in bytes; 0 for a NULL @c. */
 SHMKIT_API size_t shmkit_chan_max_msg(const shmkit_chan *c);
 /* The other side's PID (0: none yet) and, in *alive (may be NULL),

@@ -138,6 +138,10 @@ int shmkit__peer_gone(const struct shmkit__peer_src *src, uint32_t tok, bool for
 uint32_t shmkit__slot_token(const struct shmkit_hdr *h, int slot);
 /* PID recorded in the slot a token names (0 if none). */
 int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token);
+/* The PID, start time and PID namespace recorded for a token's attach: 0, or -ESRCH (its
+ * slot is free, another attach's, or being rewritten). */
+int shmkit__token_proc(const struct shmkit_hdr *h, uint32_t token, int32_t *pid,
+		       uint64_t *start_time, uint64_t *pidns);
 
 /* Where the peers of an open region are judged: its mapped header, and its
  * fd and own slot (for the locks' owners, the channels' roles, stat). */

@@ -26,7 +26,7 @@
 struct opts {
 	struct given size, raw, excl, mode, channel, capacity, policy, wait;
 	struct given offset, length;
-	struct given create, null, timeout, count, start;
+	struct given create, null, timeout, count, start, prefix;
 	struct given json, dry_run;
 };
 
@@ -57,6 +57,7 @@ static const struct option {
 	{ "--timeout", VALUE, AT(timeout), ON(SEND) | ON(RECV) },
 	{ "--count", VALUE, AT(count), ON(RECV) },
 	{ "--start", VALUE, AT(start), ON(RECV) },
+	{ "--prefix", FLAG, AT(prefix), ON(RECV) },
 	{ "--json", FLAG, AT(json), ON(LS) | ON(STAT) },
 	{ "--dry-run", FLAG, AT(dry_run), ON(GC) },
 };
@@ -313,9 +314,19 @@ static int chan_args(FILE *err, const struct command *c, int argc, char **argv,
 {
 	int n, ret;
 
-	if ((ret = parse_args(err, c, argc, argv, o, &n)) != 0 ||
-	    (ret = one_name(err, c, argv, n, a)) != 0)
+	if ((ret = parse_args(err, c, argc, argv, o, &n)) != 0)
 		return ret;
+	if (c->id == CMD_RECV && n > 1) {
+		/* recv NAME...: every one valid */
+		for (int i = 0; i < n; i++)
+			if ((ret = check_name(err, c->name, argv[i])) != 0)
+				return ret;
+		a->name = argv[0];
+	} else if ((ret = one_name(err, c, argv, n, a)) != 0) {
+		return ret;
+	}
+	a->pos = argv;
+	a->npos = n;
 	a->timeout_ns = -1;
 	a->timeout_ms = o->timeout.value;
 	a->term = o->null.seen ? '\0' : '\n';
@@ -354,6 +365,7 @@ static int parse_recv(FILE *err, const struct command *c, int argc, char **argv,
 	    (ret = opt_start(err, c, &o.start, &a->co.start)) != 0)
 		return ret;
 	a->has_start = o.start.seen;
+	a->prefix = o.prefix.seen;
 	return 0;
 }
 

@@ -64,7 +64,7 @@ enum args_action {
 struct args {
 	enum args_action action;
 	const struct command *cmd;  /* ARGS_RUN and ARGS_HELP */
-	char **pos;                 /* positional arguments: rm's NAMEs, */
+	char **pos;                 /* positional arguments: rm's and recv's NAMEs, */
 	int npos;                   /* bench's arguments (all of them) */
 	const char *name;           /* NAME, valid (shmkit_name_check() > 0) */
 	unsigned flags;             /* SHMKIT_CREATE, _EXCL, _RAW, _RDONLY */
@@ -87,6 +87,7 @@ struct args {
 	const char *timeout_ms;     /* as given, for messages */
 	char term;                  /* '\n', or '\0' with --null */
 	uint64_t count;             /* recv --count: at least 1; 0: no limit */
+	bool prefix;                /* recv --prefix: each line starts "NAME: " */
 	/* ls, stat, gc */
 	bool json;
 	bool dry_run;

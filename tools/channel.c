@@ -46,7 +46,7 @@ const char *overflow_name(uint32_t overflow)
 }
 
 /* Reports an error of a channel function on @name. */
-static void chan_err(const char *what, const char *name, int role, int err)
+void chan_err(const char *what, const char *name, int role, int err)
 {
 	struct shmkit_chan_info ci;
 
@@ -424,12 +424,12 @@ static int recv_gap(struct receiver *r)
 
 /* An MPSC stream's -EPIPE: every writer is gone and one at least died
  * without closing.  Names the dead ones. */
-static void writers_died(struct receiver *r)
+static void writers_died(const char *what, const char *name)
 {
 	struct shmkit_chan_writer w[SHMKIT_CHAN_MPSC_WRITERS];
 	char pids[256] = "";
 	size_t used = 0;
-	int n = shmkit_chan_writers(r->a->name, w, SHMKIT_CHAN_MPSC_WRITERS), dead = 0;
+	int n = shmkit_chan_writers(name, w, SHMKIT_CHAN_MPSC_WRITERS), dead = 0;
 
 	for (int i = 0; i < n && i < SHMKIT_CHAN_MPSC_WRITERS; i++) {
 		if (w[i].alive != 0)
@@ -440,40 +440,39 @@ static void writers_died(struct receiver *r)
 		dead++;
 	}
 	if (dead)
-		err_msg(r->c->name, r->a->name, "the writer died (%s %s)",
-			dead == 1 ? "pid" : "pids", pids);
+		err_msg(what, name, "the writer died (%s %s)", dead == 1 ? "pid" : "pids", pids);
 	else
-		err_msg(r->c->name, r->a->name, "the writer died");
+		err_msg(what, name, "the writer died");
 }
 
-/* Opens @a->name as its reader: a broadcast subscriber maps the ring
- * read-only (-EOPNOTSUPP: another kind, or a mapping that cannot be). */
-static int recv_open(const struct args *a, shmkit_chan **ch)
+int recv_open(const struct args *a, const char *name, shmkit_chan **ch)
 {
 	int ret = -EOPNOTSUPP;
 
 	if (!a->co.kind || a->co.kind == SHMKIT_CHAN_BROADCAST)
-		ret = shmkit_chan_open(a->name, a->flags | SHMKIT_RDONLY, SHMKIT_CHAN_READER,
+		ret = shmkit_chan_open(name, a->flags | SHMKIT_RDONLY, SHMKIT_CHAN_READER,
 				       &a->co, ch);
 	if (ret == -EOPNOTSUPP)
-		ret = shmkit_chan_open(a->name, a->flags, SHMKIT_CHAN_READER, &a->co, ch);
+		ret = shmkit_chan_open(name, a->flags, SHMKIT_CHAN_READER, &a->co, ch);
 	return ret;
 }
 
-/* The reader's -EPIPE: the writer died (MPSC: every writer is gone, and
- * one at least died). */
-static void writer_died(struct receiver *r, int kind)
+void recv_err(const struct args *a, const char *name, int kind, long err)
 {
+	const char *what = a->cmd->name;
 	struct shmkit_chan_info ci;
 
-	if (kind == SHMKIT_CHAN_MPSC)
-		writers_died(r);
-	else if (kind == SHMKIT_CHAN_BROADCAST && shmkit_chan_stat(r->a->name, &ci) == 0 &&
+	if (err == -ETIMEDOUT || err == -EAGAIN)
+		err_msg(what, name, "no message within %s ms", a->timeout_ms);
+	else if (err != -EPIPE)
+		chan_err(what, name, SHMKIT_CHAN_READER, (int)err);
+	else if (kind == SHMKIT_CHAN_MPSC)
+		writers_died(what, name);
+	else if (kind == SHMKIT_CHAN_BROADCAST && shmkit_chan_stat(name, &ci) == 0 &&
 		 ci.writer_pid > 0)
-		err_msg(r->c->name, r->a->name, "the writer died (pid %" PRId32 ")",
-			ci.writer_pid);
+		err_msg(what, name, "the writer died (pid %" PRId32 ")", ci.writer_pid);
 	else
-		err_msg(r->c->name, r->a->name, "the writer died");
+		err_msg(what, name, "the writer died");
 }
 
 int cmd_recv(const struct args *a)
@@ -484,7 +483,9 @@ int cmd_recv(const struct args *a)
 	uint64_t count = a->count, got = 0;
 	int ret, status = 0;
 
-	ret = recv_open(a, &r.ch);
+	if (a->npos > 1 || a->prefix)
+		return recv_many(a);
+	ret = recv_open(a, a->name, &r.ch);
 	if (ret) {
 		chan_err(c->name, a->name, SHMKIT_CHAN_READER, ret);
 		return EXIT_RUNTIME;
@@ -552,12 +553,7 @@ int cmd_recv(const struct args *a)
 		if ((status = recv_flush(&r)) != 0)
 			break;
 		status = EXIT_RUNTIME;
-		if (len == -ETIMEDOUT || len == -EAGAIN)
-			err_msg(c->name, a->name, "no message within %s ms", a->timeout_ms);
-		else if (len == -EPIPE)
-			writer_died(&r, ci.kind);
-		else
-			chan_err(c->name, a->name, SHMKIT_CHAN_READER, (int)len);
+		recv_err(a, a->name, ci.kind, len);
 		break;
 	}
 	if (!status)

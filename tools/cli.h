@@ -12,6 +12,7 @@
  *   output.c   errors ("shmkit: <what>: <why>"), stdout, JSON strings
  *   region.c   create, write, read, rm
  *   channel.c  create --channel, send, recv
+ *   mux.c      recv of several channels at once, through their fds
  *   stat.c     stat: its table of fields
  *   fields.c   a table of fields written as text and as JSON
  *   ls.c       ls and gc
@@ -39,6 +40,7 @@ int cmd_rm(const struct args *a);
 int create_channel(const struct args *a);  /* create --channel */
 int cmd_send(const struct args *a);
 int cmd_recv(const struct args *a);
+int recv_many(const struct args *a);  /* recv of several NAMEs, or --prefix (mux.c) */
 int cmd_stat(const struct args *a);
 int cmd_ls(const struct args *a);
 int cmd_gc(const struct args *a);
@@ -68,6 +70,14 @@ const char *backend_name(int backend);
 const char *kind_name(int kind);
 const char *kind_a(int kind);
 const char *overflow_name(uint32_t overflow);
+/* Reports an error of a channel function on @name (@role's, 0 none). */
+void chan_err(const char *what, const char *name, int role, int err);
+/* Opens @name as its reader for recv: a broadcast subscriber maps the ring
+ * read-only where it can.  0 or a negative errno. */
+int recv_open(const struct args *a, const char *name, shmkit_chan **ch);
+/* Reports recv's error @err on @name, a channel of @kind: a timeout, a
+ * dead writer (named), or another error. */
+void recv_err(const struct args *a, const char *name, int kind, long err);
 
 /* ---------------------------------------------------------------------- */
 /* The parser's own: args.c and values.c                                  */

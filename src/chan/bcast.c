@@ -177,15 +177,15 @@ static int make_room(struct bcast *b, uint64_t end, int64_t timeout_ns)
 			uint64_t floor = scan(b, target, false, NULL);
 			if (floor < target) {
 				int64_t now = shmkit__mono_ns();
-				if (now >= b->next_ask) {
+				/* an event loop's call asks every time: between
+				 * its calls no poll period runs out */
+				if (now >= b->next_ask || (ws.try_only && b->c.w.fdw)) {
 					/* the first wait, then once per poll period */
 					b->next_ask = now + SHMKIT_POLL_NS;
 					floor = scan(b, target, true, NULL);
 				}
 			}
 			if (floor < target) {
-				if (ws.try_only)
-					return -EAGAIN;
 				int err = writer_wait(b, target, &ws);
 				if (err)
 					return err;
@@ -363,11 +363,12 @@ static int bcast_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	/* subscribers sleep on rwait, bit 0 their flag; the writer wakes all */
 	b->spair = (struct shmkit__pair){ .flag = &b->win->rwait, .futex = &b->win->rwait,
 					  .kind = SHMKIT_FLAG_BIT, .nwake = INT_MAX,
-					  .fencers = &b->win->sfence };
+					  .fencers = &b->win->sfence, .wake_id = &b->tab[0].wake,
+					  .id_stride = sizeof(*b->tab), .fdset = &b->win->sfds };
 	/* the writer sleeps on wseq with wwait its flag, which a waker lowers */
 	b->wpair = (struct shmkit__pair){ .flag = &b->win->wwait, .futex = &b->win->wseq,
 					  .kind = SHMKIT_FLAG_TAKEN, .bump = true, .nwake = 1,
-					  .fencers = &b->shm->wfence };
+					  .fencers = &b->shm->wfence, .wake_id = &b->shm->wwake };
 	if (c->role == SHMKIT_CHAN_WRITER) {
 		err = claim_writer(b);
 	} else if (!c->r->token) {
@@ -375,9 +376,14 @@ static int bcast_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	} else {
 		err = shmkit__bcast_join(b, o);
 	}
-	if (!err)
-		bcast_set_wait(c);
-	return err;
+	if (err)
+		return err;
+	bcast_set_wait(c);
+	/* subscribers waiting in event loops learn of the new writer (and
+	 * watch its death from then on); a joiner wakes the writer (BC9) */
+	if (c->role == SHMKIT_CHAN_WRITER)
+		wake_subs(b);
+	return 0;
 }
 
 static void bcast_close(shmkit_chan *c)
@@ -394,6 +400,21 @@ static void bcast_close(shmkit_chan *c)
 		return;
 	}
 	shmkit__bcast_leave(b);
+}
+
+static unsigned bcast_watch(shmkit_chan *c, uint32_t *toks)
+{
+	struct bcast *b = bcast_of(c);
+
+	if (c->role == SHMKIT_CHAN_READER) {
+		toks[0] = load_relaxed(&b->shm->writer);
+		return 1;
+	}
+	if (b->overwrite)
+		return 0;  /* the writer never waits for anyone */
+	for (unsigned i = 0; i < SHMKIT_CHAN_SUBSCRIBERS; i++)
+		toks[i] = load_relaxed(&b->tab[i].token);
+	return SHMKIT_CHAN_SUBSCRIBERS;
 }
 
 static int32_t bcast_peer_pid(shmkit_chan *c, int *alive)
@@ -420,6 +441,7 @@ const struct shmkit__chan_ops shmkit__bcast_ops = {
 	.recv = shmkit__bcast_recv,
 	.peer_pid = bcast_peer_pid,
 	.set_wait = bcast_set_wait,
+	.watch = bcast_watch,
 };
 
 int shmkit_chan_missed(const shmkit_chan *c, uint64_t *last, uint64_t *total)

@@ -176,8 +176,6 @@ static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *
 			}
 			if (err)
 				return err;
-			if (try_only)
-				return -EAGAIN;
 		}
 		err = sub_wait(b, t, ws);
 		if (err)

@@ -6,9 +6,11 @@
  * every call after that is one dispatch through its ops table.
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "chan/chan.h"
+#include "chan/fdw.h"
 
 static const struct shmkit__chan_ops *const kinds[] = {
 	[SHMKIT_CHAN_SPSC] = &shmkit__spsc_ops,
@@ -156,6 +158,7 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	c->chan_spin_ns = l0.spin_ns;
 	c->w.policy = o.policy ? o.policy : l0.policy;
 	c->w.spin_ns = o.spin_ns ? o.spin_ns : l0.spin_ns;
+	c->w.tx = -1;
 	struct shmkit__chan_open op = { .l0 = &l0, .flags = flags, .start = o.start };
 	err = k->open(c, &op);
 	if (err) {
@@ -172,10 +175,32 @@ int shmkit_chan_close(shmkit_chan *c)
 	if (!c)
 		return -EINVAL;
 	c->ops->close(c);
+	shmkit__fdw_close(c->w.fdw);
+	if (c->w.tx >= 0)
+		close(c->w.tx);
 	/* a reader's peeked but unreleased messages stay for the next reader */
 	int err = shmkit_region_close(c->r);
 	free(c);
 	return err;
+}
+
+static unsigned chan_watch(void *ctx, uint32_t *toks)
+{
+	shmkit_chan *c = ctx;
+
+	return c->ops->watch(c, toks);
+}
+
+int shmkit_chan_fd(shmkit_chan *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (!c->w.fdw) {
+		int err = shmkit__fdw_open(&c->w.fdw, &c->src, chan_watch, c);
+		if (err)
+			return err;
+	}
+	return shmkit__fdw_fd(c->w.fdw);
 }
 
 int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy, uint32_t spin_ns)

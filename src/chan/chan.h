@@ -12,6 +12,7 @@
  *             writer's half; bcast_sub.c the subscribers'; bcast.h both
  *   ring.h    geometry and the record bounds rule
  *   wait.c    the waiter: spin, sleep, wake, membarrier (wait.h)
+ *   fdw.c     the event-loop fd: wake socket, peers' pidfds (fdw.h)
  *   role.c    roles, slots, and the peer's liveness
  *   stat.c    shmkit_chan_stat, _writers, _subs, on the observer
  */
@@ -78,6 +79,9 @@ struct shmkit__chan_ops {
 	int32_t (*peer_pid)(shmkit_chan *c, int *alive);
 	/* a new wait policy for an open handle */
 	void (*set_wait)(shmkit_chan *c);
+	/* the owner tokens of the peers whose death changes what this side's
+	 * calls return (chan/fdw.h): up to SHMKIT_FDW_PEERS, 0 a free place */
+	unsigned (*watch)(shmkit_chan *c, uint32_t *toks);
 };
 
 extern const struct shmkit__chan_ops shmkit__spsc_ops, shmkit__mpsc_ops, shmkit__bcast_ops;

@@ -79,7 +79,8 @@ struct shmkit_bcast_shm {
 	shmkit_fence_set wfence;      /* 120: bit 0: the writer fences before it
 				       * sleeps; subscribers read it at each
 				       * release */
-	uint8_t pad3[128];            /* 128: reserved */
+	_Atomic uint64_t wwake;       /* 128: the writer's wake id (chan/fdw.h), 0 none */
+	uint8_t pad3[120];            /* 136: reserved */
 };
 
 /* The subscribers' window header: words every subscriber may write. */
@@ -93,7 +94,9 @@ struct shmkit_bcast_win {
 	shmkit_fence_set sfence;      /* 24: bit i: subscriber slot i fences
 				       * before it sleeps; the writer reads it at
 				       * each publication */
-	uint8_t pad[224];             /* 32 */
+	shmkit_fence_set sfds;        /* 32: bit i: subscriber slot i waits on
+				       * its event-loop fd */
+	uint8_t pad[216];             /* 40 */
 };
 
 /* One subscriber's slot: its own cache line, written by its occupant (the
@@ -107,7 +110,8 @@ struct shmkit_bcast_sub {
 	_Atomic uint64_t lost;        /* 32: messages it missed, lapped */
 	_Atomic uint64_t gaps;        /* 40: times it was lapped */
 	_Atomic uint32_t flags;       /* 48: SHMKIT_BCAST_SUB_* */
-	uint8_t pad[12];              /* 52 */
+	uint32_t pad;                 /* 52 */
+	_Atomic uint64_t wake;        /* 56: its wake id (chan/fdw.h), 0 none */
 };
 #define SHMKIT_BCAST_SUB_RDONLY 0x1u
 
@@ -129,6 +133,9 @@ _Static_assert(sizeof(struct shmkit_bcast_sub) == SHMKIT_BCAST_SUB_SIZE, "bcast 
 _Static_assert(offsetof(struct shmkit_bcast_sub, cursor) == 8, "sub.cursor");
 _Static_assert(offsetof(struct shmkit_bcast_sub, lost) == 32, "sub.lost");
 _Static_assert(offsetof(struct shmkit_bcast_sub, flags) == 48, "sub.flags");
+_Static_assert(offsetof(struct shmkit_bcast_sub, wake) == 56, "sub.wake");
+_Static_assert(offsetof(struct shmkit_bcast_shm, wwake) == 128, "bcast.wwake");
+_Static_assert(offsetof(struct shmkit_bcast_win, sfds) == 32, "win.sfds");
 _Static_assert(sizeof(struct shmkit_bcast_rec) == SHMKIT_BCAST_HDR, "bcast record header");
 _Static_assert(SHMKIT_BCAST_RING_OFF(4096) == 12288, "bcast ring offset, 4 KiB pages");
 _Static_assert(SHMKIT_BCAST_RING_OFF(65536) == 131072, "bcast ring offset, 64 KiB pages");

@@ -37,7 +37,8 @@
 #include "shmkit.h"
 
 #define SHMKIT_CHAN_MAGIC     0x48434b53u   /* "SKCH" */
-#define SHMKIT_CHAN_VERSION   3u   /* 2: per-record commit; 3: line 0 shared, fence sets (docs) */
+#define SHMKIT_CHAN_VERSION   4u   /* 2: per-record commit; 3: line 0 shared, fence sets;
+				     * 4: wake ids and fd sets (docs) */
 #define SHMKIT_CHAN_RING_OFF  256u
 #define SHMKIT_CHAN_MIN_CAP   64u
 #define SHMKIT_CHAN_MAX_CAP   (1u << 30)
@@ -85,6 +86,13 @@ struct shmkit_chan_line0 {
  * again: wakers then fence for nothing, which is safe.
  */
 typedef _Atomic uint64_t shmkit_fence_set;
+/*
+ * A sleep flag of a role of one holds 1 while its side sleeps on the
+ * futex, 2 (SHMKIT_FLAG_FD) while it waits on its event-loop fd: a waker
+ * that takes the 2 sends a datagram to the side's wake id instead.  A
+ * table's sides that wait on their fds say so in the pair's fd set (the
+ * same bits as the fence set), beside bit 0 of the futex word.
+ */
 
 struct shmkit_chan_shm {
 	struct shmkit_chan_line0 l0;  /* 0: line 0, immutable */
@@ -97,7 +105,8 @@ struct shmkit_chan_shm {
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
 	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
 	shmkit_fence_set rfence;      /* 96: bit 0: the reader fences before it sleeps */
-	uint8_t pad1[24];             /* 104 */
+	_Atomic uint64_t rwake;       /* 104: the reader's wake id (chan/fdw.h), 0 none */
+	uint8_t pad1[16];             /* 112 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
@@ -106,7 +115,8 @@ struct shmkit_chan_shm {
 	_Atomic int32_t reader_pid;   /* 152: PID of the last reader (informational) */
 	uint32_t pad2;                /* 156 */
 	shmkit_fence_set wfence;      /* 160: bit 0: the writer fences before it sleeps */
-	uint8_t pad3[88];             /* 168: reserved */
+	_Atomic uint64_t wwake;       /* 168: the writer's wake id (chan/fdw.h), 0 none */
+	uint8_t pad3[80];             /* 176: reserved */
 };
 
 _Static_assert(sizeof(struct shmkit_chan_line0) == 64, "line 0");
@@ -127,6 +137,8 @@ _Static_assert(offsetof(struct shmkit_chan_shm, writer_pid) == 92, "chan.writer_
 _Static_assert(offsetof(struct shmkit_chan_shm, reader_pid) == 152, "chan.reader_pid");
 _Static_assert(offsetof(struct shmkit_chan_shm, rfence) == 96, "chan.rfence");
 _Static_assert(offsetof(struct shmkit_chan_shm, wfence) == 160, "chan.wfence");
+_Static_assert(offsetof(struct shmkit_chan_shm, rwake) == 104, "chan.rwake");
+_Static_assert(offsetof(struct shmkit_chan_shm, wwake) == 168, "chan.wwake");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"

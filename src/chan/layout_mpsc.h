@@ -82,14 +82,17 @@ struct shmkit_mpsc_shm {
 	shmkit_fence_set wfence;      /* 176: bit i: writer entry i fences before
 				       * it sleeps; the reader reads it at each
 				       * release */
-	uint8_t pad2b[8];             /* 184 */
+	shmkit_fence_set wfds;        /* 184: bit i: writer entry i waits on its
+				       * event-loop fd */
 	/* --- line 3: wake-ups and writer bookkeeping --- */
 	_Atomic uint32_t rwait;       /* 192: the reader is about to sleep */
 	_Atomic uint32_t rseq;        /* 196: the reader's futex; writers bump it */
 	_Atomic uint64_t joins;       /* 200: writers that ever joined */
 	_Atomic uint64_t sent_gone;   /* 208: messages of writers that left */
 	_Atomic uint32_t leaves;      /* 216: writers that closed (a count) */
-	uint8_t pad3[36];             /* 220 */
+	uint32_t pad3a;               /* 220 */
+	_Atomic uint64_t rwake;       /* 224: the reader's wake id, 0 none */
+	uint8_t pad3[24];             /* 232 */
 };
 
 /* One writer's entry: its own cache line, written by its occupant alone
@@ -101,7 +104,8 @@ struct shmkit_mpsc_writer {
 				       * an earlier occupant lies before it */
 	_Atomic uint64_t pos;         /* 16: its last claim (informational) */
 	_Atomic uint64_t sent;        /* 24: messages it committed (statistics) */
-	uint8_t pad[32];              /* 32 */
+	_Atomic uint64_t wake;        /* 32: its wake id (chan/fdw.h), 0 none */
+	uint8_t pad[24];              /* 40 */
 };
 
 _Static_assert(sizeof(struct shmkit_mpsc_shm) == SHMKIT_MPSC_TABLE_OFF, "mpsc size");
@@ -119,6 +123,9 @@ _Static_assert(offsetof(struct shmkit_mpsc_shm, rseq) == 196, "mpsc.rseq");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, joins) == 200, "mpsc.joins");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, sent_gone) == 208, "mpsc.sent_gone");
 _Static_assert(offsetof(struct shmkit_mpsc_shm, leaves) == 216, "mpsc.leaves");
+_Static_assert(offsetof(struct shmkit_mpsc_shm, wfds) == 184, "mpsc.wfds");
+_Static_assert(offsetof(struct shmkit_mpsc_shm, rwake) == 224, "mpsc.rwake");
+_Static_assert(offsetof(struct shmkit_mpsc_writer, wake) == 32, "entry.wake");
 _Static_assert(sizeof(struct shmkit_mpsc_writer) == SHMKIT_MPSC_ENTRY_SIZE, "mpsc entry");
 _Static_assert(offsetof(struct shmkit_mpsc_writer, join) == 8, "entry.join");
 _Static_assert(offsetof(struct shmkit_mpsc_writer, pos) == 16, "entry.pos");

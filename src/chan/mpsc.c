@@ -66,6 +66,7 @@ struct mpsc {
 	uint64_t pending, pending_lost;
 	uint64_t judge_pos;        /* the CLAIMED record being waited on */
 	int64_t next_judge;
+	bool ask_now;          /* this call asks claimers' liveness at once */
 	int64_t next_scan;         /* when to look at the writer table again */
 	uint32_t scan_leaves;      /* leaves at the last look */
 	uint32_t dead_tok[SHMKIT_CHAN_MPSC_WRITERS];  /* tokens found dead */
@@ -201,8 +202,6 @@ static int mpsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 				err = reader_check(m, ws.try_only);
 				if (err)
 					return err;
-				if (ws.try_only)
-					return -EAGAIN;
 				/* MP14: writers sleep on wwait, whose bit 0 is their
 				 * flag; the bit stays set: the reader lowers it when
 				 * it wakes them all */
@@ -375,7 +374,9 @@ static long next_record(struct mpsc *m, const void **p, uint64_t *size,
 				m->judge_pos = m->pos;
 				m->next_judge = 0;  /* new here: ask at the first wait */
 			}
-			bool ask = now && now >= m->next_judge;
+			/* an event loop's call asks every time: between its
+			 * calls no poll period runs out (chan/fdw.h) */
+			bool ask = now && (now >= m->next_judge || m->ask_now);
 			if (ask)
 				m->next_judge = now + SHMKIT_POLL_NS;
 			int j = judge(m, m->pos, h, ask);
@@ -443,6 +444,7 @@ static long reader_next(struct mpsc *m, const void **p, uint64_t *size, int64_t 
 		/* a full step reads the clock and may ask about liveness; a
 		 * spinning call first polls briefly without */
 		bool full = ws.polled || ws.try_only || m->c.w.policy == SHMKIT_WAIT_SLEEP;
+		m->ask_now = ws.try_only && m->c.w.fdw;
 		int64_t now = full ? shmkit__mono_ns() : 0;
 		uint64_t seen;
 		long n = next_record(m, p, size, &seen, now);
@@ -473,8 +475,6 @@ static long reader_next(struct mpsc *m, const void **p, uint64_t *size, int64_t 
 					return st == 1 ? 0 : -EPIPE;
 			}
 		}
-		if (ws.try_only)
-			return -EAGAIN;
 		/* MP12: the reader sleeps on rseq with rwait its flag, the leave
 		 * count re-checked too */
 		struct idle_ctx x = { m, leaves };
@@ -641,11 +641,12 @@ static int mpsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	/* the reader sleeps on rseq, which writers bump to wake it */
 	m->rpair = (struct shmkit__pair){ .flag = &s->rwait, .futex = &s->rseq,
 					  .kind = SHMKIT_FLAG_OWN, .bump = true, .nwake = 1,
-					  .fencers = &s->rfence };
+					  .fencers = &s->rfence, .wake_id = &s->rwake };
 	/* writers sleep on wwait, bit 0 their flag; the reader wakes them all */
 	m->wpair = (struct shmkit__pair){ .flag = &s->wwait, .futex = &s->wwait,
 					  .kind = SHMKIT_FLAG_BIT, .nwake = INT_MAX,
-					  .fencers = &s->wfence };
+					  .fencers = &s->wfence, .wake_id = &m->tab[0].wake,
+					  .id_stride = sizeof(*m->tab), .fdset = &s->wfds };
 	if (c->role == SHMKIT_CHAN_WRITER) {
 		err = join(m);
 	} else {
@@ -655,9 +656,13 @@ static int mpsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 			err = reader_start(m);
 		}
 	}
-	if (!err)
-		mpsc_set_wait(c);
-	return err;
+	if (err)
+		return err;
+	mpsc_set_wait(c);
+	/* the other side, waiting in an event loop, learns of the newcomer
+	 * (and watches its death from then on) */
+	shmkit__wake(&c->w, c->role == SHMKIT_CHAN_WRITER ? &m->rpair : &m->wpair);
+	return 0;
 }
 
 static void mpsc_close(shmkit_chan *c)
@@ -675,6 +680,19 @@ static void mpsc_close(shmkit_chan *c)
 	/* seq_cst: the reader's next look at the table sees it (MP12/MP13) */
 	atomic_fetch_add(&m->shm->leaves, 1);
 	shmkit__wake(&c->w, &m->rpair);
+}
+
+static unsigned mpsc_watch(shmkit_chan *c, uint32_t *toks)
+{
+	struct mpsc *m = mpsc_of(c);
+
+	if (c->role == SHMKIT_CHAN_WRITER) {
+		toks[0] = load_relaxed(&m->shm->reader);
+		return 1;
+	}
+	for (unsigned i = 0; i < SHMKIT_CHAN_MPSC_WRITERS; i++)
+		toks[i] = load_relaxed(&m->tab[i].token);
+	return SHMKIT_CHAN_MPSC_WRITERS;
 }
 
 static int32_t mpsc_peer_pid(shmkit_chan *c, int *alive)
@@ -722,4 +740,5 @@ const struct shmkit__chan_ops shmkit__mpsc_ops = {
 	.recv = mpsc_recv,
 	.peer_pid = mpsc_peer_pid,
 	.set_wait = mpsc_set_wait,
+	.watch = mpsc_watch,
 };

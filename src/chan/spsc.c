@@ -156,8 +156,6 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 		err = peer_check(s, ws.try_only);
 		if (err)
 			return err;
-		if (ws.try_only)
-			return -EAGAIN;
 		/* SP10: the writer sleeps on head itself, the value it saw */
 		struct shmkit__sleep sl = { .watch = &s->shm->head, .seen = s->other,
 					    .fval_from = SHMKIT_FVAL_GIVEN,
@@ -251,8 +249,6 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 			}
 			if (err)
 				return err;
-			if (ws.try_only)
-				return -EAGAIN;
 		}
 		/* SP10: the reader sleeps on tail's low half, loaded before its
 		 * flag; pairs with SP9 */
@@ -378,10 +374,12 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	struct shmkit__pair rpair = {
 		.flag = &shm->rwait, .futex = (_Atomic uint32_t *)(void *)&shm->tail,
 		.kind = SHMKIT_FLAG_OWN, .nwake = 1, .fencers = &shm->rfence,
+		.wake_id = &shm->rwake,
 	};
 	struct shmkit__pair wpair = {
 		.flag = &shm->wwait, .futex = (_Atomic uint32_t *)(void *)&shm->head,
 		.kind = SHMKIT_FLAG_OWN, .nwake = 1, .fencers = &shm->wfence,
+		.wake_id = &shm->wwake,
 	};
 
 	(void)o;
@@ -415,6 +413,9 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 		store_relaxed(&shm->rwait, 0);
 	}
 	spsc_set_wait(c);
+	/* an other side waiting in an event loop learns of the new peer
+	 * (and watches its death from then on) */
+	shmkit__wake(&c->w, &s->wakes);
 	return 0;
 }
 
@@ -431,6 +432,14 @@ static void spsc_close(shmkit_chan *c)
 	 * futex compares moves: it wakes at once, not a poll period later */
 	store_release(&s->shm->tail, s->pub | 1);
 	shmkit__wake(&c->w, &s->wakes);
+}
+
+static unsigned spsc_watch(shmkit_chan *c, uint32_t *toks)
+{
+	struct spsc *s = spsc_of(c);
+
+	toks[0] = load_relaxed(c->role == SHMKIT_CHAN_WRITER ? &s->shm->reader : &s->shm->writer);
+	return 1;
 }
 
 static int32_t spsc_peer_pid(shmkit_chan *c, int *alive)
@@ -457,4 +466,5 @@ const struct shmkit__chan_ops shmkit__spsc_ops = {
 	.recv = spsc_recv,
 	.peer_pid = spsc_peer_pid,
 	.set_wait = spsc_set_wait,
+	.watch = spsc_watch,
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "chan/fdw.h"
 #include "chan/wait.h"
 
 /* ---- membarrier ---- */
@@ -122,8 +123,6 @@ static void sleep_barrier(struct shmkit__waiter *me)
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
-/* ---- waiting ---- */
-
 /* Whether this step spins (or else sleeps). */
 static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, int64_t now)
 {
@@ -136,9 +135,81 @@ static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, i
 	return now < ws->spin_until;
 }
 
+/* ---- event loops ---- */
+
+bool shmkit__wake_fd(struct shmkit__waiter *me, const struct shmkit__pair *p, uint32_t *f)
+{
+	uint32_t want = SHMKIT_FLAG_FD;
+
+	/* FD1: taking the flag, acquire: the wake id stored before it was
+	 * raised; pairs with FD2.  Whoever takes it sends the one wake */
+	if (!atomic_compare_exchange_strong_explicit(p->flag, &want, 0, memory_order_acquire,
+						     memory_order_relaxed)) {
+		*f = want;  /* taken by another waker (0), or a futex sleeper's 1 */
+		return want == 0;
+	}
+	shmkit__fdw_send(&me->tx, load_relaxed(p->wake_id));
+	return true;
+}
+
+void shmkit__wake_fds(struct shmkit__waiter *me, const struct shmkit__pair *p)
+{
+	/* FD1 for a table: the set taken at once, acquire: each slot's wake
+	 * id stored before its bit; pairs with FD2 */
+	uint64_t bits = atomic_exchange_explicit(p->fdset, 0, memory_order_acquire);
+
+	while (bits) {
+		unsigned i = (unsigned)__builtin_ctzll(bits);
+		bits &= bits - 1;
+		_Atomic uint64_t *id = (_Atomic uint64_t *)(void *)((char *)p->wake_id +
+								    p->id_stride * i);
+		shmkit__fdw_send(&me->tx, load_relaxed(id));
+	}
+}
+
+/*
+ * A step of a call with timeout 0 on a handle with an fd: arms it (the
+ * sleep of wait.h's "Event loops").  -EAGAIN armed, or 0 to look again:
+ * the re-check saw progress, or a peer died since the caller's look.
+ */
+static int fd_arm(struct shmkit__waiter *me, const struct shmkit__pair *p,
+		  const struct shmkit__sleep *s)
+{
+	if (shmkit__fdw_prepare(me->fdw))
+		return 0;
+	adapt(me);
+	uint64_t id = shmkit__fdw_id(me->fdw);
+	if (p->kind == SHMKIT_FLAG_BIT) {
+		_Atomic uint64_t *mine = (_Atomic uint64_t *)(void *)((char *)p->wake_id +
+			p->id_stride * (unsigned)__builtin_ctzll(me->fence_bit));
+		store_relaxed(mine, id);
+		/* FD2: the id before the set's bit, and the bit before the
+		 * flag; pairs with FD1 and FD3 */
+		atomic_fetch_or_explicit(p->fdset, me->fence_bit, memory_order_release);
+		atomic_fetch_or_explicit(p->flag, 1, memory_order_release);
+	} else {
+		store_relaxed(p->wake_id, id);
+		store_release(p->flag, SHMKIT_FLAG_FD);  /* FD2: the id before the flag */
+	}
+	sleep_barrier(me);  /* W1 */
+	if (load_relaxed(s->watch) == s->seen && (!s->idle || s->idle(s->ctx)))
+		return -EAGAIN;
+	if (p->kind != SHMKIT_FLAG_BIT) {
+		/* progress came: no wake needed (a waker may have taken it) */
+		uint32_t want = SHMKIT_FLAG_FD;
+		atomic_compare_exchange_strong_explicit(p->flag, &want, 0, memory_order_relaxed,
+							memory_order_relaxed);
+	}
+	return 0;
+}
+
+/* ---- waiting ---- */
+
 int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		      const struct shmkit__pair *p, const struct shmkit__sleep *s)
 {
+	if (ws->try_only)
+		return me->fdw ? fd_arm(me, p, s) : -EAGAIN;
 	int64_t now = shmkit__mono_ns();
 
 	if (ws->deadline >= 0 && now >= ws->deadline)

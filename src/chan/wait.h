@@ -47,6 +47,14 @@
  *
  * and after a publication the other side may sleep on:
  *	shmkit__wake(&me, &pair);
+ *
+ * Event loops.  A handle whose fd was asked for (shmkit_chan_fd, chan/fdw.h)
+ * waits outside the library: a step of a call with timeout 0, where the
+ * call would return -EAGAIN, arms instead of sleeping.  It drains its fd,
+ * stores its wake id, raises its flag as SHMKIT_FLAG_FD (a role of one)
+ * or bit 0 and its bit of the pair's fd set (a table's side), then W1 and
+ * the same re-check as a sleep; the waker that finds it so sends one
+ * datagram to the wake id, which makes the fd readable.
  */
 #ifndef SHMKIT_CHAN_WAIT_H
 #define SHMKIT_CHAN_WAIT_H
@@ -77,6 +85,8 @@ struct shmkit__waiter {
 	uint64_t fence_bit;          /* this side's bit there */
 	uint64_t calls;              /* waits started: about one per message */
 	uint64_t calls_at_sleep;     /* calls at the last sleep */
+	struct shmkit__fdw *fdw;     /* the event-loop fd's, once asked for */
+	int tx;                      /* the socket wakes are sent from, -1 none yet */
 };
 
 /*
@@ -100,6 +110,9 @@ enum shmkit__flag_kind {
 			     * waker's +1 lowers it and moves the word, so a sleeper
 			     * whose flag an earlier wake took finds the word moved */
 };
+/* The value of an OWN or TAKEN flag whose side waits on its fd: the waker
+ * that takes it (to 0) sends the wake. */
+#define SHMKIT_FLAG_FD 2u
 
 /* One direction of wake-ups: where its sleepers sleep, and how. */
 struct shmkit__pair {
@@ -109,6 +122,11 @@ struct shmkit__pair {
 	bool bump;                   /* the waker adds 1 to the futex word (a sequence) */
 	int nwake;                   /* sleepers a wake wakes: 1, or all (INT_MAX) */
 	shmkit_fence_set *fencers;   /* the sleepers that fence (W1 without membarrier) */
+	/* the sleepers' wake ids: a role of one's, or (FLAG_BIT) slot 0's,
+	 * slot i's @id_stride * i bytes on */
+	_Atomic uint64_t *wake_id;
+	size_t id_stride;
+	shmkit_fence_set *fdset;     /* FLAG_BIT: the slots armed on their fds */
 };
 
 /* Where the value a sleep compares comes from. */
@@ -178,7 +196,8 @@ static inline bool shmkit__wait_poll(const struct shmkit__waiter *me, struct shm
 /*
  * One wait step: spins on @s->watch, or sleeps on @p's futex word, per
  * policy (see the top of this file).  Returns 0 to look again, or
- * -ETIMEDOUT / -EINTR.
+ * -ETIMEDOUT / -EINTR.  In a call with timeout 0: -EAGAIN, after arming
+ * the handle's fd if it has one (0 if the re-check saw progress).
  */
 int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		      const struct shmkit__pair *p, const struct shmkit__sleep *s);
@@ -196,20 +215,38 @@ static inline void shmkit__wake_barrier(const struct shmkit__waiter *me,
 		atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* The wakes of sides that wait on their fds (wait.c): a role of one's
+ * flag @f was seen SHMKIT_FLAG_FD; false if it turned out to be a futex
+ * sleeper's (*f then holds its flag); and a table's fd set. */
+bool shmkit__wake_fd(struct shmkit__waiter *me, const struct shmkit__pair *p, uint32_t *f);
+void shmkit__wake_fds(struct shmkit__waiter *me, const struct shmkit__pair *p);
+
 /* After a publication the sleepers of @p may wait for: W2, then a wake if
  * a flag is raised (inline: every commit and release passes here). */
-static inline void shmkit__wake(const struct shmkit__waiter *me, const struct shmkit__pair *p)
+static inline void shmkit__wake(struct shmkit__waiter *me, const struct shmkit__pair *p)
 {
 	shmkit__wake_barrier(me, p->fencers);  /* W2 */
 	uint32_t f = load_relaxed(p->flag);
 	if (!(p->kind == SHMKIT_FLAG_BIT ? f & 1 : f))
 		return;
+	if (p->kind != SHMKIT_FLAG_BIT && f == SHMKIT_FLAG_FD && shmkit__wake_fd(me, p, &f))
+		return;
 	if (p->kind == SHMKIT_FLAG_TAKEN)
 		store_relaxed(p->flag, 0);
 	/* +1: a sequence moved, or (FLAG_BIT) the flag lowered with it; only
 	 * wakers write it so */
-	if (p->kind == SHMKIT_FLAG_BIT || p->bump)
+	if (p->kind == SHMKIT_FLAG_BIT) {
+		/* FD3: the flag lowered before the fd set is taken, acquire: a
+		 * side whose raise this +1 lowers is in the set we take (its
+		 * bit was stored first, FD2); a set taken before the +1 could
+		 * miss a side that re-armed in between, whose raised bit the +1
+		 * would then lower with no wake sent */
+		atomic_fetch_add_explicit(p->futex, 1, memory_order_acquire);
+		if (p->fdset && load_relaxed(p->fdset))
+			shmkit__wake_fds(me, p);
+	} else if (p->bump) {
 		fetch_add_relaxed(p->futex, 1);
+	}
 	shmkit__futex_wake(p->futex, p->nwake);
 }
 

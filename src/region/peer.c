@@ -274,6 +274,29 @@ int32_t shmkit__token_pid(const struct shmkit_hdr *h, uint32_t token)
 	return v.pid;
 }
 
+int shmkit__token_proc(const struct shmkit_hdr *h, uint32_t token, int32_t *pid,
+		       uint64_t *start_time, uint64_t *pidns)
+{
+	unsigned slot = shmkit__tok_slot(token);
+
+	*pid = 0;
+	*start_time = 0;
+	if (slot >= SHMKIT_PEER_SLOTS)
+		return -ESRCH;
+	uint64_t claim = load_acquire(&((struct shmkit_hdr *)h)->peers[slot].claim);  /* A3 */
+	if (claim == 0 || shmkit__tok_gen(shmkit__tok_make(0, claim >> 32)) !=
+			  shmkit__tok_gen(token))
+		return -ESRCH;
+	struct slot_view v;
+	slot_read(&h->peers[slot], &v);
+	if (!v.stable || v.pid <= 0)
+		return -ESRCH;
+	*pid = v.pid;
+	*start_time = v.start_time;
+	*pidns = v.pidns;
+	return 0;
+}
+
 int shmkit__token_valid(uint32_t v)
 {
 	return !(v & SHMKIT_TOK_RESERVED) && shmkit__tok_slot(v) < SHMKIT_PEER_SLOTS;

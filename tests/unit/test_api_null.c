@@ -243,6 +243,7 @@ Test(api_null, chan_commit) { EXPECT_EINVAL(shmkit_chan_commit(NULL)); }
 Test(api_null, chan_release) { EXPECT_EINVAL(shmkit_chan_release(NULL)); }
 Test(api_null, chan_set_wait) { EXPECT_EINVAL(shmkit_chan_set_wait(NULL, 0, 0)); }
 Test(api_null, chan_max_msg) { EXPECT_RET(shmkit_chan_max_msg(NULL), 0); }
+Test(api_null, chan_fd) { EXPECT_EINVAL(shmkit_chan_fd(NULL)); }
 Test(api_null, chan_region) { cr_expect_null(shmkit_chan_region(NULL)); }
 
 Test(api_null, chan_reserve)
@@ -367,7 +368,7 @@ static const char *const covered[] = {
 	"shmkit_chan_open", "shmkit_chan_create", "shmkit_chan_close", "shmkit_chan_send",
 	"shmkit_chan_recv", "shmkit_chan_reserve", "shmkit_chan_commit", "shmkit_chan_peek",
 	"shmkit_chan_release", "shmkit_chan_missed", "shmkit_chan_set_wait",
-	"shmkit_chan_max_msg", "shmkit_chan_peer_pid", "shmkit_chan_region",
+	"shmkit_chan_max_msg", "shmkit_chan_fd", "shmkit_chan_peer_pid", "shmkit_chan_region",
 	"shmkit_chan_stat", "shmkit_chan_writers", "shmkit_chan_subs",
 };
 

@@ -515,7 +515,8 @@ Test(chan_spsc_corrupt, corrupt_immutable_line)
 		{ 0, 0, 4, -EBADMSG, "magic 0" },
 		{ 4, 1, 4, -EPROTONOSUPPORT, "version 1 (the tail-published layout)" },
 		{ 4, 2, 4, -EPROTONOSUPPORT, "version 2 (shmkit 0.1's layout)" },
-		{ 4, 4, 4, -EPROTONOSUPPORT, "version 4" },
+		{ 4, 3, 4, -EPROTONOSUPPORT, "version 3 (shmkit 0.2's layout)" },
+		{ 4, 5, 4, -EPROTONOSUPPORT, "version 5" },
 		{ 4, 0, 4, -EPROTONOSUPPORT, "version 0" },
 		{ 8, 4, 4, -EPROTONOSUPPORT, "type 4" },  /* 3: broadcast */
 		{ 8, 2, 4, -EBADMSG, "type 2 (mpsc) with an spsc ring offset" },
