@@ -59,7 +59,7 @@ const struct command args_commands[CMD_COUNT] = {
 	  "milliseconds (default: wait).  Fails when the reader dies; on any error\n"
 	  "the stream is left unended, so the reader reports that the writer died.\n" },
 	[CMD_RECV] = { "recv", CMD_RECV,
-	  "recv NAME [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--start next|newest|oldest]",
+	  "recv NAME... [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--prefix] [--start next|newest|oldest]",
 	  "Receives the messages of channel NAME as its reader and writes them to\n"
 	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
 	  "with --null) goes between a message that lacks one and the next, so\n"
@@ -78,7 +78,14 @@ const struct command args_commands[CMD_COUNT] = {
 	  "sent), newest (the newest message held) or oldest (the oldest held).\n"
 	  "Its mapping of the ring is read-only.  Under overwrite, each time the\n"
 	  "writer laps it a line on stderr says how many messages it missed; it\n"
-	  "goes on from the oldest message held, never printing a torn one.\n" },
+	  "goes on from the oldest message held, never printing a torn one.\n"
+	  "Several NAMEs: reads every channel at once, in one loop over their\n"
+	  "event-loop fds, each message whole (with its newline) as it arrives,\n"
+	  "each channel's in its order.  It ends when every stream has ended;\n"
+	  "--count counts the messages of all, --timeout the wait for any.  A\n"
+	  "channel whose writer died is reported and left; the others go on, and\n"
+	  "recv then exits 1.  --prefix: each message starts with its channel's\n"
+	  "NAME and \": \" (one NAME or several).\n" },
 	[CMD_LS] = { "ls", CMD_LS,
 	  "ls [--json]",
 	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"

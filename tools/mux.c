@@ -43,6 +43,7 @@ struct mux {
 	int n;
 	char *out;
 	size_t used, size;
+	bool out_failed;  /* stdout refused: stop */
 };
 
 /* Writes out what was gathered, then releases what each source peeked:
@@ -146,10 +147,13 @@ static int mux_open(struct mux *m, int ep)
 	return 0;
 }
 
-/* Takes up to MUX_BATCH messages of @s with timeout 0: 1 if it may have
- * more, 0 if it is drained (or ended), EXIT_RUNTIME, or -1 when --count
- * is reached. */
-static int mux_drain(struct mux *m, struct source *s, uint64_t *got)
+/* What a drain of one source came to. */
+enum drained { MUX_IDLE, MUX_MORE, MUX_COUNT, MUX_FAILED };
+
+/* Takes up to MUX_BATCH messages of @s with timeout 0: MUX_MORE if it may
+ * have more, MUX_IDLE drained (or ended), MUX_COUNT when --count is
+ * reached, MUX_FAILED after reporting. */
+static enum drained mux_drain(struct mux *m, struct source *s, uint64_t *got)
 {
 	const struct args *a = m->a;
 
@@ -159,15 +163,16 @@ static int mux_drain(struct mux *m, struct source *s, uint64_t *got)
 				   : shmkit_chan_peek(s->ch, &p, 0);
 		if (len > 0) {
 			s->held = !s->copy;
-			int ret = mux_msg(m, s, p, (size_t)len);
-			if (ret)
-				return ret;
+			if (mux_msg(m, s, p, (size_t)len)) {
+				m->out_failed = true;
+				return MUX_FAILED;
+			}
 			if (a->count && ++*got >= a->count)
-				return -1;
+				return MUX_COUNT;
 			continue;
 		}
 		if (len == -EAGAIN)
-			return 0;
+			return MUX_IDLE;
 		if (len == -EOVERFLOW) {
 			uint64_t last = 0;
 			shmkit_chan_missed(s->ch, &last, NULL);
@@ -177,12 +182,13 @@ static int mux_drain(struct mux *m, struct source *s, uint64_t *got)
 		}
 		s->done = true;
 		if (len == 0)
-			return 0;  /* the end of its stream */
-		int ret = mux_flush(m);  /* what came before the error goes out first */
-		recv_err(a, s->name, s->kind, len);
-		return ret ? ret : EXIT_RUNTIME;
+			return MUX_IDLE;  /* the end of its stream */
+		/* what came before the error goes out first */
+		if (mux_flush(m) == 0)
+			recv_err(a, s->name, s->kind, len);
+		return MUX_FAILED;
 	}
-	return 1;
+	return MUX_MORE;
 }
 
 static int mux_run(struct mux *m, int ep)
@@ -201,12 +207,14 @@ static int mux_run(struct mux *m, int ep)
 			struct source *s = &m->src[i];
 			if (s->done)
 				continue;
-			int r = mux_drain(m, s, &got);
-			if (r == -1)
-				return mux_flush(m);
-			if (r == EXIT_RUNTIME)
+			enum drained r = mux_drain(m, s, &got);
+			if (r == MUX_COUNT)
+				return mux_flush(m) ? EXIT_RUNTIME : status;
+			if (r == MUX_FAILED)
 				status = EXIT_RUNTIME;
-			if (r == 1)
+			if (m->out_failed)
+				return EXIT_RUNTIME;
+			if (r == MUX_MORE)
 				more = true;
 			live += !s->done;
 		}

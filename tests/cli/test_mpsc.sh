@@ -212,9 +212,9 @@ expect_usage "$SHMKIT" create "$U" --channel mpsc --capacity 4K --policy backpre
 
 # --- help ------------------------------------------------------------------------------
 expect_exit 0 "$SHMKIT" --help && expect_stdout_contains "--channel spsc|mpsc"
-for cmd in send recv; do
-	expect_exit 0 "$SHMKIT" "$cmd" --help &&
-		expect_stdout_contains "Usage: shmkit $cmd NAME [--create [--channel KIND] [--capacity BYTES]]"
+for syn in "send NAME" "recv NAME..."; do
+	expect_exit 0 "$SHMKIT" "${syn%% *}" --help &&
+		expect_stdout_contains "Usage: shmkit $syn [--create [--channel KIND] [--capacity BYTES]]"
 done
 expect_exit 0 "$SHMKIT" recv --help && expect_stdout_contains "lost"
 
