@@ -62,7 +62,9 @@ endif
 LIB_SRCS := $(wildcard src/*.c src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 SONAME := libshmkit.so.$(ABI)
-EXAMPLE_SRCS := $(wildcard examples/*.c)
+# examples/uv_chan.c needs libuv (libuv1-dev): built by `make test`, which
+# installs it, or `make uv-example`; not by a plain `make`
+EXAMPLE_SRCS := $(filter-out examples/uv_chan.c,$(wildcard examples/*.c))
 EXAMPLES := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -78,7 +80,7 @@ CLI_SRCS := $(wildcard tools/*.c)
 CLI_OBJS := $(CLI_SRCS:tools/%.c=$(B)/tools/%.o)
 PARSER_OBJS := $(B)/tools/args.o $(B)/tools/values.o $(B)/tools/help.o
 
-.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model ci
+.PHONY: all lib test tests-build demo bench fuzz install uninstall clean check-deps torture model ci uv-example
 all: lib $(B)/shmkit $(EXAMPLES)
 lib: $(B)/libshmkit.a $(B)/libshmkit.so
 
@@ -122,6 +124,15 @@ $(B)/examples/%: examples/%.c $(B)/libshmkit.a
 	$(vecho) CC $@
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MF $@.d -o $@ $< $(B)/libshmkit.a $(LDFLAGS)
 
+$(B)/examples/uv_chan: examples/uv_chan.c $(B)/libshmkit.a
+	@mkdir -p $(@D)
+	$(vecho) CC $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(shell pkg-config --cflags libuv 2>/dev/null) $(CFLAGS) \
+		-MF $@.d -o $@ $< $(B)/libshmkit.a $(LDFLAGS) \
+		$(or $(shell pkg-config --libs libuv 2>/dev/null),-luv)
+
+uv-example: $(B)/examples/uv_chan
+
 # Tests see the library's internals (src/) as well as its public header.
 $(B)/tests/%: tests/unit/%.c $(B)/libshmkit.a
 	@mkdir -p $(@D)
@@ -144,7 +155,7 @@ $(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libshmkit
 	$(Q)$(CC) $(BASE_CFLAGS) -Itests/fuzz -Itools $(CFLAGS) -MF $@.d -o $@ $< tests/fuzz/replay.c \
 		$(filter %.o,$^) $(B)/libshmkit.a $(LDFLAGS)
 
-tests-build: all $(UNIT_TESTS) $(HELPERS) $(FUZZ_REPLAYS)
+tests-build: all $(UNIT_TESTS) $(HELPERS) $(FUZZ_REPLAYS) $(B)/examples/uv_chan
 
 # `make test` installs what the tests need (as root, when missing), then
 # builds and runs everything; tests/run.sh prints the closing summary.

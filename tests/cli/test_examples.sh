@@ -11,7 +11,7 @@ set -u
 
 EX=$B/examples
 for x in hello_writer hello_reader mmap_poll anon_fork msync_demo fd_pass \
-	writer reader chan_stream; do
+	writer reader chan_stream epoll_mux uv_chan; do
 	if [ ! -x "$EX/$x" ]; then
 		fail "$EX/$x is not built"
 		finish
@@ -239,6 +239,51 @@ cmp -s "$T/serve.out" "$T/want" ||
 [ ! -e "$SOCK" ] || fail "fd_pass serve left its socket $SOCK"
 expect_exit 2 "$EX/fd_pass" serve
 expect_exit 2 "$EX/fd_pass" bogus "$SOCK"
+
+# ---- epoll_mux: two channels, a TCP listener and a timer in one epoll loop ----
+MA=${P}mux_a MB=${P}mux_b
+"$EX/epoll_mux" "$MA" "$MB" 10 >"$T/mux.out" 2>"$T/mux.err" &
+mpid=$!
+BG+=("$mpid")
+wait_until 10 grep -q '^listening on 127.0.0.1:' "$T/mux.out" || fail "epoll_mux never listened"
+port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$T/mux.out")
+printf 'one\ntwo\n' | "$SHMKIT" send "$MA" || fail "send $MA"
+(printf 'three\n'; sleep 30) 2>/dev/null | "$SHMKIT" send "$MB" &
+mbs=$!
+BG+=("$mbs")
+wait_until 10 grep -q '^mux_b: three$' <(sed "s/^$P//" "$T/mux.out") ||
+	fail "epoll_mux never printed the message of $MB"
+# the TCP side of the same loop answers while a stream is still open
+got=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && cat <&3" 2>&1)
+expect_eq "$got" "messages 3" "epoll_mux's answer on TCP"
+kill -9 "$mbs"
+wait_exit "$mpid"
+expect_eq "$WRC" 1 "epoll_mux exit status after a writer was killed (stderr: $(cat "$T/mux.err"))"
+grep -q "epoll_mux: $MB: " "$T/mux.err" || fail "epoll_mux did not report $MB's writer: $(cat "$T/mux.err")"
+cat >"$T/want" <<END
+listening on 127.0.0.1:$port
+$MA: one
+$MA: two
+$MA: the stream ended
+$MB: three
+both streams ended after 3 messages
+END
+cmp -s "$T/mux.out" "$T/want" || fail "epoll_mux output differs: $(diff "$T/want" "$T/mux.out")"
+"$SHMKIT" rm "$MA" "$MB"
+expect_exit 2 "$EX/epoll_mux" "$MA"
+
+# ---- uv_chan: a channel read from a libuv loop ----
+UC=${P}uv
+"$EX/uv_chan" "$UC" 10 >"$T/uv.out" 2>"$T/uv.err" &
+upid=$!
+BG+=("$upid")
+wait_until 10 grep -q '^reading ' "$T/uv.out" || fail "uv_chan never started"
+printf 'x\ny\n' | "$SHMKIT" send "$UC" || fail "send $UC"
+wait_exit "$upid"
+expect_eq "$WRC" 0 "uv_chan exit status (stderr: $(cat "$T/uv.err"))"
+printf 'reading %s\nx\ny\n%s: the stream ended after 2 messages\n' "$UC" "$UC" >"$T/want"
+cmp -s "$T/uv.out" "$T/want" || fail "uv_chan output differs: $(diff "$T/want" "$T/uv.out")"
+"$SHMKIT" rm "$UC"
 
 # ---- examples/demo.sh (make demo) ----
 B="$B" timeout 30 bash examples/demo.sh >"$T/demo.out" 2>"$T/demo.err" </dev/null &
