@@ -50,6 +50,8 @@
 	"  chan_sleep      default), sleep at once\n" \
 	"  chan_zc         a shmkit channel in place (zero copy): reserve/commit,\n" \
 	"                  peek/release, streams in batches of up to 64\n" \
+	"  chan_epoll      a shmkit channel with timeout-0 calls, each side\n" \
+	"                  waiting in epoll_wait on its end's shmkit_chan_fd\n" \
 	"  chan_idle       a receiver waiting on an empty channel for 100 ms: its\n" \
 	"                  CPU time over its wall time\n" \
 	"  mpsc_1w         streams through a shmkit MPSC channel from 1, 2 or 4\n" \

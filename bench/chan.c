@@ -13,6 +13,10 @@
  *                    (reserve, fill, commit; streams commit up to ZC_BATCH
  *                    at once), the receiver reads one word of every cache
  *                    line of it where it lies (peek, release)
+ *   chan_epoll       as chan_spin_sleep, but every call has timeout 0 and
+ *                    a side that gets -EAGAIN waits in epoll_wait on its
+ *                    end's event-loop fd (shmkit_chan_fd), as a server's
+ *                    loop does
  *   chan_idle        one reader waiting on an empty channel with the
  *                    default policy for IDLE_NS: the CPU time an idle
  *                    receiver costs once its spin budget is spent
@@ -56,6 +60,7 @@
 #include <string.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -111,6 +116,7 @@ struct chan_ctx {
 	pid_t helper[8];         /* side A's helpers: writers 1..writers-1,
 				  * or subscribers 1..subs-1 */
 	uint64_t wseq[4];        /* each writer's sequence (as sent, as read) */
+	int ep_tx, ep_rx;        /* chan_epoll: epoll sets of this side's ends' fds */
 };
 
 /* Removes the names that are left; a missing one is no error. */
@@ -148,6 +154,7 @@ static int chan_setup_kind(void **ctx, const struct bench_cell *cell, unsigned p
 
 	if (!c)
 		return -ENOMEM;
+	c->ep_tx = c->ep_rx = -1;
 	c->policy = policy;
 	c->size = cell->size;
 	for (c->cap = CAP_MIN; c->cap / 4 < cell->size;)
@@ -207,6 +214,10 @@ static void chan_teardown(void *ctx)
 
 	shmkit_chan_close(c->tx);
 	shmkit_chan_close(c->rx);
+	if (c->ep_tx >= 0)
+		close(c->ep_tx);
+	if (c->ep_rx >= 0)
+		close(c->ep_rx);
 	if (!c->removed)
 		chan_remove_names(c);
 	free(c);
@@ -323,6 +334,134 @@ static int chan_recv_n(struct bench_side *s, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++) {
 		if ((err = chan_get(s, c)))
+			return err;
+		if (bench_seq(s->buf) != ++s->seq)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Event loops: timeout 0, and epoll_wait on the fd after -EAGAIN          */
+
+/* An epoll set holding @ch's event-loop fd. */
+static int epoll_of(shmkit_chan *ch, int *ep)
+{
+	int fd = ch ? shmkit_chan_fd(ch) : -1;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!ch)
+		return 0;
+	if (fd < 0)
+		return fd;
+	*ep = epoll_create1(EPOLL_CLOEXEC);
+	if (*ep < 0 || epoll_ctl(*ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -errno;
+	return 0;
+}
+
+static int epoll_start_a(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	int err = chan_start_a(s);
+
+	if (!err)
+		err = epoll_of(c->tx, &c->ep_tx);
+	if (!err)
+		err = epoll_of(c->rx, &c->ep_rx);
+	return err;
+}
+
+static int epoll_start_b(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	int err = chan_start_b(s);
+
+	if (!err)
+		err = epoll_of(c->tx, &c->ep_tx);
+	if (!err)
+		err = epoll_of(c->rx, &c->ep_rx);
+	return err;
+}
+
+/* Sleeps in epoll until @ep's fd is readable. */
+static int epoll_sleep(int ep)
+{
+	struct epoll_event ev;
+	int n;
+
+	while ((n = epoll_wait(ep, &ev, 1, -1)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? -errno : 0;
+}
+
+static int epoll_put(struct bench_side *s, struct chan_ctx *c)
+{
+	int err;
+
+	while ((err = shmkit_chan_send(c->tx, s->buf, s->size, 0)) == -EAGAIN)
+		if ((err = epoll_sleep(c->ep_tx)))
+			return err;
+	return err;
+}
+
+static int epoll_get(struct bench_side *s, struct chan_ctx *c)
+{
+	long n;
+	int err;
+
+	while ((n = shmkit_chan_recv(c->rx, s->buf, s->size, 0)) == -EAGAIN)
+		if ((err = epoll_sleep(c->ep_rx)))
+			return err;
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == s->size ? 0 : -EPROTO;
+}
+
+static int epoll_rt_a(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	uint64_t seq = ++s->seq;
+	int err;
+
+	bench_stamp(s->buf, seq);
+	if ((err = epoll_put(s, c)) || (err = epoll_get(s, c)))
+		return err;
+	return bench_seq(s->buf) == seq ? 0 : -EPROTO;
+}
+
+static int epoll_rt_b(struct bench_side *s)
+{
+	struct chan_ctx *c = s->ctx;
+	int err;
+
+	if ((err = epoll_get(s, c)))
+		return err;
+	if (bench_seq(s->buf) != ++s->seq)
+		return -EPROTO;
+	return epoll_put(s, c);
+}
+
+static int epoll_send_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	int err;
+
+	for (uint64_t i = 0; i < n; i++) {
+		bench_stamp(s->buf, ++s->seq);
+		if ((err = epoll_put(s, c)))
+			return err;
+	}
+	return 0;
+}
+
+static int epoll_recv_n(struct bench_side *s, uint64_t n)
+{
+	struct chan_ctx *c = s->ctx;
+	int err;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if ((err = epoll_get(s, c)))
 			return err;
 		if (bench_seq(s->buf) != ++s->seq)
 			return -EPROTO;
@@ -779,6 +918,12 @@ static const struct bench_method chan_methods[] = {
 	  .start_a = chan_start_a, .start_b = chan_start_b,
 	  .round_a = zc_rt_a, .round_b = zc_rt_b,
 	  .send_a = zc_send_n, .recv_b = zc_recv_n },
+	{ .name = "chan_epoll", .what = "shmkit channel, epoll on its fd",
+	  .kinds = BOTH, .sized = true, .policy = "fd", .copies = 2,
+	  .setup = chan_spin_sleep_setup, .teardown = chan_teardown, .abandon = chan_abandon,
+	  .start_a = epoll_start_a, .start_b = epoll_start_b,
+	  .round_a = epoll_rt_a, .round_b = epoll_rt_b,
+	  .send_a = epoll_send_n, .recv_b = epoll_recv_n },
 	{ .name = "chan_idle", .what = "idle receiver, 100 ms waits",
 	  .kinds = BENCH_COST, .policy = "spin_sleep", .copies = -1, .ops = 2,
 	  .setup = idle_setup, .teardown = chan_teardown, .cost = idle_cost },

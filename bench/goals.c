@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * goals.c - issue #5's goals, each a ratio of two figures of the same run.
+ * goals.c - the goals of issues #5 and #15, each a ratio of two figures of
+ * the same run.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -53,6 +54,11 @@ static const struct goal_def defs[] = {
 	  BYTES_OF("chan_spin_sleep", 64 * KIB), BYTES_OF("pipe", 64 * KIB) },
 	{ "zero copy, stream 1 MiB messages", ">= 1.5x copy", "x copy", 1.5, false,
 	  BYTES_OF("chan_zc", MIB), BYTES_OF("chan_spin_sleep", MIB) },
+	/* issue #15: channels in event loops */
+	{ "epoll round trip, 64 B", "<= 1x eventfd", "x eventfd", 1, true,
+	  LAT("chan_epoll", 64), LAT("eventfd", 0) },
+	{ "epoll stream 64 B messages", ">= 0.8x spin-sleep", "x spin-sleep", 0.8, false,
+	  RATE_OF("chan_epoll", 64), RATE_OF("chan_spin_sleep", 64) },
 };
 
 /* An operand's figure, NAN if its cell did not run. */
