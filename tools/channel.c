@@ -171,8 +171,10 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 			if (deadline >= 0 && (left = deadline - mono_ns()) < 0)
 				left = 0;
 			ret = shmkit_chan_reserve(s->ch, len, &dst, left);
-		} while (ret == -EINTR);
+		} while (ret == -EINTR && !stop_signal());
 	}
+	if (ret == -EINTR)
+		return 128 + stop_signal();  /* stopped: this message is not taken */
 	if (ret == -EPIPE) {
 		err_msg(s->c->name, s->a->name, "the reader is gone");
 		return EXIT_RUNTIME;
@@ -227,7 +229,16 @@ static int send_stdin(struct sender *s)
 			buf = nb;
 			cap = grow;
 		}
-		ssize_t got = read(STDIN_FILENO, buf + have, cap - have);
+		ssize_t got = stop_signal() ? -1 : read(STDIN_FILENO, buf + have, cap - have);
+		if (got < 0 && stop_signal()) {
+			/* stopped: whole lines went already; a part of one goes as
+			 * it would at the end of stdin, so nothing read is lost */
+			size_t rest = have;
+			if (rest && (status = send_msg(s, buf, rest)) != 0)
+				goto out;
+			status = 128 + stop_signal();
+			break;
+		}
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -283,7 +294,15 @@ int cmd_send(const struct args *a)
 		chan_err(c->name, a->name, SHMKIT_CHAN_WRITER, ret);
 		return EXIT_RUNTIME;
 	}
+	stop_catch();
 	ret = send_stdin(&s);
+	if (ret > 128) {
+		/* Ctrl-C or kill: the stream ends cleanly, after what was sent */
+		int err = shmkit_chan_close(s.ch);
+		if (err)
+			lib_err(c->name, a->name, err);
+		return ret;
+	}
 	if (ret) {
 		abandoned = s.ch;  /* the stream stays unended: see abandoned */
 		return ret;
@@ -483,6 +502,7 @@ int cmd_recv(const struct args *a)
 	uint64_t count = a->count, got = 0;
 	int ret, status = 0;
 
+	stop_catch();
 	if (a->npos > 1 || a->prefix)
 		return recv_many(a);
 	ret = recv_open(a, a->name, &r.ch);
@@ -525,14 +545,21 @@ int cmd_recv(const struct args *a)
 		const void *p;
 		if (r.copy && (status = recv_room(&r)) != 0)
 			break;
-		long len = recv_take(&r, &p, 0);
+		long len = stop_signal() ? -EINTR : recv_take(&r, &p, 0);
 		if (len == -EAGAIN) {
 			/* nothing now: show what we have before we wait */
 			if ((status = recv_flush(&r)) != 0)
 				break;
 			do
 				len = recv_take(&r, &p, a->timeout_ns);
-			while (len == -EINTR);
+			while (len == -EINTR && !stop_signal());
+		}
+		if (len == -EINTR || (len == -EAGAIN && stop_signal())) {
+			/* Ctrl-C or kill: what was written goes back, the rest stays */
+			status = recv_flush(&r);
+			if (!status)
+				status = 128 + stop_signal();
+			break;
 		}
 		if (len > 0) {
 			got++;

@@ -13,6 +13,7 @@
  *   region.c   create, write, read, rm
  *   channel.c  create --channel, send, recv
  *   mux.c      recv of several channels at once, through their fds
+ *   stop.c     SIGINT and SIGTERM for send and recv: a clean end
  *   stat.c     stat: its table of fields
  *   fields.c   a table of fields written as text and as JSON
  *   ls.c       ls and gc
@@ -41,6 +42,11 @@ int create_channel(const struct args *a);  /* create --channel */
 int cmd_send(const struct args *a);
 int cmd_recv(const struct args *a);
 int recv_many(const struct args *a);  /* recv of several NAMEs, or --prefix (mux.c) */
+
+/* stop.c: catches SIGINT and SIGTERM (waiting calls return EINTR); the
+ * signal caught, 0 none.  A command that stops for it exits 128 + it. */
+void stop_catch(void);
+int stop_signal(void);
 int cmd_stat(const struct args *a);
 int cmd_ls(const struct args *a);
 int cmd_gc(const struct args *a);

@@ -57,7 +57,10 @@ const struct command args_commands[CMD_COUNT] = {
 	  "writer with no subscriber never waits: start the recvs first.\n"
 	  "--timeout: give up when there is no room for a message within MS\n"
 	  "milliseconds (default: wait).  Fails when the reader dies; on any error\n"
-	  "the stream is left unended, so the reader reports that the writer died.\n" },
+	  "the stream is left unended, so the reader reports that the writer died.\n"
+	  "Ctrl-C (SIGINT) or SIGTERM is not an error: what was read from stdin\n"
+	  "goes (a part of a line as a last message), the stream ends cleanly, and\n"
+	  "send exits 130 or 143.\n" },
 	[CMD_RECV] = { "recv", CMD_RECV,
 	  "recv NAME... [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--prefix] [--start next|newest|oldest]",
 	  "Receives the messages of channel NAME as its reader and writes them to\n"
@@ -85,7 +88,9 @@ const struct command args_commands[CMD_COUNT] = {
 	  "--count counts the messages of all, --timeout the wait for any.  A\n"
 	  "channel whose writer died is reported and left; the others go on, and\n"
 	  "recv then exits 1.  --prefix: each message starts with its channel's\n"
-	  "NAME and \": \" (one NAME or several).\n" },
+	  "NAME and \": \" (one NAME or several).\n"
+	  "Ctrl-C (SIGINT) or SIGTERM: recv stops after what it wrote, which leaves\n"
+	  "the channel; the rest stays for the next reader; exit 130 or 143.\n" },
 	[CMD_LS] = { "ls", CMD_LS,
 	  "ls [--json]",
 	  "Lists every POSIX object in /dev/shm and every System V segment, with\n"

@@ -203,6 +203,8 @@ static int mux_run(struct mux *m, int ep)
 		struct epoll_event ev[64];
 		int nev = 0, live = 0;
 		bool more = false;
+		if (stop_signal())
+			return mux_flush(m) ? EXIT_RUNTIME : 128 + stop_signal();
 		for (int i = 0; i < m->n; i++) {
 			struct source *s = &m->src[i];
 			if (s->done)
@@ -226,8 +228,10 @@ static int mux_run(struct mux *m, int ep)
 		look_all = false;
 		int ms = a->timeout_ns < 0 ? -1 : (int)((a->timeout_ns + 999999) / 1000000);
 		do
-			nev = epoll_wait(ep, ev, 64, ms);
-		while (nev < 0 && errno == EINTR);
+			nev = stop_signal() ? -1 : epoll_wait(ep, ev, 64, ms);
+		while (nev < 0 && errno == EINTR && !stop_signal());
+		if (stop_signal())
+			return 128 + stop_signal();  /* everything written was released */
 		if (nev < 0) {
 			err_msg(a->cmd->name, NULL, "epoll_wait: %s", strerror(errno));
 			return EXIT_RUNTIME;
