@@ -15,6 +15,7 @@
 #   expect_stderr_contains TEXT       about the last run
 #   expect_stdout_contains TEXT / expect_stdout_lacks TEXT
 #   expect_eq GOT WANT WHAT
+#   wait_pid PID     a background child's exit status, killed after 20 s
 #   fail MSG, skip REASON, finish
 # The EXIT trap removes every segment the test made, whatever happened.
 
@@ -89,6 +90,16 @@ run() {
 	RC=$?
 	OUT=$(tr -d '\0' <"$T/out")
 	ERR=$(cat "$T/err")
+}
+
+wait_pid() {
+	local pid=$1
+	for _ in $(seq 1 400); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid"
 }
 
 expect_exit() {

@@ -7,16 +7,6 @@
 set -u
 . tests/cli/lib.sh
 
-# A child's exit status, at most 20 s after it was started.
-wait_pid() {
-	local pid=$1
-	for _ in $(seq 1 400); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid"
-}
 
 # fresh A (spsc), B2 (mpsc) and C (broadcast) for each part: a stream
 # that ended stays ended for the next reader

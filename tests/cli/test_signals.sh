@@ -6,16 +6,6 @@
 set -u
 . tests/cli/lib.sh
 
-# wait_pid PID : its exit status, at most 20 s on.
-wait_pid() {
-	local pid=$1
-	for _ in $(seq 1 400); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid"
-}
 
 for kind in spsc mpsc broadcast; do
 	N=${P}$kind
