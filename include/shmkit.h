@@ -92,6 +92,8 @@ typedef struct shmkit_region shmkit_region;
 #define SHMKIT_PRIVATE 0x08u /* copy-on-write data mapping (not System V) */
 #define SHMKIT_RAW     0x10u /* no shmkit header: data at offset 0 */
 #define SHMKIT_DEVZERO 0x20u /* shmkit_region_anon(): map /dev/zero */
+#define SHMKIT_FOLLOW  0x40u /* shmkit_chan_open, a reader: each stream's end
+			      * once, then the next writer's stream */
 #define SHMKIT_OPEN_FLAGS_MASK 0x3fu
 
 /* Default creation mode when mode is 0. */
@@ -634,7 +636,10 @@ struct shmkit_chan_opts {
  * writer entries, or a broadcast channel's 64 subscriber slots, are all
  * held by live processes.  Flags: SHMKIT_CREATE, SHMKIT_EXCL, and
  * SHMKIT_RDONLY for a broadcast subscriber (-EINVAL for a writer,
- * -EOPNOTSUPP on another kind of channel).  -EPROTONOSUPPORT: @name is a segment but not a
+ * -EOPNOTSUPP on another kind of channel), and SHMKIT_FOLLOW for a reader:
+ * the end of a stream (0) and a dead writer's -EPIPE are returned once
+ * each, after which the reader waits for the next writer's stream, as a
+ * log collector does (-EINVAL for a writer).  -EPROTONOSUPPORT: @name is a segment but not a
  * channel, or a channel of a layout version this library does not know
  * (one made by shmkit 0.1 or 0.2).  -EPROTOTYPE: opts->kind is not the channel's
  * kind.  -EBADMSG: its control block is corrupt.  -EINVAL: @out NULL, a
@@ -741,8 +746,11 @@ SHMKIT_API int shmkit_chan_set_wait(shmkit_chan *c, unsigned policy,
  * only when its reader is armed or asleep, once per arming.  A peer's
  * death makes it readable through the peer's pidfd (Linux 5.3 and on;
  * without one, by a timer of SHMKIT_OWNER_POLL_MS while that peer lives).
- * Calls that wait (timeout > 0) still work on the handle.  One thread
- * uses a handle at a time, as every call of a channel.
+ * Calls that wait (timeout > 0) still work on the handle; one that times
+ * out or is interrupted leaves the fd armed, one that returns a message
+ * leaves it to the drain.  With SHMKIT_FOLLOW, a reader told the end of a
+ * stream stays quiet until the next writer comes.  One thread uses a
+ * handle at a time, as every call of a channel.
  * Returns the fd, or -EINVAL (@c NULL), -EMFILE, -ENFILE, -ENOMEM.
  */
 SHMKIT_API int shmkit_chan_fd(shmkit_chan *c);

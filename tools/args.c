@@ -26,7 +26,7 @@
 struct opts {
 	struct given size, raw, excl, mode, channel, capacity, policy, wait;
 	struct given offset, length;
-	struct given create, null, timeout, count, start, prefix;
+	struct given create, null, timeout, count, start, prefix, follow;
 	struct given json, dry_run;
 };
 
@@ -58,6 +58,7 @@ static const struct option {
 	{ "--count", VALUE, AT(count), ON(RECV) },
 	{ "--start", VALUE, AT(start), ON(RECV) },
 	{ "--prefix", FLAG, AT(prefix), ON(RECV) },
+	{ "--follow", FLAG, AT(follow), ON(RECV) },
 	{ "--json", FLAG, AT(json), ON(LS) | ON(STAT) },
 	{ "--dry-run", FLAG, AT(dry_run), ON(GC) },
 };
@@ -366,6 +367,8 @@ static int parse_recv(FILE *err, const struct command *c, int argc, char **argv,
 		return ret;
 	a->has_start = o.start.seen;
 	a->prefix = o.prefix.seen;
+	/* --count follows too: N messages, whichever writers send them */
+	a->follow = o.follow.seen || o.count.seen;
 	return 0;
 }
 

@@ -88,6 +88,7 @@ struct args {
 	char term;                  /* '\n', or '\0' with --null */
 	uint64_t count;             /* recv --count: at least 1; 0: no limit */
 	bool prefix;                /* recv --prefix: each line starts "NAME: " */
+	bool follow;                /* recv --follow, or --count: across streams */
 	/* ls, stat, gc */
 	bool json;
 	bool dry_run;

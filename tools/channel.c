@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,13 +129,6 @@ int create_channel(const struct args *a)
 	return 0;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /*
  * A writer that stops on an error leaves the stream unended, so a reader
@@ -166,12 +160,12 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 	if (ret == -EAGAIN && s->a->timeout_ns != 0) {
 		/* the ring is full: wait for room, --timeout at most */
 		int64_t deadline = s->a->timeout_ns < 0 ? -1 : mono_ns() + s->a->timeout_ns;
-		do {
-			int64_t left = -1;
-			if (deadline >= 0 && (left = deadline - mono_ns()) < 0)
-				left = 0;
-			ret = shmkit_chan_reserve(s->ch, len, &dst, left);
-		} while (ret == -EINTR && !stop_signal());
+		do
+			ret = shmkit_chan_reserve(s->ch, len, &dst, stop_slice(deadline, mono_ns()));
+		while ((ret == -EINTR || (ret == -ETIMEDOUT && (deadline < 0 || mono_ns() < deadline))) &&
+		       !stop_signal());
+		if (ret == -ETIMEDOUT && stop_signal())
+			ret = -EINTR;
 	}
 	if (ret == -EINTR)
 		return 128 + stop_signal();  /* stopped: this message is not taken */
@@ -229,6 +223,10 @@ static int send_stdin(struct sender *s)
 			buf = nb;
 			cap = grow;
 		}
+		/* wait for stdin in slices, so that a stop is seen */
+		struct pollfd in = { .fd = STDIN_FILENO, .events = POLLIN };
+		while (!stop_signal() && poll(&in, 1, (int)(STOP_SLICE_NS / 1000000)) == 0)
+			;
 		ssize_t got = stop_signal() ? -1 : read(STDIN_FILENO, buf + have, cap - have);
 		if (got < 0 && stop_signal()) {
 			/* stopped: whole lines went already; a part of one goes as
@@ -466,13 +464,13 @@ static void writers_died(const char *what, const char *name)
 
 int recv_open(const struct args *a, const char *name, shmkit_chan **ch)
 {
+	unsigned flags = a->flags | (a->follow ? SHMKIT_FOLLOW : 0);
 	int ret = -EOPNOTSUPP;
 
 	if (!a->co.kind || a->co.kind == SHMKIT_CHAN_BROADCAST)
-		ret = shmkit_chan_open(name, a->flags | SHMKIT_RDONLY, SHMKIT_CHAN_READER,
-				       &a->co, ch);
+		ret = shmkit_chan_open(name, flags | SHMKIT_RDONLY, SHMKIT_CHAN_READER, &a->co, ch);
 	if (ret == -EOPNOTSUPP)
-		ret = shmkit_chan_open(name, a->flags, SHMKIT_CHAN_READER, &a->co, ch);
+		ret = shmkit_chan_open(name, flags, SHMKIT_CHAN_READER, &a->co, ch);
 	return ret;
 }
 
@@ -501,6 +499,7 @@ int cmd_recv(const struct args *a)
 	struct shmkit_chan_info ci = { 0 };
 	uint64_t count = a->count, got = 0;
 	int ret, status = 0;
+	bool died = false;          /* --follow: a writer died on the way */
 
 	stop_catch();
 	if (a->npos > 1 || a->prefix)
@@ -550,9 +549,14 @@ int cmd_recv(const struct args *a)
 			/* nothing now: show what we have before we wait */
 			if ((status = recv_flush(&r)) != 0)
 				break;
+			int64_t deadline = a->timeout_ns < 0 ? -1 : mono_ns() + a->timeout_ns;
 			do
-				len = recv_take(&r, &p, a->timeout_ns);
-			while (len == -EINTR && !stop_signal());
+				len = recv_take(&r, &p, stop_slice(deadline, mono_ns()));
+			while ((len == -EINTR ||
+				(len == -ETIMEDOUT && (deadline < 0 || mono_ns() < deadline))) &&
+			       !stop_signal());
+			if (len == -ETIMEDOUT && stop_signal())
+				len = -EINTR;
 		}
 		if (len == -EINTR || (len == -EAGAIN && stop_signal())) {
 			/* Ctrl-C or kill: what was written goes back, the rest stays */
@@ -569,6 +573,8 @@ int cmd_recv(const struct args *a)
 				break;
 			continue;
 		}
+		if (len == 0 && a->follow)
+			continue;  /* a stream ended: the next writer's comes */
 		if (len == 0)
 			break;  /* the end of the stream */
 		if (len == -EOVERFLOW) {
@@ -581,10 +587,19 @@ int cmd_recv(const struct args *a)
 			break;
 		status = EXIT_RUNTIME;
 		recv_err(a, a->name, ci.kind, len);
+		if (len == -EPIPE && a->follow) {
+			/* told once: follow on to the next writer, and fail at
+			 * the end for this one */
+			died = true;
+			status = 0;
+			continue;
+		}
 		break;
 	}
 	if (!status)
 		status = recv_flush(&r);
+	if (!status && died)
+		status = EXIT_RUNTIME;
 	/* messages peeked and not written stay for the next reader */
 	ret = shmkit_chan_close(r.ch);
 	if (ret && !status) {

@@ -47,6 +47,12 @@ int recv_many(const struct args *a);  /* recv of several NAMEs, or --prefix (mux
  * signal caught, 0 none.  A command that stops for it exits 128 + it. */
 void stop_catch(void);
 int stop_signal(void);
+/* The next slice of a wait until @deadline (-1: none) from @now, in ns:
+ * at most STOP_SLICE_NS, so that a signal is seen within it. */
+#define STOP_SLICE_NS ((int64_t)100 * 1000000)
+int64_t stop_slice(int64_t deadline, int64_t now);
+/* CLOCK_MONOTONIC, in ns. */
+int64_t mono_ns(void);
 int cmd_stat(const struct args *a);
 int cmd_ls(const struct args *a);
 int cmd_gc(const struct args *a);

@@ -62,7 +62,7 @@ const struct command args_commands[CMD_COUNT] = {
 	  "goes (a part of a line as a last message), the stream ends cleanly, and\n"
 	  "send exits 130 or 143.\n" },
 	[CMD_RECV] = { "recv", CMD_RECV,
-	  "recv NAME... [--create [--channel KIND] [--capacity BYTES]] [--count N] [--timeout MS] [--null] [--prefix] [--start next|newest|oldest]",
+	  "recv NAME... [--create [--channel KIND] [--capacity BYTES]] [--count N] [--follow] [--timeout MS] [--null] [--prefix] [--start next|newest|oldest]",
 	  "Receives the messages of channel NAME as its reader and writes them to\n"
 	  "stdout as they are, until the writer ends the stream.  A newline (NUL\n"
 	  "with --null) goes between a message that lacks one and the next, so\n"
@@ -89,6 +89,11 @@ const struct command args_commands[CMD_COUNT] = {
 	  "channel whose writer died is reported and left; the others go on, and\n"
 	  "recv then exits 1.  --prefix: each message starts with its channel's\n"
 	  "NAME and \": \" (one NAME or several).\n"
+	  "--follow: read on across writers, as tail -f: after a stream ends (or\n"
+	  "its writer dies, which is told on stderr and fails recv at its end),\n"
+	  "wait for the next writer; --count N follows too, until N messages came\n"
+	  "from whichever writers.  A log collector: recv logs --follow, then any\n"
+	  "number of send logs, one after another or at once.\n"
 	  "Ctrl-C (SIGINT) or SIGTERM: recv stops after what it wrote, which leaves\n"
 	  "the channel; the rest stays for the next reader; exit 130 or 143.\n" },
 	[CMD_LS] = { "ls", CMD_LS,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -180,7 +181,10 @@ static enum drained mux_drain(struct mux *m, struct source *s, uint64_t *got)
 				" message%s missed", last, last == 1 ? "" : "s");
 			continue;
 		}
-		s->done = true;
+		if (len == 0 && a->follow)
+			continue;  /* a stream ended: the next writer's comes */
+		/* --follow: a dead writer is told, and the channel followed on */
+		s->done = len == 0 || !(a->follow && len == -EPIPE);
 		if (len == 0)
 			return MUX_IDLE;  /* the end of its stream */
 		/* what came before the error goes out first */
@@ -226,10 +230,13 @@ static int mux_run(struct mux *m, int ep)
 		if (more && !look_all)
 			continue;
 		look_all = false;
-		int ms = a->timeout_ns < 0 ? -1 : (int)((a->timeout_ns + 999999) / 1000000);
-		do
+		/* in slices, so that a stop is seen (stop.c) */
+		int64_t deadline = a->timeout_ns < 0 ? -1 : mono_ns() + a->timeout_ns;
+		do {
+			int ms = (int)((stop_slice(deadline, mono_ns()) + 999999) / 1000000);
 			nev = stop_signal() ? -1 : epoll_wait(ep, ev, 64, ms);
-		while (nev < 0 && errno == EINTR && !stop_signal());
+		} while (((nev < 0 && errno == EINTR) ||
+			  (nev == 0 && (deadline < 0 || mono_ns() < deadline))) && !stop_signal());
 		if (stop_signal())
 			return 128 + stop_signal();  /* everything written was released */
 		if (nev < 0) {

@@ -6,9 +6,15 @@
  * 128 + the signal's number, as a shell reports a process the signal
  * killed.  SIGPIPE is ignored for the whole CLI (shmkit.c): a closed
  * stdout is EPIPE from write, which recv handles.
+ *
+ * A signal that lands just before a call starts to wait does not
+ * interrupt it, so the commands wait in slices of STOP_SLICE_NS and look
+ * at the flag between them.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -34,4 +40,19 @@ void stop_catch(void)
 int stop_signal(void)
 {
 	return stop_sig;
+}
+
+int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t stop_slice(int64_t deadline, int64_t now)
+{
+	int64_t left = deadline < 0 ? STOP_SLICE_NS : deadline - now;
+
+	return left < 0 ? 0 : left < STOP_SLICE_NS ? left : STOP_SLICE_NS;
 }

@@ -15,6 +15,8 @@ struct bcast {
 	struct shmkit_chan c;
 	struct shmkit_bcast_shm *shm;
 	struct shmkit_bcast_win *win;
+	uint64_t end_told;         /* subscriber, SHMKIT_FOLLOW: tail when it told the end */
+	uint32_t death_told;       /* and the dead writer's token when it told -EPIPE */
 	struct shmkit_bcast_sub *tab;
 	bool overwrite;
 	struct shmkit__pair spair;  /* the subscribers' sleeps */

@@ -160,11 +160,16 @@ static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *
 		}
 		if (n)
 			return n;
-		if (t & 1)
-			return 0;  /* closed, and everything read */
+		/* closed, and everything read: the end (SHMKIT_FOLLOW: once per
+		 * stream, then wait for the next writer, whose claim clears bit 0) */
+		bool told = (t & 1) && b->c.follow && t == b->end_told;
+		if ((t & 1) && !told) {
+			b->end_told = t;
+			return 0;
+		}
 		if (!looked && shmkit__wait_poll(&b->c.w, ws, &b->shm->tail, t))
 			continue;
-		if (looked || try_only || b->c.w.policy == SHMKIT_WAIT_SLEEP) {
+		if (!told && (looked || try_only || b->c.w.policy == SHMKIT_WAIT_SLEEP)) {
 			err = writer_check(b, try_only);
 			if (err == -EPIPE) {
 				/* what it published before it died first, and its
@@ -172,7 +177,13 @@ static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *
 				 * load of tail: that is the end, not a death */
 				if (load_acquire(&b->shm->tail) != t)  /* BC2 */
 					continue;
-				return -EPIPE;
+				/* SHMKIT_FOLLOW: each death once */
+				uint32_t tok = load_relaxed(&b->shm->writer);
+				if (!b->c.follow || tok != b->death_told) {
+					b->death_told = tok;
+					return -EPIPE;
+				}
+				err = 0;
 			}
 			if (err)
 				return err;

@@ -48,7 +48,7 @@ static int chan_opts(const struct shmkit_chan_opts *opts, unsigned flags,
 		*o = *opts;
 	if (o->capacity == 0)
 		o->capacity = 1u << 20;
-	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL | SHMKIT_RDONLY)) ||
+	if ((flags & ~(SHMKIT_CREATE | SHMKIT_EXCL | SHMKIT_RDONLY | SHMKIT_FOLLOW)) ||
 	    o->policy > SHMKIT_WAIT_SLEEP || o->kind > SHMKIT_CHAN_BROADCAST ||
 	    o->overflow > SHMKIT_BCAST_OVERWRITE || o->start > SHMKIT_SUB_OLDEST)
 		return -EINVAL;
@@ -78,7 +78,8 @@ static int chan_region(const char *name, unsigned flags, const struct shmkit_cha
 		.kind = SHMKIT_KIND_CHANNEL, .bytes = block, .len = sizeof(block),
 		.fill_from = k->fill_word ? ring_off : 0, .fill_word = k->fill_word,
 	};
-	int err = shmkit__open_or_create(name, flags & ~SHMKIT_RDONLY, ring_off + o->capacity,
+	int err = shmkit__open_or_create(name, flags & ~(SHMKIT_RDONLY | SHMKIT_FOLLOW),
+					 ring_off + o->capacity,
 					 o->mode ? o->mode : SHMKIT_DEFAULT_MODE, &image, r);
 
 	if (err)
@@ -115,7 +116,7 @@ int shmkit_chan_create(const char *name, unsigned flags, const struct shmkit_cha
 
 	if (err)
 		return err;
-	if (flags & SHMKIT_RDONLY)
+	if (flags & (SHMKIT_RDONLY | SHMKIT_FOLLOW))
 		return -EINVAL;
 	err = chan_region(name, flags | SHMKIT_CREATE, &o, k, &l0, &r);
 	return err ? err : shmkit_region_close(r);
@@ -135,8 +136,8 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	*out = NULL;
 	if (role != SHMKIT_CHAN_WRITER && role != SHMKIT_CHAN_READER)
 		return -EINVAL;
-	if ((flags & SHMKIT_RDONLY) && role != SHMKIT_CHAN_READER)
-		return -EINVAL;  /* a writer writes */
+	if ((flags & (SHMKIT_RDONLY | SHMKIT_FOLLOW)) && role != SHMKIT_CHAN_READER)
+		return -EINVAL;  /* a writer writes, and ends its own stream */
 	err = chan_opts(opts, flags, &o, &k);
 	if (err)
 		return err;
@@ -152,6 +153,7 @@ int shmkit_chan_open(const char *name, unsigned flags, int role,
 	c->ops = k;
 	c->r = r;
 	c->role = role;
+	c->follow = (flags & SHMKIT_FOLLOW) != 0;
 	shmkit__region_peer_src(r, &c->src);
 	shmkit__ring_init(&c->ring, (unsigned char *)r->data + l0.ring_offset, l0.capacity);
 	c->chan_policy = l0.policy;

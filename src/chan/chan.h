@@ -36,6 +36,7 @@ struct shmkit_chan {
 	struct shmkit__ring ring;    /* from the validated copy of line 0 */
 	int role;                    /* enum shmkit_chan_role */
 	struct shmkit__waiter w;
+	bool follow;                 /* SHMKIT_FOLLOW: after an end told, wait */
 	unsigned chan_policy;        /* the channel's own, from line 0 */
 	uint32_t chan_spin_ns;
 	/* the peer's role token, judged: when to ask again, and the last

@@ -67,6 +67,7 @@ struct mpsc {
 	uint64_t judge_pos;        /* the CLAIMED record being waited on */
 	int64_t next_judge;
 	bool ask_now;          /* this call asks claimers' liveness at once */
+	uint64_t end_told;         /* SHMKIT_FOLLOW: joins + 1 when it told the end */
 	int64_t next_scan;         /* when to look at the writer table again */
 	uint32_t scan_leaves;      /* leaves at the last look */
 	uint32_t dead_tok[SHMKIT_CHAN_MPSC_WRITERS];  /* tokens found dead */
@@ -471,8 +472,14 @@ static long reader_next(struct mpsc *m, const void **p, uint64_t *size, int64_t 
 				n = next_record(m, p, size, &seen, 0);
 				if (n)
 					return n;
-				if (seen == empty_of(m, m->pos))
+				/* SHMKIT_FOLLOW: the end (or the death) of the
+				 * writers that joined so far once, then wait for a
+				 * new one: a join moves joins and wakes us */
+				uint64_t j = load_acquire(&m->shm->joins) + 1;  /* pairs with the join's RMW */
+				if (seen == empty_of(m, m->pos) && (!m->c.follow || j != m->end_told)) {
+					m->end_told = j;
 					return st == 1 ? 0 : -EPIPE;
+				}
 			}
 		}
 		/* MP12: the reader sleeps on rseq with rwait its flag, the leave

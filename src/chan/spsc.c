@@ -48,6 +48,8 @@ struct spsc {
 	uint64_t other;        /* writer: the reader's head, last seen */
 	uint64_t first;        /* writer: the header commit stores at pub */
 	uint64_t pending;      /* messages reserved or peeked, not published */
+	uint64_t end_told;     /* reader, SHMKIT_FOLLOW: tail when it returned the end */
+	uint32_t death_told;   /* and the dead writer's token when it returned -EPIPE */
 	struct shmkit__pair sleeps, wakes;  /* this side's sleeps; the other's */
 };
 
@@ -206,12 +208,29 @@ static long next_record(struct spsc *s, const void **p, uint64_t *need)
 	}
 }
 
-/* The reader's re-check after W1: nothing to do while the stream is open. */
+/* The reader's re-check after W1: nothing to do while the stream is open,
+ * or (SHMKIT_FOLLOW) while the end it told is still the end. */
 static bool still_open(void *ctx)
 {
 	struct spsc *s = ctx;
 
-	return !load_relaxed(&s->shm->closed);
+	if (!load_relaxed(&s->shm->closed))
+		return true;
+	return s->c.follow && load_relaxed(&s->shm->tail) == s->end_told;
+}
+
+/* The end of the stream: 0, or with SHMKIT_FOLLOW 0 once per stream (tail,
+ * odd while closed, tells one end from the next) and then 1: wait for the
+ * next writer. */
+static int end_of_stream(struct spsc *s)
+{
+	uint64_t t = load_relaxed(&s->shm->tail);
+
+	if (!s->c.follow || t != s->end_told) {
+		s->end_told = t;
+		return 0;
+	}
+	return 1;
 }
 
 /* Waits for the next message; its length, 0 at the end, or an error. */
@@ -233,9 +252,14 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 		 * which the writer stores at every commit */
 		if (looked || ws.try_only || s->c.w.policy == SHMKIT_WAIT_SLEEP) {
 			/* SP8: closed after the last commit; pairs with SP7 */
-			if (load_acquire(&s->shm->closed))
-				return next_record(s, p, need);  /* 0: the end */
-			err = peer_check(s, ws.try_only);
+			bool told = false;
+			if (load_acquire(&s->shm->closed)) {
+				n = next_record(s, p, need);
+				if (n || !(told = end_of_stream(s)))
+					return n;  /* a message, or 0: the end */
+			}
+			/* a writer that closed is not a dead one */
+			err = told ? 0 : peer_check(s, ws.try_only);
 			if (err == -EPIPE) {
 				/* what the writer committed before it died first */
 				n = next_record(s, p, need);
@@ -243,9 +267,19 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 					return n;
 				/* SP8 again: a writer that closed and exited after
 				 * our load of closed above ended its stream */
-				if (load_acquire(&s->shm->closed))
-					return next_record(s, p, need);  /* 0: the end */
-				return -EPIPE;
+				if (load_acquire(&s->shm->closed)) {
+					n = next_record(s, p, need);
+					if (n || !end_of_stream(s))
+						return n;
+					continue;  /* told: wait for the next writer */
+				}
+				/* SHMKIT_FOLLOW: each death once, then the next writer */
+				uint32_t tok = load_relaxed(&s->shm->writer);
+				if (!s->c.follow || tok != s->death_told) {
+					s->death_told = tok;
+					return -EPIPE;
+				}
+				err = 0;
 			}
 			if (err)
 				return err;

@@ -212,8 +212,10 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		return me->fdw ? fd_arm(me, p, s) : -EAGAIN;
 	int64_t now = shmkit__mono_ns();
 
+	/* a waiting call on a handle with an fd leaves it armed when it
+	 * gives up, as a call with timeout 0 does: its sleeps took the flag */
 	if (ws->deadline >= 0 && now >= ws->deadline)
-		return -ETIMEDOUT;
+		return me->fdw && fd_arm(me, p, s) == 0 ? 0 : -ETIMEDOUT;
 	if (spinning(me, ws, now)) {
 		/* relaxed: the caller looks again with acquire */
 		for (int i = 0; i < 64 && load_relaxed(s->watch) == s->seen; i++) {
@@ -252,5 +254,7 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 	if (p->kind == SHMKIT_FLAG_OWN)
 		store_relaxed(p->flag, 0);
 	ws->spin_until = 0;  /* slept once: sleep at once from now on */
+	if (err == -EINTR && me->fdw && fd_arm(me, p, s) == 0)
+		return 0;
 	return err == -EINTR ? err : 0;
 }

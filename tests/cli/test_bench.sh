@@ -13,7 +13,7 @@ set -u
 
 METHODS="floor memcpy pipe fifo unix_stream unix_dgram tcp sysv_mq posix_mq eventfd
 	shm_sem futex event pthread_mutex pthread_robust mutex
-	chan_spin chan_spin_sleep chan_sleep chan_zc chan_idle mpsc_1w mpsc_2w mpsc_4w
+	chan_spin chan_spin_sleep chan_sleep chan_zc chan_epoll chan_idle mpsc_1w mpsc_2w mpsc_4w
 	bcast_1s bcast_2s bcast_4s bcast_8s"
 
 # What a bench left behind: channels and POSIX queues are named
@@ -62,12 +62,14 @@ def pos(v):
     return num(v) and v > 0
 
 CHAN = {"chan_spin": "spin", "chan_spin_sleep": "spin_sleep", "chan_sleep": "sleep",
-        "chan_zc": "spin_sleep", "chan_idle": "spin_sleep", "mpsc_1w": "spin_sleep",
+        "chan_zc": "spin_sleep", "chan_epoll": "fd", "chan_idle": "spin_sleep",
+        "mpsc_1w": "spin_sleep",
         "mpsc_2w": "spin_sleep", "mpsc_4w": "spin_sleep", "bcast_1s": "spin_sleep",
         "bcast_2s": "spin_sleep", "bcast_4s": "spin_sleep", "bcast_8s": "spin_sleep"}
 UNSIZED = ("floor", "eventfd", "futex", "event", "pthread_mutex", "pthread_robust",
            "mutex", "chan_idle")
-COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "pipe": 2, "tcp": 2, "shm_sem": 2,
+COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "chan_epoll": 2, "pipe": 2, "tcp": 2,
+          "shm_sem": 2,
           "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2, "bcast_1s": 2, "bcast_8s": 2}
 
 path, want = sys.argv[1], sys.argv[2:]
@@ -183,7 +185,7 @@ for k in skipped:
 if ("sysv_mq", "latency", 65536) not in skip:
     bad.append("sysv_mq 64 KiB round trip not skipped: %r" % skipped)
 for name in ("pipe", "fifo", "unix_stream", "tcp", "shm_sem", "chan_spin",
-             "chan_spin_sleep", "chan_sleep", "chan_zc"):
+             "chan_spin_sleep", "chan_sleep", "chan_zc", "chan_epoll"):
     for kind in ("latency", "throughput"):
         for size in (64, 65536):
             if (name, kind, size) not in cells and (name, kind, size) not in skip:

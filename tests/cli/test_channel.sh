@@ -88,8 +88,11 @@ expect_exit 0 "$SHMKIT" recv "$C" --count 2 && expect_eq "$OUT" "1
 2" "--count 2"
 expect_eq "$(chan_get "$C" 'c["in_flight"]')" 3 "left for the next reader"
 expect_exit 0 "$SHMKIT" recv "$C" --count 1 && expect_eq "$OUT" "3" "--count 1"
-expect_exit 0 "$SHMKIT" recv "$C" --count 10 && expect_eq "$OUT" "4
+# --count follows on past the end of a stream, for the next writer's:
+# N messages, or --timeout
+expect_exit 1 "$SHMKIT" recv "$C" --count 10 --timeout 300 && expect_eq "$OUT" "4
 5" "--count beyond the end of the stream"
+expect_stderr_contains "no message within 300 ms"
 E=${P}empty
 expect_exit 0 "$SHMKIT" create "$E" --channel spsc --capacity 64K
 S0=$EPOCHREALTIME
