@@ -40,9 +40,13 @@ if [ "${VALGRIND:-0}" = 1 ]; then
 fi
 
 # Under VALGRIND=1, a test whose commands memcheck found fault with fails.
+# Valgrind 3.19 (Debian 12) does not know pidfd_open (syscall 434): it
+# answers ENOSYS, which the library's timer fallback handles, and says so
+# in a five-line warning that is valgrind's limit, not a fault of ours.
 valgrind_verdict() {
 	local name=$1 f bad=0
 	for f in "$vg_dir"/logs/*.log; do
+		sed -i -e '/WARNING: unhandled amd64-linux syscall: 434$/,+4d' "$f"
 		[ -s "$f" ] || continue
 		bad=1
 		sed 's/^/      | /' "$f" | head -n 40

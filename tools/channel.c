@@ -230,7 +230,7 @@ static int send_stdin(struct sender *s)
 		ssize_t got = stop_signal() ? -1 : read(STDIN_FILENO, buf + have, cap - have);
 		if (got < 0 && stop_signal()) {
 			/* stopped: whole lines went already; a part of one goes as
-			 * it would at the end of stdin, so nothing read is lost */
+			 * it would at the end of stdin, while the ring has room */
 			size_t rest = have;
 			if (rest && (status = send_msg(s, buf, rest)) != 0)
 				goto out;

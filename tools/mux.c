@@ -45,6 +45,8 @@ struct mux {
 	char *out;
 	size_t used, size;
 	bool out_failed;  /* stdout refused: stop */
+	bool died;        /* --follow: a writer died on the way: exit 1 */
+	int ep;
 };
 
 /* Writes out what was gathered, then releases what each source peeked:
@@ -183,8 +185,17 @@ static enum drained mux_drain(struct mux *m, struct source *s, uint64_t *got)
 		}
 		if (len == 0 && a->follow)
 			continue;  /* a stream ended: the next writer's comes */
-		/* --follow: a dead writer is told, and the channel followed on */
-		s->done = len == 0 || !(a->follow && len == -EPIPE);
+		if (len == -EPIPE && a->follow) {
+			/* told, and followed on: drained on to -EAGAIN, which
+			 * arms the fd for the next writer; recv fails at its end */
+			if (mux_flush(m) == 0)
+				recv_err(a, s->name, s->kind, len);
+			m->died = true;
+			continue;
+		}
+		s->done = true;
+		/* a channel left stays out of the loop: its fd would stay readable */
+		epoll_ctl(m->ep, EPOLL_CTL_DEL, shmkit_chan_fd(s->ch), NULL);
 		if (len == 0)
 			return MUX_IDLE;  /* the end of its stream */
 		/* what came before the error goes out first */
@@ -215,7 +226,7 @@ static int mux_run(struct mux *m, int ep)
 				continue;
 			enum drained r = mux_drain(m, s, &got);
 			if (r == MUX_COUNT)
-				return mux_flush(m) ? EXIT_RUNTIME : status;
+				return mux_flush(m) || m->died ? EXIT_RUNTIME : status;
 			if (r == MUX_FAILED)
 				status = EXIT_RUNTIME;
 			if (m->out_failed)
@@ -225,6 +236,8 @@ static int mux_run(struct mux *m, int ep)
 			live += !s->done;
 		}
 		int ret = mux_flush(m);
+		if (!ret && m->died)
+			status = EXIT_RUNTIME;
 		if (ret || !live)
 			return ret ? ret : status;
 		if (more && !look_all)
@@ -262,6 +275,7 @@ int recv_many(const struct args *a)
 		err_msg(a->cmd->name, NULL, "%s", strerror(ep < 0 ? errno : ENOMEM));
 		status = EXIT_RUNTIME;
 	} else {
+		m.ep = ep;
 		status = mux_open(&m, ep);
 		if (!status)
 			status = mux_run(&m, ep);

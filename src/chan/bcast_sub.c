@@ -9,7 +9,9 @@
 
 #include "chan/bcast.h"
 
-#define LAPPED 1  /* internal: the subscriber was lapped, resync */
+/* internal: the subscriber was lapped, resync; below every -errno, so
+ * that no message length (a 1-byte one was taken for it) nor error is it */
+#define LAPPED (-(1L << 40))
 
 /* After a subscriber's release or leave: wakes a backpressured writer. */
 static void wake_writer(struct bcast *b)
@@ -142,9 +144,8 @@ static int sub_wait(struct bcast *b, uint64_t seen, struct shmkit__wait *ws)
 static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *seq,
 		     struct shmkit__wait *ws)
 {
-	bool try_only = ws->try_only;
-
 	for (bool looked = false;; looked = true) {
+		bool try_only = ws->try_only;  /* a wait may turn into a try */
 		/* BC2: pairs with BC1 */
 		uint64_t t = load_acquire(&b->shm->tail);
 		uint64_t end = t & ~(uint64_t)1;
@@ -178,7 +179,8 @@ static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *
 				if (load_acquire(&b->shm->tail) != t)  /* BC2 */
 					continue;
 				/* SHMKIT_FOLLOW: each death once */
-				uint32_t tok = load_relaxed(&b->shm->writer);
+				/* the token judged dead, not one that came since */
+				uint32_t tok = b->c.dead_peer;
 				if (!b->c.follow || tok != b->death_told) {
 					b->death_told = tok;
 					return -EPIPE;

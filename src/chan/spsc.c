@@ -274,7 +274,8 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 					continue;  /* told: wait for the next writer */
 				}
 				/* SHMKIT_FOLLOW: each death once, then the next writer */
-				uint32_t tok = load_relaxed(&s->shm->writer);
+				/* the token judged dead, not one that came since */
+				uint32_t tok = s->c.dead_peer;
 				if (!s->c.follow || tok != s->death_told) {
 					s->death_told = tok;
 					return -EPIPE;

@@ -208,14 +208,22 @@ static int fd_arm(struct shmkit__waiter *me, const struct shmkit__pair *p,
 int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 		      const struct shmkit__pair *p, const struct shmkit__sleep *s)
 {
-	if (ws->try_only)
-		return me->fdw ? fd_arm(me, p, s) : -EAGAIN;
+	if (ws->try_only) {
+		int err = me->fdw ? fd_arm(me, p, s) : -EAGAIN;
+		return err == -EAGAIN && ws->armed_err ? ws->armed_err : err;
+	}
 	int64_t now = shmkit__mono_ns();
 
 	/* a waiting call on a handle with an fd leaves it armed when it
-	 * gives up, as a call with timeout 0 does: its sleeps took the flag */
-	if (ws->deadline >= 0 && now >= ws->deadline)
-		return me->fdw && fd_arm(me, p, s) == 0 ? 0 : -ETIMEDOUT;
+	 * gives up: it goes on as a call with timeout 0 (every check forced),
+	 * which arms, and returns its own error there */
+	if (ws->deadline >= 0 && now >= ws->deadline) {
+		if (!me->fdw)
+			return -ETIMEDOUT;
+		ws->try_only = true;
+		ws->armed_err = -ETIMEDOUT;
+		return 0;
+	}
 	if (spinning(me, ws, now)) {
 		/* relaxed: the caller looks again with acquire */
 		for (int i = 0; i < 64 && load_relaxed(s->watch) == s->seen; i++) {
@@ -254,7 +262,10 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 	if (p->kind == SHMKIT_FLAG_OWN)
 		store_relaxed(p->flag, 0);
 	ws->spin_until = 0;  /* slept once: sleep at once from now on */
-	if (err == -EINTR && me->fdw && fd_arm(me, p, s) == 0)
+	if (err == -EINTR && me->fdw) {
+		ws->try_only = true;  /* as at the deadline */
+		ws->armed_err = -EINTR;
 		return 0;
+	}
 	return err == -EINTR ? err : 0;
 }

@@ -157,7 +157,9 @@ struct shmkit__wait {
 	int64_t spin_until;          /* SHMKIT_SPIN_UNSET, when spinning ends, or 0
 				      * after a sleep: sleep at once from then on */
 	bool polled;                 /* the brief poll was made */
-	bool try_only;               /* timeout 0 */
+	bool try_only;               /* timeout 0, or a wait turned into one */
+	int armed_err;               /* what a waiting call that turned into a try
+				      * (to arm its fd) returns when it arms */
 };
 #define SHMKIT_SPIN_UNSET INT64_MIN
 
@@ -169,6 +171,7 @@ static inline void shmkit__wait_start(struct shmkit__waiter *me, struct shmkit__
 	ws->spin_until = SHMKIT_SPIN_UNSET;
 	ws->polled = false;
 	ws->try_only = timeout_ns == 0;
+	ws->armed_err = 0;
 }
 
 /*
