@@ -360,11 +360,9 @@ static int epoll_of(shmkit_chan *ch, int *ep)
 	return 0;
 }
 
-static int epoll_start_a(struct bench_side *s)
+/* After a side's start (@err its result): an epoll set for each end. */
+static int epoll_ends(struct chan_ctx *c, int err)
 {
-	struct chan_ctx *c = s->ctx;
-	int err = chan_start_a(s);
-
 	if (!err)
 		err = epoll_of(c->tx, &c->ep_tx);
 	if (!err)
@@ -372,16 +370,14 @@ static int epoll_start_a(struct bench_side *s)
 	return err;
 }
 
+static int epoll_start_a(struct bench_side *s)
+{
+	return epoll_ends(s->ctx, chan_start_a(s));
+}
+
 static int epoll_start_b(struct bench_side *s)
 {
-	struct chan_ctx *c = s->ctx;
-	int err = chan_start_b(s);
-
-	if (!err)
-		err = epoll_of(c->tx, &c->ep_tx);
-	if (!err)
-		err = epoll_of(c->rx, &c->ep_rx);
-	return err;
+	return epoll_ends(s->ctx, chan_start_b(s));
 }
 
 /* Sleeps in epoll until @ep's fd is readable. */
