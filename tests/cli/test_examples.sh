@@ -251,7 +251,8 @@ printf 'one\ntwo\n' | "$SHMKIT" send "$MA" || fail "send $MA"
 (printf 'three\n'; sleep 30) 2>/dev/null | "$SHMKIT" send "$MB" &
 mbs=$!
 BG+=("$mbs")
-wait_until 10 grep -q '^mux_b: three$' <(sed "s/^$P//" "$T/mux.out") ||
+# (grep reads the file afresh at each poll: a <(...) would be read once)
+wait_until 10 grep -qx "$MB: three" "$T/mux.out" ||
 	fail "epoll_mux never printed the message of $MB"
 # the TCP side of the same loop answers while a stream is still open
 got=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && cat <&3" 2>&1)
