@@ -787,7 +787,9 @@ struct shmkit_chan_info {
 	uint32_t overflow;      /* broadcast: enum shmkit_bcast_overflow */
 	uint32_t dropped;       /* broadcast: dead subscribers the writer
 				 * dropped (backpressure) */
-	uint64_t reserved[6];   /* zero; room for later members */
+	uint64_t sessions;      /* writer sessions so far: opens of the writer
+				 * role (MPSC: writers that joined) */
+	uint64_t reserved[5];   /* zero; room for later members */
 };
 /* The state of channel @name, read without attaching.  -EPROTONOSUPPORT:
  * a segment that is not a channel (or one of an unknown layout version);

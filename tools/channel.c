@@ -145,6 +145,8 @@ struct sender {
 	const struct args *a;
 	shmkit_chan *ch;
 	unsigned batch;             /* messages reserved since the last commit */
+	uint64_t sent;              /* messages reserved in all */
+	bool told_gone;             /* "the reader is gone" said */
 };
 
 /* Commit every this many messages, and before reading stdin again. */
@@ -158,19 +160,32 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 	int ret = shmkit_chan_reserve(s->ch, len, &dst, 0);
 
 	if (ret == -EAGAIN && s->a->timeout_ns != 0) {
-		/* the ring is full: wait for room, --timeout at most */
+		/* the ring is full: wait for room, --timeout at most; a reader
+		 * that is gone leaves what was sent for the next one, whom we
+		 * wait for (it takes the role, then makes room) */
 		int64_t deadline = s->a->timeout_ns < 0 ? -1 : mono_ns() + s->a->timeout_ns;
-		do
+		for (;;) {
 			ret = shmkit_chan_reserve(s->ch, len, &dst, stop_slice(deadline, mono_ns()));
-		while ((ret == -EINTR || (ret == -ETIMEDOUT && (deadline < 0 || mono_ns() < deadline))) &&
-		       !stop_signal());
-		if (ret == -ETIMEDOUT && stop_signal())
+			bool more = deadline < 0 || mono_ns() < deadline;
+			if (ret == -EPIPE && more && !stop_signal()) {
+				if (!s->told_gone)
+					err_msg(s->c->name, s->a->name, "the reader is gone: waiting for "
+						"the next one (what was sent waits in the channel)");
+				s->told_gone = true;
+				poll(NULL, 0, (int)(STOP_SLICE_NS / 1000000));
+				continue;
+			}
+			if (stop_signal() || !(ret == -EINTR || (ret == -ETIMEDOUT && more)))
+				break;
+		}
+		if ((ret == -ETIMEDOUT || ret == -EPIPE) && stop_signal())
 			ret = -EINTR;
 	}
 	if (ret == -EINTR)
 		return 128 + stop_signal();  /* stopped: this message is not taken */
 	if (ret == -EPIPE) {
-		err_msg(s->c->name, s->a->name, "the reader is gone");
+		err_msg(s->c->name, s->a->name, s->a->timeout_ns == 0 ? "the reader is gone"
+			: "the reader is gone, and no other came within %s ms", s->a->timeout_ms);
 		return EXIT_RUNTIME;
 	}
 	if (ret == -ETIMEDOUT || ret == -EAGAIN) {
@@ -184,6 +199,7 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 		return EXIT_RUNTIME;
 	}
 	memcpy(dst, p, len);
+	s->sent++;
 	if (++s->batch >= SEND_BATCH) {
 		shmkit_chan_commit(s->ch);
 		s->batch = 0;
@@ -281,6 +297,28 @@ out:
 	return status;
 }
 
+/* After a stream that ended: says where what was sent went when no
+ * reader had it (before the handle closes: its peer is looked at). */
+static void tell_unread(const struct sender *s)
+{
+	int alive = 0;
+	struct shmkit_chan_info ci;
+
+	if (shmkit_chan_peer_pid(s->ch, &alive) > 0 && alive != 0)
+		return;  /* a reader (or one we cannot tell dead) is there */
+	int err = shmkit_chan_stat(s->a->name, &ci);
+	if (err == -ENOENT && s->sent)
+		err_msg(s->c->name, s->a->name, "the channel was removed and has no reader: "
+			"the %" PRIu64 " message(s) sent can never be read", s->sent);
+	else if (!err && ci.kind == SHMKIT_CHAN_BROADCAST && s->sent)
+		err_msg(s->c->name, s->a->name, "no subscriber now: the %" PRIu64 " message(s) "
+			"sent reached only those there when they were sent (a new one "
+			"starts at the newest)", s->sent);
+	else if (!err && ci.kind != SHMKIT_CHAN_BROADCAST && ci.in_flight)
+		err_msg(s->c->name, s->a->name, "no reader: %" PRIu64 " message(s) wait in "
+			"the channel for the next one", ci.in_flight);
+}
+
 int cmd_send(const struct args *a)
 {
 	const struct command *c = a->cmd;
@@ -296,6 +334,7 @@ int cmd_send(const struct args *a)
 	ret = send_stdin(&s);
 	if (ret > 128) {
 		/* Ctrl-C or kill: the stream ends cleanly, after what was sent */
+		tell_unread(&s);
 		int err = shmkit_chan_close(s.ch);
 		if (err)
 			lib_err(c->name, a->name, err);
@@ -306,6 +345,7 @@ int cmd_send(const struct args *a)
 		return ret;
 	}
 	/* the end of stdin ends the stream */
+	tell_unread(&s);
 	ret = shmkit_chan_close(s.ch);
 	if (ret) {
 		lib_err(c->name, a->name, ret);

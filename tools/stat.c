@@ -161,6 +161,7 @@ static const struct field chan_rows[] = {
 	{ "sent:", "sent", F_U64, V(chan.sent) },
 	{ "received:", "received", F_U64, V(chan.received) },
 	{ "closed:", "closed", F_BOOL, V(chan.closed) },
+	{ "sessions:", "sessions", F_U64, V(chan.sessions) },
 	{ "policy:", "policy", F_TEXT, .kinds = BCAST, .text = v_policy },
 	{ "lost:", "lost", F_U64, V(chan.lost), .kinds = MPSC | BCAST },
 	{ "dropped:", "dropped", F_U32, V(chan.dropped), .kinds = BCAST },

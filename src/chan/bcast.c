@@ -302,6 +302,7 @@ static int claim_writer(struct bcast *b)
 	if (err)
 		return err;
 	store_relaxed(&b->shm->writer_pid, (int32_t)b->c.r->owner);  /* informational */
+	store_relaxed(&b->shm->sessions, load_relaxed(&b->shm->sessions) + 1);  /* statistics */
 	/* BC2: carry on from what the last writer published; pairs with BC1 */
 	uint64_t t = load_acquire(&b->shm->tail) & ~(uint64_t)1;
 	/* acquire: pairs with the dead writer's BC3 (the role CAS ordered it too) */

@@ -74,7 +74,7 @@ struct shmkit_bcast_shm {
 	_Atomic uint32_t writer;      /* 96: the writer's owner token, 0 never */
 	_Atomic uint32_t closed;      /* 100: 1: the stream ends at tail */
 	_Atomic int32_t writer_pid;   /* 104: PID of the last writer */
-	uint32_t pad1;                /* 108 */
+	_Atomic uint32_t sessions;    /* 108: writers that opened (statistics) */
 	_Atomic uint64_t dropped;     /* 112: dead subscribers the writer dropped */
 	shmkit_fence_set wfence;      /* 120: bit 0: the writer fences before it
 				       * sleeps; subscribers read it at each

@@ -27,6 +27,13 @@
  * stored at each commit, but only sleepers, stat and a new writer read it;
  * its bit 0 is set by close (an end-of-stream mark that moves the reader's
  * futex word).
+ *
+ * Sessions (version 4): close writes an END record (len 0) where the
+ * stream ends, so a reader still draining meets each writer's end in
+ * order even after the next writer reopened; tail is then the END's
+ * position | 1 and closed is 1.  With no room for it, closed is 2 and
+ * tail is the frontier | 1: the next writer writes the END it owes there,
+ * first.  A reader tells each end once, by its position.
  */
 #ifndef SHMKIT_LAYOUT_CHAN_H
 #define SHMKIT_LAYOUT_CHAN_H
@@ -45,6 +52,7 @@
 #define SHMKIT_REC_HDR        8u
 #define SHMKIT_REC_DATA       1u
 #define SHMKIT_REC_PAD        2u
+#define SHMKIT_REC_END        3u   /* SPSC: a writer's session ended here (len 0) */
 
 struct shmkit_chan_rec {
 	uint32_t len;                 /* payload bytes */
@@ -101,12 +109,14 @@ struct shmkit_chan_shm {
 				       * the reader's futex (low half) */
 	_Atomic uint64_t sent;        /* 72: messages published (statistics) */
 	_Atomic uint32_t writer;      /* 80: the writer's owner token, 0 never */
-	_Atomic uint32_t closed;      /* 84: 1: the stream ends at tail */
+	_Atomic uint32_t closed;      /* 84: 1: the stream ended at an END record,
+				       * 2: at tail, its END owed by the next writer */
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
 	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
 	shmkit_fence_set rfence;      /* 96: bit 0: the reader fences before it sleeps */
 	_Atomic uint64_t rwake;       /* 104: the reader's wake id (chan/fdw.h), 0 none */
-	uint8_t pad1[16];             /* 112 */
+	_Atomic uint32_t sessions;    /* 112: writers that opened (statistics) */
+	uint8_t pad1[12];             /* 116 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
@@ -139,6 +149,7 @@ _Static_assert(offsetof(struct shmkit_chan_shm, rfence) == 96, "chan.rfence");
 _Static_assert(offsetof(struct shmkit_chan_shm, wfence) == 160, "chan.wfence");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwake) == 104, "chan.rwake");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwake) == 168, "chan.wwake");
+_Static_assert(offsetof(struct shmkit_chan_shm, sessions) == 112, "chan.sessions");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"

@@ -24,10 +24,15 @@
  * W1/W2 order each flag against the other side's publication.  The value
  * a sleeper compares is read before its flag (SP10).
  *
- * End of stream.  closed is stored with release after the last commit
- * (SP7) and loaded with acquire before the header is looked at again
- * (SP8); tail's bit 0 marks it too, so a sleeping reader's futex word
- * moves.  A new writer finds the frontier from tail (SP11).
+ * End of stream.  close publishes an END record at the frontier as a
+ * commit publishes a batch (SP1), when there is room, so a reader meets
+ * each session's end in order however soon the next writer reopens;
+ * without room the next writer owes it and writes it first.  closed is
+ * stored with release after that (SP7) and loaded with acquire before the
+ * header is looked at again (SP8); tail's bit 0 marks it too, so a
+ * sleeping reader's futex word moves.  The reader tells an end once, by
+ * its position (end_told), whether it met the record or the flag first.
+ * A new writer finds the frontier from tail (SP11).
  *
  * Everything read from the segment is checked before use: a header must
  * name a known kind and length and lie within the ring and within one
@@ -48,7 +53,8 @@ struct spsc {
 	uint64_t other;        /* writer: the reader's head, last seen */
 	uint64_t first;        /* writer: the header commit stores at pub */
 	uint64_t pending;      /* messages reserved or peeked, not published */
-	uint64_t end_told;     /* reader, SHMKIT_FOLLOW: tail when it returned the end */
+	uint64_t end_told;     /* reader: position | 1 of the last end it returned */
+	bool owe_end;          /* writer: the last session's END goes first */
 	uint32_t death_told;   /* and the dead writer's token when it returned -EPIPE */
 	struct shmkit__pair sleeps, wakes;  /* this side's sleeps; the other's */
 };
@@ -68,11 +74,17 @@ static int64_t rec_check(const struct spsc *s, uint64_t h, uint64_t pos, uint64_
 	uint32_t kind = (uint32_t)(h >> 32);
 
 	*pad = kind == SHMKIT_REC_PAD;
+	if (kind == SHMKIT_REC_END)  /* a lone header; the frontier's word after it */
+		return (uint32_t)h == 0 && pos + 2 * SHMKIT_REC_HDR <= base + s->c.ring.cap
+			       ? (int64_t)SHMKIT_REC_HDR : -EBADMSG;
 	if (!*pad && kind != SHMKIT_REC_DATA)
 		return -EBADMSG;
 	return shmkit__ring_span(&s->c.ring, pos, SHMKIT_REC_HDR, (uint32_t)h, *pad,
 				 base + s->c.ring.cap - SHMKIT_REC_HDR);
 }
+
+/* What next_record returns at an END record not told yet. */
+#define SPSC_END (-(1L << 40))
 
 /* The other side's role token: -EPIPE once it died (see role.c). */
 static int peer_check(struct spsc *s, bool force)
@@ -138,10 +150,12 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 	struct spsc *s = spsc_of(c);
 	const struct shmkit__ring *g = &c->ring;
 	uint64_t need = SHMKIT_REC_HDR + shmkit__align8(len);
-	uint64_t off = s->pos & g->mask;
+	/* the END the last session owes, first */
+	uint64_t lead = s->owe_end ? SHMKIT_REC_HDR : 0;
+	uint64_t off = (s->pos + lead) & g->mask;
 	uint64_t pad = g->cap - off < need ? g->cap - off : 0;
 	/* the record, its padding and the zero word after it (I1) */
-	uint64_t room = pad + need + SHMKIT_REC_HDR;
+	uint64_t room = lead + pad + need + SHMKIT_REC_HDR;
 	struct shmkit__wait ws;
 
 	shmkit__wait_start(&c->w, &ws, timeout_ns);
@@ -167,6 +181,11 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 			return err;
 	}
 	uint64_t at = s->pos;
+	if (lead) {
+		put_hdr(s, at, SHMKIT_REC_WORD(0, SHMKIT_REC_END));
+		at += lead;
+		s->owe_end = false;
+	}
 	if (pad) {
 		put_hdr(s, at, SHMKIT_REC_WORD(pad - SHMKIT_REC_HDR, SHMKIT_REC_PAD));
 		at += pad;
@@ -198,6 +217,14 @@ static long next_record(struct spsc *s, const void **p, uint64_t *need)
 		int64_t size = rec_check(s, h, s->pos, s->pub, &pad);
 		if (size < 0)
 			return (long)size;
+		if ((uint32_t)(h >> 32) == SHMKIT_REC_END) {
+			uint64_t at = s->pos;
+			s->pos += SHMKIT_REC_HDR;
+			if ((at | 1) == s->end_told)
+				continue;  /* told from the flag before it was written */
+			s->end_told = at | 1;
+			return SPSC_END;
+		}
 		if (pad) {
 			s->pos += (uint64_t)size;  /* bounded: rec_check limits pos - pub */
 			continue;
@@ -233,8 +260,9 @@ static int end_of_stream(struct spsc *s)
 	return 1;
 }
 
-/* Waits for the next message; its length, 0 at the end, or an error. */
-static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t timeout_ns)
+/* Waits for the next message; its length, 0 at the end, SPSC_END at an
+ * END record, or an error. */
+static long reader_look(struct spsc *s, const void **p, uint64_t *need, int64_t timeout_ns)
 {
 	struct shmkit__wait ws;
 
@@ -296,6 +324,21 @@ static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t 
 		if (err)
 			return err;
 	}
+}
+
+static int spsc_release(shmkit_chan *c);
+
+/* Waits for the next message; its length, 0 at the end, or an error. */
+static long reader_next(struct spsc *s, const void **p, uint64_t *need, int64_t timeout_ns)
+{
+	long n = reader_look(s, p, need, timeout_ns);
+
+	if (n != SPSC_END)
+		return n;
+	/* the END's 8 bytes go back with what was peeked before it */
+	if (s->pending == 0)
+		spsc_release(&s->c);
+	return 0;
 }
 
 static long spsc_peek(shmkit_chan *c, const void **p, int64_t timeout_ns)
@@ -432,12 +475,15 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	if (!shmkit__ring_near(&c->ring, tail & ~(uint64_t)1, head))  /* bit 0: closed */
 		return -EBADMSG;
 	if (writer) {
-		uint64_t front;
+		uint64_t front = 0;
 		err = writer_frontier(s, tail & ~(uint64_t)1, head, &front);
 		if (err)
 			return err;
 		s->pos = s->pub = front;
 		s->other = head;
+		/* SP8's twin: the last writer's closed, after its END */
+		s->owe_end = load_acquire(&shm->closed) == 2;
+		store_relaxed(&shm->sessions, load_relaxed(&shm->sessions) + 1);  /* statistics */
 		store_relaxed(&shm->wwait, 0);
 		/* a new stream; SP7's twin, before anything we publish */
 		store_release(&shm->closed, 0);
@@ -461,11 +507,30 @@ static void spsc_close(shmkit_chan *c)
 	if (c->role != SHMKIT_CHAN_WRITER)
 		return;
 	spsc_commit(c);
+	/* the END records: the one owed first, then this session's, and the
+	 * frontier's zero word after them (I1); without room, the next
+	 * writer owes one (both, when two were due, become one) */
+	uint64_t marks = s->owe_end ? 2 : 1, end = s->pub;
+	uint32_t closed = 2;
+	if (load_head(s) == 0 &&
+	    s->pub + (marks + 1) * SHMKIT_REC_HDR - s->other <= c->ring.cap) {
+		uint64_t word = SHMKIT_REC_WORD(0, SHMKIT_REC_END);
+		store_relaxed(shmkit__ring_word(&c->ring, s->pub + marks * SHMKIT_REC_HDR), 0);
+		if (marks == 2)
+			store_relaxed(shmkit__ring_word(&c->ring, s->pub + SHMKIT_REC_HDR), word);
+		/* SP1: the first END after the rest; pairs with SP2 */
+		store_release(shmkit__ring_word(&c->ring, s->pub), word);
+		end = s->pub + (marks - 1) * SHMKIT_REC_HDR;  /* the last one */
+		s->pos = s->pub = s->pub + marks * SHMKIT_REC_HDR;
+		s->owe_end = false;
+		closed = 1;
+	}
 	/* SP7: the end after the last commit; pairs with SP8 */
-	store_release(&s->shm->closed, 1);
+	store_release(&s->shm->closed, closed);
 	/* SP9: tail's bit 0 marks the end, so the word a sleeping reader's
-	 * futex compares moves: it wakes at once, not a poll period later */
-	store_release(&s->shm->tail, s->pub | 1);
+	 * futex compares moves: it wakes at once, not a poll period later;
+	 * the rest is where the end lies, for the reader to tell it once */
+	store_release(&s->shm->tail, end | 1);
 	shmkit__wake(&c->w, &s->wakes);
 }
 

@@ -79,6 +79,7 @@ static int spsc_describe(const struct shmkit__peer_src *src, const void *data,
 	out->received = load_relaxed(&s->received);
 	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
 	out->closed = load_relaxed(&s->closed) != 0;
+	out->sessions = load_relaxed(&s->sessions);
 	role_info(src, load_relaxed(&s->writer), load_relaxed(&s->writer_pid), &out->writer_pid,
 		  &out->writer_alive);
 	role_info(src, load_relaxed(&s->reader), load_relaxed(&s->reader_pid), &out->reader_pid,
@@ -124,6 +125,7 @@ static int mpsc_describe(const struct shmkit__peer_src *src, const void *data,
 	}
 	out->in_flight = out->sent >= out->received ? out->sent - out->received : 0;
 	out->closed = load_relaxed(&s->joins) && !out->writers && !out->writers_dead;
+	out->sessions = load_relaxed(&s->joins);
 	role_info(src, load_relaxed(&s->reader), load_relaxed(&s->reader_pid), &out->reader_pid,
 		  &out->reader_alive);
 	return 0;
@@ -212,6 +214,7 @@ static int bcast_describe(const struct shmkit__peer_src *src, const void *block,
 	out->used = head >= tail ? 0 : tail - head > s->l0.capacity ? s->l0.capacity : tail - head;
 	out->sent = load_relaxed(&s->sent);
 	out->closed = load_relaxed(&s->closed) != 0;
+	out->sessions = load_relaxed(&s->sessions);
 	out->overflow = s->l0.overflow;
 	out->dropped = (uint32_t)load_relaxed(&s->dropped);
 	if (role_info(src, load_relaxed(&s->writer), load_relaxed(&s->writer_pid),

@@ -77,10 +77,19 @@ expect_exit 0 "$SHMKIT" send "$C" </dev/null
 expect_exit 0 "$SHMKIT" recv "$C"
 [ -s "$T/out" ] && fail "an empty stream printed: $OUT"
 # a message without its terminator is followed by one before the next
+# (--count reads on across the two writers' sessions)
 printf 'one' | timeout 10 "$SHMKIT" send "$C"
 printf 'two\n' | timeout 10 "$SHMKIT" send "$C"
-expect_exit 0 "$SHMKIT" recv "$C" && expect_eq "$OUT" "one
+expect_exit 0 "$SHMKIT" recv "$C" --count 2 && expect_eq "$OUT" "one
 two" "a newline between messages"
+# each writer's session ends where it did, for a reader that reads later
+printf 'a\n' | timeout 10 "$SHMKIT" send "$C"
+printf 'b\n' | timeout 10 "$SHMKIT" send "$C"
+expect_eq "$(chan_get "$C" '[c["in_flight"], c["closed"]]')" "[2, true]" "two sessions waiting"
+expect_exit 0 "$SHMKIT" recv "$C" && expect_eq "$OUT" "" "the end of the session of 'two', left by --count"
+expect_exit 0 "$SHMKIT" recv "$C" && expect_eq "$OUT" "a" "the first waiting session, to its end"
+expect_exit 0 "$SHMKIT" recv "$C" && expect_eq "$OUT" "b" "the second"
+
 
 # --- --count and --timeout -----------------------------------------------------
 printf '1\n2\n3\n4\n5\n' | timeout 10 "$SHMKIT" send "$C"
@@ -133,15 +142,16 @@ head -c 3000000 /dev/zero | tr '\0' x | timeout 10 "$SHMKIT" send "${P}big" --cr
 expect_eq "$?" 1 "a 3 MB line into a 2 MB largest message"
 grep -q "line 1 is longer than the largest message (2097152 bytes)" "$T/err" || fail "big line: $(cat "$T/err")"
 
-# --- the reader killed: the writer fails -----------------------------------------
+# --- the reader killed: the writer waits for the next one, nothing lost ------------
+seq 20000 >"$T/seq20k"
 R=${P}rk
 expect_exit 0 "$SHMKIT" create "$R" --channel spsc --capacity 4K
-(exec "$SHMKIT" recv "$R" >/dev/null 2>&1) &
+(exec "$SHMKIT" recv "$R" >"$T/old.out" 2>/dev/null) &
 RPID=$!
 HOLDERS+=("$RPID")
 wait_chan "$R" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
 kill -STOP "$RPID"
-(exec "$SHMKIT" send "$R" <"$T/seq" 2>"$T/send.err") &
+(exec "$SHMKIT" send "$R" <"$T/seq20k" 2>"$T/send.err") &
 SPID=$!
 HOLDERS+=("$SPID")
 wait_chan "$R" 'c["writer_alive"] is True and c["used"] > 2048'
@@ -149,10 +159,40 @@ expect_exit 0 "$SHMKIT" stat "$R"
 printf '%s\n' "$OUT" | grep -Eq "^  writer: +pid $SPID \(alive\)$" || fail "stat: live writer: $OUT"
 printf '%s\n' "$OUT" | grep -Eq "^  reader: +pid $RPID \(alive\)$" || fail "stat: live reader: $OUT"
 { kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
+gone="shmkit: send $R: the reader is gone: waiting for the next one (what was sent waits in the channel)"
+for _ in $(seq 1 400); do grep -qxF "$gone" "$T/send.err" && break; sleep 0.05; done
+grep -qxF "$gone" "$T/send.err" || fail "send's note: $(cat "$T/send.err")"
+kill -0 "$SPID" 2>/dev/null || fail "send ended when its reader was killed"
+expect_eq "$(chan_get "$R" '[c["reader_pid"], c["reader_alive"], c["in_flight"] > 0]')" \
+	"[$RPID, false, true]" "json dead reader, messages waiting"
+# the next reader takes the rest: each line once, but for what the killed
+# one had taken and not yet handed back (read twice, at the seam)
+timeout 60 "$SHMKIT" recv "$R" >"$T/new.out" 2>"$T/new.err"
+expect_eq "$?" 0 "the next reader (stderr: $(cat "$T/new.err"))"
 wait_pid "$SPID"
-expect_eq "$?" 1 "send after its reader was killed"
-grep -q "shmkit: send $R: the reader is gone" "$T/send.err" || fail "send's error: $(cat "$T/send.err")"
-expect_eq "$(chan_get "$R" '[c["reader_pid"], c["reader_alive"]]')" "[$RPID, false]" "json dead reader"
+expect_eq "$?" 0 "send, once the next reader came (stderr: $(cat "$T/send.err"))"
+cat "$T/old.out" "$T/new.out" | sort -n | uniq | cmp -s - "$T/seq20k" ||
+	fail "the two readers' lines are not every line sent"
+awk -v first="$(head -n 1 "$T/new.out")" 'NR > 1 && $0 != prev + 1 { bad = 1 } { prev = $0 }
+	END { exit bad || prev != 20000 || first == "" }' "$T/new.out" ||
+	fail "the next reader's lines are not one run to the last: $(head -n 2 "$T/new.out" | tr '\n' ' ')... $(tail -n 1 "$T/new.out")"
+# with --timeout, send waits that long for the next reader, then fails
+R2=${P}rk2
+expect_exit 0 "$SHMKIT" create "$R2" --channel spsc --capacity 4K
+(exec "$SHMKIT" recv "$R2" >/dev/null 2>&1) &
+RPID=$!
+HOLDERS+=("$RPID")
+wait_chan "$R2" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+kill -STOP "$RPID"
+(exec "$SHMKIT" send "$R2" --timeout 300 <"$T/seq20k" 2>"$T/send2.err") &
+SPID=$!
+HOLDERS+=("$SPID")
+wait_chan "$R2" 'c["used"] > 2048'
+{ kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
+wait_pid "$SPID"
+expect_eq "$?" 1 "send --timeout 300 after its reader was killed"
+grep -q "shmkit: send $R2: the reader is gone, and no other came within 300 ms" "$T/send2.err" ||
+	fail "send --timeout's error: $(cat "$T/send2.err")"
 
 # --- the writer killed: the reader drains, then fails -----------------------------
 W=${P}wk
@@ -208,7 +248,7 @@ done
 expect_exit 0 "$SHMKIT" stat "$S" --json
 json_valid || fail "stat --json of a channel: $OUT"
 expect_eq "$(json_get 'sorted(d["channel"])')" \
-	'["capacity", "closed", "in_flight", "max_msg", "reader_alive", "reader_pid", "received", "sent", "type", "used", "writer_alive", "writer_pid"]' \
+	'["capacity", "closed", "in_flight", "max_msg", "reader_alive", "reader_pid", "received", "sent", "sessions", "type", "used", "writer_alive", "writer_pid"]' \
 	"json channel keys"
 expect_eq "$(json_get '[d["channel"][k] for k in ("type", "capacity", "max_msg", "used", "in_flight", "sent", "received", "closed")]')" \
 	'["spsc", 65536, 16384, 32, 2, 2, 0, true]' "json channel"
@@ -259,7 +299,7 @@ expect_usage "$SHMKIT" create "$U" --channel fifo --capacity 4K &&
 	expect_stderr_contains "invalid --channel 'fifo': expected spsc, mpsc or broadcast"
 expect_usage "$SHMKIT" create "$U" --channel spsc && expect_stderr_contains "missing --capacity"
 for cap in 100 32 2G 0 -64 4X ""; do
-	usage "$SHMKIT" create "$U" --channel spsc --capacity "$cap" && expect_stderr_contains "--capacity"
+	expect_usage "$SHMKIT" create "$U" --channel spsc --capacity "$cap" && expect_stderr_contains "--capacity"
 done
 expect_usage "$SHMKIT" create "$U" --channel spsc --capacity 100 &&
 	expect_stderr_contains "a power of two from 64 to 1G"

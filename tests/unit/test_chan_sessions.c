@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_chan_sessions.c - SPSC writer sessions: a reader that has not
+ * caught up meets each writer's end in order, however soon the next
+ * writer reopened (the END record close writes); a close without room
+ * leaves the END owed, and the next writer writes it first, never told
+ * twice; an empty session is an end of its own; stat counts sessions;
+ * a reader that follows, and one killed writer between two sessions.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "chan_spsc.h"
+
+TestSuite(chan_sessions, .init = chan_setup, .fini = kids_teardown, .timeout = 60);
+
+static void send_str(shmkit_chan *w, const char *s)
+{
+	int err = shmkit_chan_send(w, s, strlen(s), 0);
+	cr_assert_eq(err, 0, "send '%s': %s", s, shmkit_strerror(err));
+}
+
+/* The next call with timeout 0 gives the message @want (NULL: the end, 0;
+ * a string of one char '\x0b': -EAGAIN). */
+static void expect(shmkit_chan *r, const char *want, const char *what)
+{
+	char buf[256];
+	long n = shmkit_chan_recv(r, buf, sizeof(buf) - 1, 0);
+
+	if (!want) {
+		cr_assert_eq(n, 0, "%s: the end, got %ld", what, n);
+		return;
+	}
+	cr_assert_gt(n, 0, "%s: '%s', got %ld (%s)", what, want, n, shmkit_strerror((int)n));
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, want, "%s", what);
+}
+
+static void expect_none(shmkit_chan *r, const char *what)
+{
+	char buf[64];
+	long n = shmkit_chan_recv(r, buf, sizeof(buf), 0);
+
+	cr_assert_eq(n, -EAGAIN, "%s: nothing, got %ld", what, n);
+}
+
+static uint64_t sessions_of(const char *name)
+{
+	struct shmkit_chan_info ci;
+
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	return ci.sessions;
+}
+
+/* Two sessions written before the reader reads a byte: it reads the
+ * first, its end, the second, its end; then the end stays the end. */
+Test(chan_sessions, in_order)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER), *w;
+
+	cr_expect_eq(sessions_of(name), 0);
+	for (int s = 0; s < 2; s++) {
+		w = xopen(name, SHMKIT_CHAN_WRITER);
+		send_str(w, s ? "b1" : "a1");
+		send_str(w, s ? "b2" : "a2");
+		cr_assert_eq(shmkit_chan_close(w), 0);
+	}
+	cr_expect_eq(sessions_of(name), 2);
+	expect(r, "a1", "first session");
+	expect(r, "a2", "first session");
+	expect(r, NULL, "first session's end");
+	expect(r, "b1", "second session");
+	expect(r, "b2", "second session");
+	expect(r, NULL, "second session's end");
+	expect(r, NULL, "the end stays the end without SHMKIT_FOLLOW");
+
+	/* peeked messages and an END between them: release gives all back */
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "c1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "d1");
+	const void *p;
+	cr_assert_eq(shmkit_chan_peek(r, &p, 0), 2);
+	cr_assert_eq(shmkit_chan_peek(r, &p, 0), 0, "c's end, between two peeks");
+	cr_assert_eq(shmkit_chan_peek(r, &p, 0), 2);
+	cr_assert_eq(memcmp(p, "d1", 2), 0);
+	cr_assert_eq(shmkit_chan_release(r), 0);
+	struct shmkit_chan_info ci;
+	cr_assert_eq(shmkit_chan_stat(name, &ci), 0);
+	cr_expect_eq(ci.used, 0, "everything released, END records too");
+	expect_none(r, "d's stream is open");
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* Fills the ring of @w to its last bytes: 60-byte messages, then 1-byte
+ * ones, until no END would fit; how many. Message i is i's digits,
+ * padded (60 bytes) or its last digit (1 byte). */
+static int fill(shmkit_chan *w, int *big)
+{
+	char msg[61];
+	int n = 0;
+
+	for (size_t len = 60;; n++) {
+		snprintf(msg, sizeof(msg), "%060d", n);
+		int err = shmkit_chan_send(w, msg + 60 - len, len, 0);
+		if (err == -EAGAIN && len == 60) {
+			*big = n--;
+			len = 1;
+			continue;
+		}
+		if (err == -EAGAIN)
+			return n;
+		cr_assert_eq(err, 0, "fill: %s", shmkit_strerror(err));
+	}
+}
+
+/* Reads messages @from..@to - 1 of a fill() with @big long ones. */
+static void drain_n(shmkit_chan *r, int from, int to, int big)
+{
+	char buf[64], want[61];
+
+	for (int i = from; i < to; i++) {
+		size_t len = i < big ? 60 : 1;
+		snprintf(want, sizeof(want), "%060d", i);
+		long got = shmkit_chan_recv(r, buf, sizeof(buf), 0);
+		cr_assert_eq(got, (long)len, "message %d: %ld", i, got);
+		cr_assert_eq(memcmp(buf, want + 60 - len, len), 0);
+	}
+}
+
+/* A writer that closes a full ring owes its END: the reader told the
+ * end from the flag is not told it again when the next writer writes
+ * it, and one that had not caught up is told it once, from the record. */
+Test(chan_sessions, owed_end)
+{
+	for (int caught_up = 0; caught_up < 2; caught_up++) {
+		const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
+		shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER);
+		shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+		int big, n = fill(w, &big);
+		cr_assert_gt(big, 0);
+		cr_assert_gt(n, big);
+		cr_assert_eq(shmkit_chan_close(w), 0);
+		cr_expect_eq(atomic_load(&cb_of(r)->closed), 2, "no room: the END is owed");
+		if (caught_up) {
+			drain_n(r, 0, n, big);
+			expect(r, NULL, "the end, from the flag");
+		} else {
+			drain_n(r, 0, 1, big);  /* room for b1 and the END before it */
+		}
+		w = xopen(name, SHMKIT_CHAN_WRITER);
+		send_str(w, "b1");
+		if (!caught_up) {
+			drain_n(r, 1, n, big);
+			expect(r, NULL, "the owed END, from the record");
+		}
+		expect(r, "b1", "the next session, no second end");
+		cr_assert_eq(shmkit_chan_close(w), 0);
+		cr_expect_eq(atomic_load(&cb_of(r)->closed), 1);
+		expect(r, NULL, "the second session's end");
+		cr_expect_eq(sessions_of(name), 2);
+		shmkit_chan_close(r);
+	}
+}
+
+/* A session with nothing in it is an end of its own, also when it wrote
+ * the END it owed: a reader that follows is told two ends, once each. */
+Test(chan_sessions, empty_sessions)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
+	shmkit_chan *r, *w;
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+
+	cr_assert_eq(err, 0);
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	int big, n = fill(w, &big);
+	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
+	cr_expect_eq(atomic_load(&cb_of(r)->closed), 2);
+	drain_n(r, 0, n, big);
+	expect(r, NULL, "a's end, from the flag");
+	expect_none(r, "a follower waits after the end");
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	cr_assert_eq(shmkit_chan_close(w), 0);  /* the owed END and its own */
+	expect(r, NULL, "the empty session's end");
+	expect_none(r, "told once");
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	expect(r, NULL, "a second empty session");
+	expect_none(r, "told once");
+	cr_expect_eq(sessions_of(name), 3);
+	shmkit_chan_close(r);
+}
+
+/* A writer killed in a session: the reader that follows reads what it
+ * committed, is told -EPIPE once, then reads the next writer's session
+ * and its end. */
+Test(chan_sessions, killed_writer_between)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r;
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+
+	cr_assert_eq(err, 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		shmkit_chan *w;
+		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &w) ||
+		    shmkit_chan_send(w, "k1", 2, 0))
+			_exit(1);
+		raise(SIGKILL);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st), "the writer child was killed");
+	char buf[64];
+	expect(r, "k1", "what the killed writer committed");
+	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), CHAN_WAIT_NS), -EPIPE);
+	expect_none(r, "the death told once");
+	shmkit_chan *w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "n1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	expect(r, "n1", "the next session");
+	expect(r, NULL, "its end");
+	expect_none(r, "told once");
+	cr_expect_eq(sessions_of(name), 2);
+	shmkit_chan_close(r);
+}
