@@ -159,7 +159,8 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 	void *dst;
 	int ret = shmkit_chan_reserve(s->ch, len, &dst, 0);
 
-	if (ret == -EAGAIN && s->a->timeout_ns != 0) {
+	/* (a try finds a dead reader at once: -EPIPE, not -EAGAIN) */
+	if ((ret == -EAGAIN || ret == -EPIPE) && s->a->timeout_ns != 0) {
 		/* the ring is full: wait for room, --timeout at most; a reader
 		 * that is gone leaves what was sent for the next one, whom we
 		 * wait for (it takes the role, then makes room) */
@@ -184,8 +185,11 @@ static int send_msg(struct sender *s, const char *p, size_t len)
 	if (ret == -EINTR)
 		return 128 + stop_signal();  /* stopped: this message is not taken */
 	if (ret == -EPIPE) {
-		err_msg(s->c->name, s->a->name, s->a->timeout_ns == 0 ? "the reader is gone"
-			: "the reader is gone, and no other came within %s ms", s->a->timeout_ms);
+		if (s->a->timeout_ns > 0)
+			err_msg(s->c->name, s->a->name, "the reader is gone, and no other came "
+				"within %s ms", s->a->timeout_ms);
+		else
+			err_msg(s->c->name, s->a->name, "the reader is gone");
 		return EXIT_RUNTIME;
 	}
 	if (ret == -ETIMEDOUT || ret == -EAGAIN) {

@@ -31,9 +31,10 @@
  * Sessions (version 4): close writes an END record (len 0) where the
  * stream ends, so a reader still draining meets each writer's end in
  * order even after the next writer reopened; tail is then the END's
- * position | 1 and closed is 1.  With no room for it, closed is 2 and
- * tail is the frontier | 1: the next writer writes the END it owes there,
- * first.  A reader tells each end once, by its position.
+ * position | 1.  With no room for it, owed is 1 and tail is the
+ * frontier | 1: the next writer writes the END it owes there, first, and
+ * clears owed once it is published.  A reader tells each end once, by its
+ * position, and leaves the last it told in end_told for the next reader.
  */
 #ifndef SHMKIT_LAYOUT_CHAN_H
 #define SHMKIT_LAYOUT_CHAN_H
@@ -109,14 +110,14 @@ struct shmkit_chan_shm {
 				       * the reader's futex (low half) */
 	_Atomic uint64_t sent;        /* 72: messages published (statistics) */
 	_Atomic uint32_t writer;      /* 80: the writer's owner token, 0 never */
-	_Atomic uint32_t closed;      /* 84: 1: the stream ended at an END record,
-				       * 2: at tail, its END owed by the next writer */
+	_Atomic uint32_t closed;      /* 84: 1: the stream ended at tail's position */
 	_Atomic uint32_t rwait;       /* 88: set by a reader about to sleep */
 	_Atomic int32_t writer_pid;   /* 92: PID of the last writer (informational) */
 	shmkit_fence_set rfence;      /* 96: bit 0: the reader fences before it sleeps */
 	_Atomic uint64_t rwake;       /* 104: the reader's wake id (chan/fdw.h), 0 none */
 	_Atomic uint32_t sessions;    /* 112: writers that opened (statistics) */
-	uint8_t pad1[12];             /* 116 */
+	_Atomic uint32_t owed;        /* 116: 1: an END is owed at the frontier */
+	uint8_t pad1[8];              /* 120 */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
@@ -126,7 +127,9 @@ struct shmkit_chan_shm {
 	uint32_t pad2;                /* 156 */
 	shmkit_fence_set wfence;      /* 160: bit 0: the writer fences before it sleeps */
 	_Atomic uint64_t wwake;       /* 168: the writer's wake id (chan/fdw.h), 0 none */
-	uint8_t pad3[80];             /* 176: reserved */
+	_Atomic uint64_t end_told;    /* 176: position | 1 of the last end a reader
+				       * returned, 0 none */
+	uint8_t pad3[72];             /* 184: reserved */
 };
 
 _Static_assert(sizeof(struct shmkit_chan_line0) == 64, "line 0");
@@ -150,6 +153,8 @@ _Static_assert(offsetof(struct shmkit_chan_shm, wfence) == 160, "chan.wfence");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwake) == 104, "chan.rwake");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwake) == 168, "chan.wwake");
 _Static_assert(offsetof(struct shmkit_chan_shm, sessions) == 112, "chan.sessions");
+_Static_assert(offsetof(struct shmkit_chan_shm, owed) == 116, "chan.owed");
+_Static_assert(offsetof(struct shmkit_chan_shm, end_told) == 176, "chan.end_told");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the futex on a position's low half assumes little-endian"

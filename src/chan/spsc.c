@@ -27,12 +27,14 @@
  * End of stream.  close publishes an END record at the frontier as a
  * commit publishes a batch (SP1), when there is room, so a reader meets
  * each session's end in order however soon the next writer reopens;
- * without room the next writer owes it and writes it first.  closed is
- * stored with release after that (SP7) and loaded with acquire before the
- * header is looked at again (SP8); tail's bit 0 marks it too, so a
- * sleeping reader's futex word moves.  The reader tells an end once, by
- * its position (end_told), whether it met the record or the flag first.
- * A new writer finds the frontier from tail (SP11).
+ * without room the next writer owes it (owed) and writes it first.  closed
+ * is stored with release after that (SP7) and loaded with acquire before
+ * the header is looked at again (SP8); then tail (SP12), whose bit 0 marks
+ * the end too, so a sleeping reader's futex word moves, and whose position
+ * is the end's.  The reader tells an end once, by that position
+ * (end_told, kept in the segment for the next reader too), whether it met
+ * the record or the flag first.  A new writer finds the frontier from
+ * tail (SP11).
  *
  * Everything read from the segment is checked before use: a header must
  * name a known kind and length and lie within the ring and within one
@@ -55,6 +57,7 @@ struct spsc {
 	uint64_t pending;      /* messages reserved or peeked, not published */
 	uint64_t end_told;     /* reader: position | 1 of the last end it returned */
 	bool owe_end;          /* writer: the last session's END goes first */
+	bool clear_owed;       /* writer: that END is in the batch to commit */
 	uint32_t death_told;   /* and the dead writer's token when it returned -EPIPE */
 	struct shmkit__pair sleeps, wakes;  /* this side's sleeps; the other's */
 };
@@ -84,7 +87,7 @@ static int64_t rec_check(const struct spsc *s, uint64_t h, uint64_t pos, uint64_
 }
 
 /* What next_record returns at an END record not told yet. */
-#define SPSC_END (-(1L << 40))
+#define SPSC_END (-4097L)  /* below every -errno */
 
 /* The other side's role token: -EPIPE once it died (see role.c). */
 static int peer_check(struct spsc *s, bool force)
@@ -130,6 +133,12 @@ static int spsc_commit(shmkit_chan *c)
 	s->pub = s->pos;
 	/* SP9: tail after that header; pairs with SP10 and a new writer's SP11 */
 	store_release(&s->shm->tail, s->pos);
+	if (s->clear_owed) {
+		/* the owed END is published (SP1): no later writer owes it;
+		 * release: pairs with the acquire at a writer's open */
+		store_release(&s->shm->owed, 0);
+		s->clear_owed = false;
+	}
 	shmkit__wake(&c->w, &s->wakes);
 	count_published(s, &s->shm->sent);
 	return 0;
@@ -185,6 +194,7 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 		put_hdr(s, at, SHMKIT_REC_WORD(0, SHMKIT_REC_END));
 		at += lead;
 		s->owe_end = false;
+		s->clear_owed = true;
 	}
 	if (pad) {
 		put_hdr(s, at, SHMKIT_REC_WORD(pad - SHMKIT_REC_HDR, SHMKIT_REC_PAD));
@@ -201,6 +211,15 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 }
 
 /* ---- reader ---- */
+
+/* Notes the end at @end_odd (a position | 1) as told, here and in the
+ * segment for a reader after this one; relaxed: a stale value there tells
+ * that reader an old end, at a position it never meets again. */
+static void told_end(struct spsc *s, uint64_t end_odd)
+{
+	s->end_told = end_odd;
+	store_relaxed(&s->shm->end_told, end_odd);
+}
 
 /*
  * The next message at s->pos, skipping padding: its length (> 0) with *p
@@ -222,7 +241,7 @@ static long next_record(struct spsc *s, const void **p, uint64_t *need)
 			s->pos += SHMKIT_REC_HDR;
 			if ((at | 1) == s->end_told)
 				continue;  /* told from the flag before it was written */
-			s->end_told = at | 1;
+			told_end(s, at | 1);
 			return SPSC_END;
 		}
 		if (pad) {
@@ -243,18 +262,25 @@ static bool still_open(void *ctx)
 
 	if (!load_relaxed(&s->shm->closed))
 		return true;
-	return s->c.follow && load_relaxed(&s->shm->tail) == s->end_told;
+	uint64_t t = load_relaxed(&s->shm->tail);
+	/* an even tail: a close half done (its tail store moves the futex
+	 * word), or a writer killed in it (the poll period ends the sleep) */
+	return !(t & 1) || (s->c.follow && t == s->end_told);
 }
 
-/* The end of the stream: 0, or with SHMKIT_FOLLOW 0 once per stream (tail,
- * odd while closed, tells one end from the next) and then 1: wait for the
- * next writer. */
+/* After closed was seen set: -1 not an end after all (tail even: a close
+ * half done, a writer killed in it, or a new writer), 0 an end to tell
+ * now (without SHMKIT_FOLLOW every time), 1 one told already: wait for
+ * the next writer. */
 static int end_of_stream(struct spsc *s)
 {
-	uint64_t t = load_relaxed(&s->shm->tail);
+	/* SP12: tail after closed; pairs with SP9 (close's odd tail) */
+	uint64_t t = load_acquire(&s->shm->tail);
 
+	if (!(t & 1))
+		return -1;
 	if (!s->c.follow || t != s->end_told) {
-		s->end_told = t;
+		told_end(s, t);
 		return 0;
 	}
 	return 1;
@@ -283,8 +309,10 @@ static long reader_look(struct spsc *s, const void **p, uint64_t *need, int64_t 
 			bool told = false;
 			if (load_acquire(&s->shm->closed)) {
 				n = next_record(s, p, need);
-				if (n || !(told = end_of_stream(s)))
+				int e = n ? 0 : end_of_stream(s);
+				if (n || e == 0)
 					return n;  /* a message, or 0: the end */
+				told = e == 1;
 			}
 			/* a writer that closed is not a dead one */
 			err = told ? 0 : peer_check(s, ws.try_only);
@@ -297,9 +325,12 @@ static long reader_look(struct spsc *s, const void **p, uint64_t *need, int64_t 
 				 * our load of closed above ended its stream */
 				if (load_acquire(&s->shm->closed)) {
 					n = next_record(s, p, need);
-					if (n || !end_of_stream(s))
+					int e = n ? 0 : end_of_stream(s);
+					if (n || e == 0)
 						return n;
-					continue;  /* told: wait for the next writer */
+					if (e == 1)
+						continue;  /* told: wait for the next writer */
+					/* killed in its close: a death */
 				}
 				/* SHMKIT_FOLLOW: each death once, then the next writer */
 				/* the token judged dead, not one that came since */
@@ -481,8 +512,8 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 			return err;
 		s->pos = s->pub = front;
 		s->other = head;
-		/* SP8's twin: the last writer's closed, after its END */
-		s->owe_end = load_acquire(&shm->closed) == 2;
+		/* acquire: pairs with the release of owed (close, commit) */
+		s->owe_end = load_acquire(&shm->owed) != 0;
 		store_relaxed(&shm->sessions, load_relaxed(&shm->sessions) + 1);  /* statistics */
 		store_relaxed(&shm->wwait, 0);
 		/* a new stream; SP7's twin, before anything we publish */
@@ -491,6 +522,8 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 		store_release(&shm->tail, front);
 	} else {
 		s->pos = s->pub = head;
+		/* the ends the last reader told are told (relaxed: see told_end) */
+		s->end_told = load_relaxed(&shm->end_told);
 		store_relaxed(&shm->rwait, 0);
 	}
 	spsc_set_wait(c);
@@ -511,7 +544,7 @@ static void spsc_close(shmkit_chan *c)
 	 * frontier's zero word after them (I1); without room, the next
 	 * writer owes one (both, when two were due, become one) */
 	uint64_t marks = s->owe_end ? 2 : 1, end = s->pub;
-	uint32_t closed = 2;
+	bool written = false;
 	if (load_head(s) == 0 &&
 	    s->pub + (marks + 1) * SHMKIT_REC_HDR - s->other <= c->ring.cap) {
 		uint64_t word = SHMKIT_REC_WORD(0, SHMKIT_REC_END);
@@ -523,10 +556,13 @@ static void spsc_close(shmkit_chan *c)
 		end = s->pub + (marks - 1) * SHMKIT_REC_HDR;  /* the last one */
 		s->pos = s->pub = s->pub + marks * SHMKIT_REC_HDR;
 		s->owe_end = false;
-		closed = 1;
+		written = true;
 	}
+	/* the END owed, or paid (release: pairs with the acquire at a
+	 * writer's open) */
+	store_release(&s->shm->owed, !written);
 	/* SP7: the end after the last commit; pairs with SP8 */
-	store_release(&s->shm->closed, closed);
+	store_release(&s->shm->closed, 1);
 	/* SP9: tail's bit 0 marks the end, so the word a sleeping reader's
 	 * futex compares moves: it wakes at once, not a poll period later;
 	 * the rest is where the end lies, for the reader to tell it once */

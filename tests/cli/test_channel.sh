@@ -193,6 +193,25 @@ wait_pid "$SPID"
 expect_eq "$?" 1 "send --timeout 300 after its reader was killed"
 grep -q "shmkit: send $R2: the reader is gone, and no other came within 300 ms" "$T/send2.err" ||
 	fail "send --timeout's error: $(cat "$T/send2.err")"
+# a reader dead before send began: send waits the same way
+R3=${P}rk3
+expect_exit 0 "$SHMKIT" create "$R3" --channel spsc --capacity 4K
+(exec "$SHMKIT" recv "$R3" >/dev/null 2>&1) &
+RPID=$!
+HOLDERS+=("$RPID")
+wait_chan "$R3" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+{ kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
+(exec "$SHMKIT" send "$R3" <"$T/seq20k" 2>"$T/send3.err") &
+SPID=$!
+HOLDERS+=("$SPID")
+gone="shmkit: send $R3: the reader is gone: waiting for the next one (what was sent waits in the channel)"
+for _ in $(seq 1 400); do grep -qxF "$gone" "$T/send3.err" && break; sleep 0.05; done
+grep -qxF "$gone" "$T/send3.err" || fail "send's note, reader dead before: $(cat "$T/send3.err")"
+timeout 60 "$SHMKIT" recv "$R3" >"$T/new3.out" 2>"$T/new3.err"
+expect_eq "$?" 0 "the next reader (stderr: $(cat "$T/new3.err"))"
+wait_pid "$SPID"
+expect_eq "$?" 0 "send into a channel whose reader died before it began"
+cmp -s "$T/new3.out" "$T/seq20k" || fail "the next reader did not get every line sent"
 
 # --- the writer killed: the reader drains, then fails -----------------------------
 W=${P}wk

@@ -144,7 +144,7 @@ Test(chan_sessions, owed_end)
 		cr_assert_gt(big, 0);
 		cr_assert_gt(n, big);
 		cr_assert_eq(shmkit_chan_close(w), 0);
-		cr_expect_eq(atomic_load(&cb_of(r)->closed), 2, "no room: the END is owed");
+		cr_expect_eq(atomic_load(&cb_of(r)->owed), 1, "no room: the END is owed");
 		if (caught_up) {
 			drain_n(r, 0, n, big);
 			expect(r, NULL, "the end, from the flag");
@@ -159,7 +159,7 @@ Test(chan_sessions, owed_end)
 		}
 		expect(r, "b1", "the next session, no second end");
 		cr_assert_eq(shmkit_chan_close(w), 0);
-		cr_expect_eq(atomic_load(&cb_of(r)->closed), 1);
+		cr_expect_eq(atomic_load(&cb_of(r)->owed), 0, "paid");
 		expect(r, NULL, "the second session's end");
 		cr_expect_eq(sessions_of(name), 2);
 		shmkit_chan_close(r);
@@ -178,7 +178,7 @@ Test(chan_sessions, empty_sessions)
 	w = xopen(name, SHMKIT_CHAN_WRITER);
 	int big, n = fill(w, &big);
 	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
-	cr_expect_eq(atomic_load(&cb_of(r)->closed), 2);
+	cr_expect_eq(atomic_load(&cb_of(r)->owed), 1);
 	drain_n(r, 0, n, big);
 	expect(r, NULL, "a's end, from the flag");
 	expect_none(r, "a follower waits after the end");
@@ -227,5 +227,90 @@ Test(chan_sessions, killed_writer_between)
 	expect(r, NULL, "its end");
 	expect_none(r, "told once");
 	cr_expect_eq(sessions_of(name), 2);
+	shmkit_chan_close(r);
+}
+
+/* The end a reader told from the flag, before the next writer wrote the
+ * END it owed: a reader opened after it is not told that end again. */
+Test(chan_sessions, told_end_outlives_its_reader)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER), *w = xopen(name, SHMKIT_CHAN_WRITER);
+	int big, n = fill(w, &big);
+
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	cr_assert_eq(atomic_load(&cb_of(r)->owed), 1);
+	drain_n(r, 0, n, big);
+	expect(r, NULL, "the end, from the flag");
+	cr_assert_eq(shmkit_chan_close(r), 0);
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "b1");  /* the owed END first, where r was told it */
+	r = xopen(name, SHMKIT_CHAN_READER);
+	expect(r, "b1", "a new reader: the next session, not the old end");
+	expect_none(r, "b's stream is open");
+	shmkit_chan_close(w);
+	expect(r, NULL, "b's end");
+	shmkit_chan_close(r);
+}
+
+/* A writer killed before it paid the END it owed: the next one pays it. */
+Test(chan_sessions, owed_end_survives_a_killed_writer)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER), *w = xopen(name, SHMKIT_CHAN_WRITER);
+	int big, n = fill(w, &big);
+
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		shmkit_chan *k;
+		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &k))
+			_exit(1);
+		raise(SIGKILL);  /* owes the END, has room for nothing */
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st));
+	cr_expect_eq(atomic_load(&cb_of(r)->owed), 1, "still owed");
+	drain_n(r, 0, 1, big);
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "c1");
+	drain_n(r, 1, n, big);
+	expect(r, NULL, "the first session's end, paid by the third writer");
+	expect(r, "c1", "the third session");
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* closed seen with an even tail (a close half done, or a writer killed
+ * in it): no end yet while the writer lives, a death once it is gone, and
+ * never an end told twice. */
+Test(chan_sessions, half_closed)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	struct shmkit_chan_shm *cb = cb_of(r);
+	char buf[16];
+
+	cr_assert_eq(err, 0);
+	send_str(w, "a1");
+	expect(r, "a1", "a");
+	atomic_store(&cb->closed, 1);  /* a close half done: tail still even */
+	expect_none(r, "half closed, the writer alive: no end");
+	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), SHORT_NS), -ETIMEDOUT,
+		     "half closed: a wait sleeps, and ends");
+	atomic_store(&cb->closed, 0);
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	expect(r, NULL, "a's end, from its record");
+	uint64_t t = atomic_load(&cb->tail);
+	cr_assert(t & 1);
+	atomic_store(&cb->tail, t & ~(uint64_t)1);  /* as if killed before its tail */
+	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), 0), -EPIPE,
+		     "half closed, the writer gone: its death, not a second end");
+	expect_none(r, "the death told once");
+	atomic_store(&cb->tail, t);
+	expect_none(r, "closed again: that end was told");
 	shmkit_chan_close(r);
 }
