@@ -56,6 +56,7 @@ struct spsc {
 	uint64_t first;        /* writer: the header commit stores at pub */
 	uint64_t pending;      /* messages reserved or peeked, not published */
 	uint64_t end_told;     /* reader: position | 1 of the last end it returned */
+	uint64_t end_kept;     /* reader: the end_told last stored in the segment */
 	bool owe_end;          /* writer: the last session's END goes first */
 	bool clear_owed;       /* writer: that END is in the batch to commit */
 	uint32_t death_told;   /* and the dead writer's token when it returned -EPIPE */
@@ -212,13 +213,24 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 
 /* ---- reader ---- */
 
-/* Notes the end at @end_odd (a position | 1) as told, here and in the
- * segment for a reader after this one; relaxed: a stale value there tells
- * that reader an old end, at a position it never meets again. */
+/* Keeps this reader's last told end in the segment for a reader after
+ * it, once everything before it is released (a reader that takes over
+ * re-reads what this one peeked and did not release, and must meet that
+ * end again).  Relaxed: a stale value there tells that reader an old end
+ * once more, at a position it never meets again. */
+static void keep_end(struct spsc *s)
+{
+	if (s->end_kept != s->end_told && s->pos == s->pub) {
+		s->end_kept = s->end_told;
+		store_relaxed(&s->shm->end_told, s->end_told);
+	}
+}
+
+/* Notes the end at @end_odd (a position | 1) as told. */
 static void told_end(struct spsc *s, uint64_t end_odd)
 {
 	s->end_told = end_odd;
-	store_relaxed(&s->shm->end_told, end_odd);
+	keep_end(s);
 }
 
 /*
@@ -268,22 +280,32 @@ static bool still_open(void *ctx)
 	return !(t & 1) || (s->c.follow && t == s->end_told);
 }
 
-/* After closed was seen set: -1 not an end after all (tail even: a close
- * half done, a writer killed in it, or a new writer), 0 an end to tell
- * now (without SHMKIT_FOLLOW every time), 1 one told already: wait for
- * the next writer. */
+/* What end_of_stream finds. */
+enum { END_TELL, END_TOLD, END_NOT };
+
+/* After closed was seen set and nothing at the reader's position:
+ * END_NOT not an end here (tail even: a close half done, a writer killed
+ * in it, or a new writer; or odd, the end of a newer session whose
+ * records SP12 made visible at our position), END_TELL an end to tell
+ * now (without SHMKIT_FOLLOW every time), END_TOLD told already: wait for
+ * the next writer; -EBADMSG an end elsewhere with nothing here. */
 static int end_of_stream(struct spsc *s)
 {
 	/* SP12: tail after closed; pairs with SP9 (close's odd tail) */
 	uint64_t t = load_acquire(&s->shm->tail);
 
 	if (!(t & 1))
-		return -1;
+		return END_NOT;
+	if (t != s->end_told && (t & ~(uint64_t)1) != s->pos) {
+		/* a later writer opened, wrote and closed since our look at
+		 * closed: its records, published before that tail, are here */
+		return load_relaxed(shmkit__ring_word(&s->c.ring, s->pos)) ? END_NOT : -EBADMSG;
+	}
 	if (!s->c.follow || t != s->end_told) {
 		told_end(s, t);
-		return 0;
+		return END_TELL;
 	}
-	return 1;
+	return END_TOLD;
 }
 
 /* Waits for the next message; its length, 0 at the end, SPSC_END at an
@@ -309,10 +331,12 @@ static long reader_look(struct spsc *s, const void **p, uint64_t *need, int64_t 
 			bool told = false;
 			if (load_acquire(&s->shm->closed)) {
 				n = next_record(s, p, need);
-				int e = n ? 0 : end_of_stream(s);
-				if (n || e == 0)
+				int e = n ? END_TELL : end_of_stream(s);
+				if (n || e == END_TELL)
 					return n;  /* a message, or 0: the end */
-				told = e == 1;
+				if (e < 0)
+					return e;
+				told = e == END_TOLD;
 			}
 			/* a writer that closed is not a dead one */
 			err = told ? 0 : peer_check(s, ws.try_only);
@@ -325,10 +349,12 @@ static long reader_look(struct spsc *s, const void **p, uint64_t *need, int64_t 
 				 * our load of closed above ended its stream */
 				if (load_acquire(&s->shm->closed)) {
 					n = next_record(s, p, need);
-					int e = n ? 0 : end_of_stream(s);
-					if (n || e == 0)
+					int e = n ? END_TELL : end_of_stream(s);
+					if (n || e == END_TELL)
 						return n;
-					if (e == 1)
+					if (e < 0)
+						return e;
+					if (e == END_TOLD)
 						continue;  /* told: wait for the next writer */
 					/* killed in its close: a death */
 				}
@@ -394,6 +420,7 @@ static int spsc_release(shmkit_chan *c)
 	s->pub = s->pos;
 	/* SP3: head after the last read of the records; pairs with SP4 */
 	store_release(&s->shm->head, s->pos);
+	keep_end(s);  /* an end told among what was released */
 	shmkit__wake(&c->w, &s->wakes);
 	count_published(s, &s->shm->received);
 	return 0;
@@ -523,7 +550,7 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 	} else {
 		s->pos = s->pub = head;
 		/* the ends the last reader told are told (relaxed: see told_end) */
-		s->end_told = load_relaxed(&shm->end_told);
+		s->end_told = s->end_kept = load_relaxed(&shm->end_told);
 		store_relaxed(&shm->rwait, 0);
 	}
 	spsc_set_wait(c);

@@ -314,3 +314,57 @@ Test(chan_sessions, half_closed)
 	expect_none(r, "closed again: that end was told");
 	shmkit_chan_close(r);
 }
+
+/* An end peeked and not released stays for the reader that takes over
+ * (which re-reads what was peeked): it is told that end too. */
+Test(chan_sessions, peeked_end_not_kept)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER), *w = xopen(name, SHMKIT_CHAN_WRITER);
+	const void *p;
+
+	send_str(w, "a1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "b1");
+	cr_assert_eq(shmkit_chan_peek(r, &p, 0), 2);
+	cr_assert_eq(shmkit_chan_peek(r, &p, 0), 0, "a's end, peeked");
+	cr_assert_eq(shmkit_chan_close(r), 0);  /* nothing released */
+	r = xopen(name, SHMKIT_CHAN_READER);
+	expect(r, "a1", "the peeked message again");
+	expect(r, NULL, "and a's end again");
+	expect(r, "b1", "then b");
+	shmkit_chan_close(w);
+	shmkit_chan_close(r);
+}
+
+/* closed seen, then a tail naming an end past the reader's position: a
+ * newer session's, whose records lie ahead; never told before them (with
+ * them hidden, the segment is inconsistent: -EBADMSG). */
+Test(chan_sessions, newer_sessions_end)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+
+	cr_assert_eq(err, 0);
+	send_str(w, "a1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	expect(r, "a1", "a");
+	expect(r, NULL, "a's end");
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "b1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	_Atomic uint64_t *hdr = (_Atomic uint64_t *)(void *)(ring_of(r) + 24);  /* b1's */
+	uint64_t h = atomic_load(hdr);
+	cr_assert_neq(h, 0);
+	atomic_store(hdr, 0);
+	char buf[16];
+	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), 0), -EBADMSG,
+		     "b's end with b's records hidden: not told");
+	atomic_store(hdr, h);
+	expect(r, "b1", "b");
+	expect(r, NULL, "b's end, after b1");
+	expect_none(r, "told once");
+	shmkit_chan_close(r);
+}
