@@ -31,9 +31,10 @@
  * Sessions (version 4): close writes an END record (len 0) where the
  * stream ends, so a reader still draining meets each writer's end in
  * order even after the next writer reopened; tail is then the END's
- * position | 1.  With no room for it, owed is 1 and tail is the
- * frontier | 1: the next writer writes the END it owes there, first, and
- * clears owed once it is published.  A reader tells each end once, by its
+ * position | 1.  With no room for it, owed_at and tail are the
+ * frontier | 1: the next writer that opens at that very frontier writes
+ * the END it owes there, first (once anything is published there, no
+ * frontier is that position again).  A reader tells each end once, by its
  * position, and leaves the last it told in end_told for the next reader.
  */
 #ifndef SHMKIT_LAYOUT_CHAN_H
@@ -116,8 +117,9 @@ struct shmkit_chan_shm {
 	shmkit_fence_set rfence;      /* 96: bit 0: the reader fences before it sleeps */
 	_Atomic uint64_t rwake;       /* 104: the reader's wake id (chan/fdw.h), 0 none */
 	_Atomic uint32_t sessions;    /* 112: writers that opened (statistics) */
-	_Atomic uint32_t owed;        /* 116: 1: an END is owed at the frontier */
-	uint8_t pad1[8];              /* 120 */
+	uint32_t pad1;                /* 116 */
+	_Atomic uint64_t owed_at;     /* 120: position | 1 where an END is owed,
+				       * 0 never */
 	/* --- line 2: the reader's --- */
 	_Atomic uint64_t head;        /* 128: end of the released records; futex (low half) */
 	_Atomic uint64_t received;    /* 136: messages released (statistics) */
@@ -153,7 +155,7 @@ _Static_assert(offsetof(struct shmkit_chan_shm, wfence) == 160, "chan.wfence");
 _Static_assert(offsetof(struct shmkit_chan_shm, rwake) == 104, "chan.rwake");
 _Static_assert(offsetof(struct shmkit_chan_shm, wwake) == 168, "chan.wwake");
 _Static_assert(offsetof(struct shmkit_chan_shm, sessions) == 112, "chan.sessions");
-_Static_assert(offsetof(struct shmkit_chan_shm, owed) == 116, "chan.owed");
+_Static_assert(offsetof(struct shmkit_chan_shm, owed_at) == 120, "chan.owed_at");
 _Static_assert(offsetof(struct shmkit_chan_shm, end_told) == 176, "chan.end_told");
 _Static_assert(sizeof(struct shmkit_chan_rec) == SHMKIT_REC_HDR, "record header");
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -27,7 +27,7 @@
  * End of stream.  close publishes an END record at the frontier as a
  * commit publishes a batch (SP1), when there is room, so a reader meets
  * each session's end in order however soon the next writer reopens;
- * without room the next writer owes it (owed) and writes it first.  closed
+ * without room the next writer owes it (owed_at) and writes it first.  closed
  * is stored with release after that (SP7) and loaded with acquire before
  * the header is looked at again (SP8); then tail (SP12), whose bit 0 marks
  * the end too, so a sleeping reader's futex word moves, and whose position
@@ -58,7 +58,6 @@ struct spsc {
 	uint64_t end_told;     /* reader: position | 1 of the last end it returned */
 	uint64_t end_kept;     /* reader: the end_told last stored in the segment */
 	bool owe_end;          /* writer: the last session's END goes first */
-	bool clear_owed;       /* writer: that END is in the batch to commit */
 	uint32_t death_told;   /* and the dead writer's token when it returned -EPIPE */
 	struct shmkit__pair sleeps, wakes;  /* this side's sleeps; the other's */
 };
@@ -134,12 +133,6 @@ static int spsc_commit(shmkit_chan *c)
 	s->pub = s->pos;
 	/* SP9: tail after that header; pairs with SP10 and a new writer's SP11 */
 	store_release(&s->shm->tail, s->pos);
-	if (s->clear_owed) {
-		/* the owed END is published (SP1): no later writer owes it;
-		 * release: pairs with the acquire at a writer's open */
-		store_release(&s->shm->owed, 0);
-		s->clear_owed = false;
-	}
 	shmkit__wake(&c->w, &s->wakes);
 	count_published(s, &s->shm->sent);
 	return 0;
@@ -195,7 +188,6 @@ static int spsc_reserve(shmkit_chan *c, size_t len, void **p, int64_t timeout_ns
 		put_hdr(s, at, SHMKIT_REC_WORD(0, SHMKIT_REC_END));
 		at += lead;
 		s->owe_end = false;
-		s->clear_owed = true;
 	}
 	if (pad) {
 		put_hdr(s, at, SHMKIT_REC_WORD(pad - SHMKIT_REC_HDR, SHMKIT_REC_PAD));
@@ -539,8 +531,10 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 			return err;
 		s->pos = s->pub = front;
 		s->other = head;
-		/* acquire: pairs with the release of owed (close, commit) */
-		s->owe_end = load_acquire(&shm->owed) != 0;
+		/* owed where we start: nothing was published there since
+		 * (a writer that paid it moved the frontier past it for good);
+		 * acquire: pairs with close's release */
+		s->owe_end = load_acquire(&shm->owed_at) == (front | 1);
 		store_relaxed(&shm->sessions, load_relaxed(&shm->sessions) + 1);  /* statistics */
 		store_relaxed(&shm->wwait, 0);
 		/* a new stream; SP7's twin, before anything we publish */
@@ -549,8 +543,12 @@ static int spsc_open(shmkit_chan *c, const struct shmkit__chan_open *o)
 		store_release(&shm->tail, front);
 	} else {
 		s->pos = s->pub = head;
-		/* the ends the last reader told are told (relaxed: see told_end) */
+		/* the ends the last reader told are told (relaxed: see
+		 * keep_end), and so is an end behind head: some reader passed
+		 * it (killed, maybe, between its head and end_told stores) */
 		s->end_told = s->end_kept = load_relaxed(&shm->end_told);
+		if ((tail & 1) && (tail & ~(uint64_t)1) < head)
+			s->end_told = tail;
 		store_relaxed(&shm->rwait, 0);
 	}
 	spsc_set_wait(c);
@@ -585,9 +583,10 @@ static void spsc_close(shmkit_chan *c)
 		s->owe_end = false;
 		written = true;
 	}
-	/* the END owed, or paid (release: pairs with the acquire at a
-	 * writer's open) */
-	store_release(&s->shm->owed, !written);
+	/* the END owed, at the frontier (release: pairs with the acquire
+	 * at a writer's open) */
+	if (!written)
+		store_release(&s->shm->owed_at, s->pub | 1);
 	/* SP7: the end after the last commit; pairs with SP8 */
 	store_release(&s->shm->closed, 1);
 	/* SP9: tail's bit 0 marks the end, so the word a sleeping reader's

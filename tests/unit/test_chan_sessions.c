@@ -144,7 +144,9 @@ Test(chan_sessions, owed_end)
 		cr_assert_gt(big, 0);
 		cr_assert_gt(n, big);
 		cr_assert_eq(shmkit_chan_close(w), 0);
-		cr_expect_eq(atomic_load(&cb_of(r)->owed), 1, "no room: the END is owed");
+		uint64_t owed = atomic_load(&cb_of(r)->owed_at);
+		cr_expect(owed & 1, "no room: the END is owed");
+		cr_expect_eq(owed, atomic_load(&cb_of(r)->tail), "at the frontier");
 		if (caught_up) {
 			drain_n(r, 0, n, big);
 			expect(r, NULL, "the end, from the flag");
@@ -159,7 +161,6 @@ Test(chan_sessions, owed_end)
 		}
 		expect(r, "b1", "the next session, no second end");
 		cr_assert_eq(shmkit_chan_close(w), 0);
-		cr_expect_eq(atomic_load(&cb_of(r)->owed), 0, "paid");
 		expect(r, NULL, "the second session's end");
 		cr_expect_eq(sessions_of(name), 2);
 		shmkit_chan_close(r);
@@ -178,7 +179,7 @@ Test(chan_sessions, empty_sessions)
 	w = xopen(name, SHMKIT_CHAN_WRITER);
 	int big, n = fill(w, &big);
 	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
-	cr_expect_eq(atomic_load(&cb_of(r)->owed), 1);
+	cr_expect_eq(atomic_load(&cb_of(r)->owed_at), atomic_load(&cb_of(r)->tail));
 	drain_n(r, 0, n, big);
 	expect(r, NULL, "a's end, from the flag");
 	expect_none(r, "a follower waits after the end");
@@ -239,7 +240,7 @@ Test(chan_sessions, told_end_outlives_its_reader)
 	int big, n = fill(w, &big);
 
 	cr_assert_eq(shmkit_chan_close(w), 0);
-	cr_assert_eq(atomic_load(&cb_of(r)->owed), 1);
+	cr_assert_eq(atomic_load(&cb_of(r)->owed_at), atomic_load(&cb_of(r)->tail));
 	drain_n(r, 0, n, big);
 	expect(r, NULL, "the end, from the flag");
 	cr_assert_eq(shmkit_chan_close(r), 0);
@@ -272,7 +273,8 @@ Test(chan_sessions, owed_end_survives_a_killed_writer)
 	int st;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFSIGNALED(st));
-	cr_expect_eq(atomic_load(&cb_of(r)->owed), 1, "still owed");
+	cr_expect_eq(atomic_load(&cb_of(r)->owed_at), atomic_load(&cb_of(r)->tail) | 1,
+		     "still owed");
 	drain_n(r, 0, 1, big);
 	w = xopen(name, SHMKIT_CHAN_WRITER);
 	send_str(w, "c1");
@@ -366,5 +368,63 @@ Test(chan_sessions, newer_sessions_end)
 	expect(r, "b1", "b");
 	expect(r, NULL, "b's end, after b1");
 	expect_none(r, "told once");
+	shmkit_chan_close(r);
+}
+
+/* A reader killed between its release (head past an END) and its store
+ * of end_told: the next reader takes the end behind head as told. */
+Test(chan_sessions, reader_killed_in_release)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
+	shmkit_chan *r = xopen(name, SHMKIT_CHAN_READER), *w = xopen(name, SHMKIT_CHAN_WRITER);
+
+	send_str(w, "a1");
+	cr_assert_eq(shmkit_chan_close(w), 0);
+	expect(r, "a1", "a");
+	expect(r, NULL, "a's end, released");
+	atomic_store(&cb_of(r)->end_told, 0);  /* as if killed before storing it */
+	cr_assert_eq(shmkit_chan_close(r), 0);
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	cr_assert_eq(err, 0);
+	expect_none(r, "a follower: that end was told");
+	shmkit_chan_close(r);
+	r = xopen(name, SHMKIT_CHAN_READER);
+	expect(r, NULL, "a plain reader: the stream's end, no -EBADMSG");
+	shmkit_chan_close(r);
+}
+
+/* A writer killed after it paid the END it owed: the next writer, at a
+ * frontier past it, owes nothing; no end that no session made. */
+Test(chan_sessions, owed_end_paid_then_killed)
+{
+	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
+	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	int big, n = fill(w, &big);
+
+	cr_assert_eq(err, 0);
+	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
+	drain_n(r, 0, n, big);
+	expect(r, NULL, "a's end, from the flag");
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		shmkit_chan *k;
+		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &k) ||
+		    shmkit_chan_send(k, "b1", 2, 0))
+			_exit(1);
+		raise(SIGKILL);  /* paid the END before b1, then killed */
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st));
+	char buf[16];
+	expect(r, "b1", "b");
+	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), CHAN_WAIT_NS), -EPIPE, "b died");
+	w = xopen(name, SHMKIT_CHAN_WRITER);
+	send_str(w, "c1");
+	expect(r, "c1", "c, with no end between that no session made");
+	shmkit_chan_close(w);
+	expect(r, NULL, "c's end");
 	shmkit_chan_close(r);
 }
