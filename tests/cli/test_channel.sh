@@ -144,12 +144,23 @@ grep -q "line 1 is longer than the largest message (2097152 bytes)" "$T/err" || 
 
 # --- the reader killed: the writer waits for the next one, nothing lost ------------
 seq 20000 >"$T/seq20k"
+# reader_up NAME OUT: a recv of NAME into OUT in the background, as RPID,
+# once stat shows it alive
+reader_up() {
+	(exec "$SHMKIT" recv "$1" >"$2" 2>/dev/null) &
+	RPID=$!
+	HOLDERS+=("$RPID")
+	wait_chan "$1" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+}
+# gone_note NAME FILE: waits (20 s at most) for send's note in FILE
+gone_note() {
+	local want="shmkit: send $1: the reader is gone: waiting for the next one (what was sent waits in the channel)"
+	for _ in $(seq 1 400); do grep -qxF "$want" "$2" && return 0; sleep 0.05; done
+	return 1
+}
 R=${P}rk
 expect_exit 0 "$SHMKIT" create "$R" --channel spsc --capacity 4K
-(exec "$SHMKIT" recv "$R" >"$T/old.out" 2>/dev/null) &
-RPID=$!
-HOLDERS+=("$RPID")
-wait_chan "$R" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+reader_up "$R" "$T/old.out"
 kill -STOP "$RPID"
 (exec "$SHMKIT" send "$R" <"$T/seq20k" 2>"$T/send.err") &
 SPID=$!
@@ -159,9 +170,7 @@ expect_exit 0 "$SHMKIT" stat "$R"
 printf '%s\n' "$OUT" | grep -Eq "^  writer: +pid $SPID \(alive\)$" || fail "stat: live writer: $OUT"
 printf '%s\n' "$OUT" | grep -Eq "^  reader: +pid $RPID \(alive\)$" || fail "stat: live reader: $OUT"
 { kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
-gone="shmkit: send $R: the reader is gone: waiting for the next one (what was sent waits in the channel)"
-for _ in $(seq 1 400); do grep -qxF "$gone" "$T/send.err" && break; sleep 0.05; done
-grep -qxF "$gone" "$T/send.err" || fail "send's note: $(cat "$T/send.err")"
+gone_note "$R" "$T/send.err" || fail "send's note: $(cat "$T/send.err")"
 kill -0 "$SPID" 2>/dev/null || fail "send ended when its reader was killed"
 expect_eq "$(chan_get "$R" '[c["reader_pid"], c["reader_alive"], c["in_flight"] > 0]')" \
 	"[$RPID, false, true]" "json dead reader, messages waiting"
@@ -179,10 +188,7 @@ awk -v first="$(head -n 1 "$T/new.out")" 'NR > 1 && $0 != prev + 1 { bad = 1 } {
 # with --timeout, send waits that long for the next reader, then fails
 R2=${P}rk2
 expect_exit 0 "$SHMKIT" create "$R2" --channel spsc --capacity 4K
-(exec "$SHMKIT" recv "$R2" >/dev/null 2>&1) &
-RPID=$!
-HOLDERS+=("$RPID")
-wait_chan "$R2" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+reader_up "$R2" /dev/null
 kill -STOP "$RPID"
 (exec "$SHMKIT" send "$R2" --timeout 300 <"$T/seq20k" 2>"$T/send2.err") &
 SPID=$!
@@ -196,17 +202,12 @@ grep -q "shmkit: send $R2: the reader is gone, and no other came within 300 ms" 
 # a reader dead before send began: send waits the same way
 R3=${P}rk3
 expect_exit 0 "$SHMKIT" create "$R3" --channel spsc --capacity 4K
-(exec "$SHMKIT" recv "$R3" >/dev/null 2>&1) &
-RPID=$!
-HOLDERS+=("$RPID")
-wait_chan "$R3" "c[\"reader_pid\"] == $RPID and c[\"reader_alive\"] is True"
+reader_up "$R3" /dev/null
 { kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
 (exec "$SHMKIT" send "$R3" <"$T/seq20k" 2>"$T/send3.err") &
 SPID=$!
 HOLDERS+=("$SPID")
-gone="shmkit: send $R3: the reader is gone: waiting for the next one (what was sent waits in the channel)"
-for _ in $(seq 1 400); do grep -qxF "$gone" "$T/send3.err" && break; sleep 0.05; done
-grep -qxF "$gone" "$T/send3.err" || fail "send's note, reader dead before: $(cat "$T/send3.err")"
+gone_note "$R3" "$T/send3.err" || fail "send's note, reader dead before: $(cat "$T/send3.err")"
 timeout 60 "$SHMKIT" recv "$R3" >"$T/new3.out" 2>"$T/new3.err"
 expect_eq "$?" 0 "the next reader (stderr: $(cat "$T/new3.err"))"
 wait_pid "$SPID"

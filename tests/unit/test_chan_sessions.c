@@ -52,6 +52,35 @@ static uint64_t sessions_of(const char *name)
 	return ci.sessions;
 }
 
+/* A reader of @name opened with SHMKIT_FOLLOW. */
+static shmkit_chan *xfollow(const char *name)
+{
+	shmkit_chan *r = NULL;
+	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+
+	cr_assert_eq(err, 0, "open %s to follow: %s", name, shmkit_strerror(err));
+	return r;
+}
+
+/* A child opens @name as its writer, sends @msg (NULL: nothing) and is
+ * killed with SIGKILL; returns once it is dead. */
+static void writer_killed_after(const char *name, const char *msg)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		shmkit_chan *k;
+		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &k) ||
+		    (msg && shmkit_chan_send(k, msg, strlen(msg), 0)))
+			_exit(1);
+		raise(SIGKILL);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFSIGNALED(st), "the writer child was killed");
+}
+
 /* Two sessions written before the reader reads a byte: it reads the
  * first, its end, the second, its end; then the end stays the end. */
 Test(chan_sessions, in_order)
@@ -172,10 +201,8 @@ Test(chan_sessions, owed_end)
 Test(chan_sessions, empty_sessions)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
-	shmkit_chan *r, *w;
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	shmkit_chan *r = xfollow(name), *w;
 
-	cr_assert_eq(err, 0);
 	w = xopen(name, SHMKIT_CHAN_WRITER);
 	int big, n = fill(w, &big);
 	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
@@ -201,22 +228,9 @@ Test(chan_sessions, empty_sessions)
 Test(chan_sessions, killed_writer_between)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
-	shmkit_chan *r;
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	shmkit_chan *r = xfollow(name);
 
-	cr_assert_eq(err, 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		shmkit_chan *w;
-		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &w) ||
-		    shmkit_chan_send(w, "k1", 2, 0))
-			_exit(1);
-		raise(SIGKILL);
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFSIGNALED(st), "the writer child was killed");
+	writer_killed_after(name, "k1");
 	char buf[64];
 	expect(r, "k1", "what the killed writer committed");
 	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), CHAN_WAIT_NS), -EPIPE);
@@ -262,17 +276,7 @@ Test(chan_sessions, owed_end_survives_a_killed_writer)
 	int big, n = fill(w, &big);
 
 	cr_assert_eq(shmkit_chan_close(w), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		shmkit_chan *k;
-		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &k))
-			_exit(1);
-		raise(SIGKILL);  /* owes the END, has room for nothing */
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFSIGNALED(st));
+	writer_killed_after(name, NULL);  /* owes the END, has room for nothing */
 	cr_expect_eq(atomic_load(&cb_of(r)->owed_at), atomic_load(&cb_of(r)->tail) | 1,
 		     "still owed");
 	drain_n(r, 0, 1, big);
@@ -291,12 +295,10 @@ Test(chan_sessions, owed_end_survives_a_killed_writer)
 Test(chan_sessions, half_closed)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
-	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	shmkit_chan *r = xfollow(name), *w = xopen(name, SHMKIT_CHAN_WRITER);
 	struct shmkit_chan_shm *cb = cb_of(r);
 	char buf[16];
 
-	cr_assert_eq(err, 0);
 	send_str(w, "a1");
 	expect(r, "a1", "a");
 	atomic_store(&cb->closed, 1);  /* a close half done: tail still even */
@@ -346,10 +348,8 @@ Test(chan_sessions, peeked_end_not_kept)
 Test(chan_sessions, newer_sessions_end)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 4096, 0);
-	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	shmkit_chan *r = xfollow(name), *w = xopen(name, SHMKIT_CHAN_WRITER);
 
-	cr_assert_eq(err, 0);
 	send_str(w, "a1");
 	cr_assert_eq(shmkit_chan_close(w), 0);
 	expect(r, "a1", "a");
@@ -384,8 +384,7 @@ Test(chan_sessions, reader_killed_in_release)
 	expect(r, NULL, "a's end, released");
 	atomic_store(&cb_of(r)->end_told, 0);  /* as if killed before storing it */
 	cr_assert_eq(shmkit_chan_close(r), 0);
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
-	cr_assert_eq(err, 0);
+	r = xfollow(name);
 	expect_none(r, "a follower: that end was told");
 	shmkit_chan_close(r);
 	r = xopen(name, SHMKIT_CHAN_READER);
@@ -398,26 +397,13 @@ Test(chan_sessions, reader_killed_in_release)
 Test(chan_sessions, owed_end_paid_then_killed)
 {
 	const char *name = new_chan(SHMKIT_BACKEND_POSIX, 256, 0);
-	shmkit_chan *r, *w = xopen(name, SHMKIT_CHAN_WRITER);
-	int err = shmkit_chan_open(name, SHMKIT_FOLLOW, SHMKIT_CHAN_READER, NULL, &r);
+	shmkit_chan *r = xfollow(name), *w = xopen(name, SHMKIT_CHAN_WRITER);
 	int big, n = fill(w, &big);
 
-	cr_assert_eq(err, 0);
 	cr_assert_eq(shmkit_chan_close(w), 0);  /* owed */
 	drain_n(r, 0, n, big);
 	expect(r, NULL, "a's end, from the flag");
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		shmkit_chan *k;
-		if (shmkit_chan_open(name, 0, SHMKIT_CHAN_WRITER, NULL, &k) ||
-		    shmkit_chan_send(k, "b1", 2, 0))
-			_exit(1);
-		raise(SIGKILL);  /* paid the END before b1, then killed */
-	}
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFSIGNALED(st));
+	writer_killed_after(name, "b1");  /* paid the END before b1, then killed */
 	char buf[16];
 	expect(r, "b1", "b");
 	cr_assert_eq(shmkit_chan_recv(r, buf, sizeof(buf), CHAN_WAIT_NS), -EPIPE, "b died");
