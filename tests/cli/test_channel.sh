@@ -107,8 +107,9 @@ expect_exit 0 "$SHMKIT" create "$E" --channel spsc --capacity 64K
 S0=$EPOCHREALTIME
 expect_exit 1 "$SHMKIT" recv "$E" --timeout 300 &&
 	expect_stderr_contains "shmkit: recv $E: no message within 300 ms"
-awk -v a="$S0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a >= 0.3 && b - a < 5) }' ||
-	fail "recv --timeout 300 took $(awk -v a="$S0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }') s"
+# (not early; how late is the machine's business, not a check's)
+awk -v a="$S0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a >= 0.3) }' ||
+	fail "recv --timeout 300 took only $(awk -v a="$S0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }') s"
 [ -s "$T/out" ] && fail "a timed-out recv printed: $OUT"
 expect_exit 1 "$SHMKIT" recv "$E" --timeout 0 && expect_stderr_contains "no message within 0 ms"
 # a writer with no reader and a full ring gives up after --timeout
@@ -189,12 +190,18 @@ awk -v first="$(head -n 1 "$T/new.out")" 'NR > 1 && $0 != prev + 1 { bad = 1 } {
 R2=${P}rk2
 expect_exit 0 "$SHMKIT" create "$R2" --channel spsc --capacity 4K
 reader_up "$R2" /dev/null
-kill -STOP "$RPID"
-(exec "$SHMKIT" send "$R2" --timeout 300 <"$T/seq20k" 2>"$T/send2.err") &
+# the reader dies while send waits on stdin, before the ring fills: the
+# 300 ms are all spent waiting for a next reader, however slow this machine
+mkfifo "$T/fifo2"
+(exec "$SHMKIT" send "$R2" --timeout 300 <"$T/fifo2" 2>"$T/send2.err") &
 SPID=$!
 HOLDERS+=("$SPID")
-wait_chan "$R2" 'c["used"] > 2048'
+exec 7>"$T/fifo2"
+echo first >&7
+wait_chan "$R2" 'c["writer_alive"] is True and c["sent"] == 1'
 { kill -9 "$RPID" && wait "$RPID"; } 2>/dev/null
+timeout 60 cat "$T/seq20k" >&7 2>/dev/null
+exec 7>&-
 wait_pid "$SPID"
 expect_eq "$?" 1 "send --timeout 300 after its reader was killed"
 grep -q "shmkit: send $R2: the reader is gone, and no other came within 300 ms" "$T/send2.err" ||
