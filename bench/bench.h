@@ -63,6 +63,9 @@
 	"  bcast_4s        the two CPUs (with the writer's: more than one shares\n" \
 	"  bcast_8s        them), each checking every message; round trips with one\n" \
 	"                  subscriber (bcast_1s) only\n" \
+	"  pipe_2p         streams only: two pairs at once (four processes, a\n" \
+	"  spsc_2p         writer and a reader on each CPU), of pipes or of SPSC\n" \
+	"                  channels (the default policy); the rate of both\n" \
 	"Figures are medians of trials (5; 3 with --quick), with the fastest and\n" \
 	"slowest trial's.  The two sides run in two processes pinned to two CPUs,\n" \
 	"on different cores when the kernel says so; the header tells which.\n" \

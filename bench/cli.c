@@ -33,6 +33,7 @@ static const struct bench_suite *const suites[] = {
 	&bench_ipc_suite,
 	&bench_sync_suite,
 	&bench_chan_suite,
+	&bench_pairs_suite,
 };
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))
 /* Upper bound on the methods of all suites together. */

@@ -59,6 +59,17 @@ static const struct goal_def defs[] = {
 	  LAT("chan_epoll", 64), LAT("eventfd", 0) },
 	{ "epoll stream 64 B messages", ">= 0.8x spin-sleep", "x spin-sleep", 0.8, false,
 	  RATE_OF("chan_epoll", 64), RATE_OF("chan_spin_sleep", 64) },
+	/* issue #15: more processes than CPUs */
+	{ "MPSC, 2 writers, 64 B", ">= 8x pipe", "x pipe", 8, false,
+	  RATE_OF("mpsc_2w", 64), RATE_OF("pipe", 64) },
+	{ "MPSC, 4 writers, 64 B", ">= 8x pipe", "x pipe", 8, false,
+	  RATE_OF("mpsc_4w", 64), RATE_OF("pipe", 64) },
+	{ "broadcast, 4 subscribers, 64 B", ">= 4x pipe", "x pipe", 4, false,
+	  RATE_OF("bcast_4s", 64), RATE_OF("pipe", 64) },
+	{ "broadcast, 8 subscribers, 64 B", ">= 2x pipe", "x pipe", 2, false,
+	  RATE_OF("bcast_8s", 64), RATE_OF("pipe", 64) },
+	{ "two SPSC pairs at once, 64 B", ">= 5x two pipe pairs", "x pipe_2p", 5, false,
+	  RATE_OF("spsc_2p", 64), RATE_OF("pipe_2p", 64) },
 };
 
 /* An operand's figure, NAN if its cell did not run. */

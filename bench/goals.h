@@ -12,7 +12,7 @@
 
 #include "report.h"
 
-#define BENCH_GOALS_MAX 16
+#define BENCH_GOALS_MAX 24
 
 struct bench_goal {
 	const char *goal;      /* what is compared, in words */

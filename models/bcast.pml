@@ -33,6 +33,8 @@
  *   writes_free the writer stores only below head + capacity and, under
  *               backpressure, never over a record a live subscriber that
  *               joined has not released;
+ *   ahead_ok    the walk of head ahead of its target (backpressure) passes
+ *               no cursor of a taken slot;
  *   no stall:   every run ends (spin: no invalid end state): the writer
  *               after close (or killed), each subscriber at the end of the
  *               stream, at -EPIPE, after it left, or killed.  The real
@@ -145,6 +147,7 @@
  *   BUG_NO_HDR_CHECK    no BC8 and head check after the header (overwrite)
  *   BUG_NO_COPY_CHECK   no BC8 and head check after the copy (overwrite)
  *   BUG_HEAD_LATE       head stored after the writes over what it passed
+ *   BUG_AHEAD_BLIND     the walk ahead of the target blind to the cursors
  *   BUG_JOIN_SEQ        the old join seq (sent, sent - 1 or 0)
  *   BUG_RESYNC_CHECK    the old resync: -EBADMSG at once
  *   BUG_EPIPE_POS       -EPIPE re-checks tail's position only, as before
@@ -239,7 +242,7 @@ byte gtok[NSUB], gpub[NSUB];    /* its token and cursor */
 byte gen[NSUB];                 /* subscribers that ran in process s before */
 bool wasked[8];                 /* the writer found this token dead */
 bit no_torn = 1, order = 1, missed_ok = 1, no_loss = 1, clean_close = 1, hdr_valid = 1,
-    writes_free = 1;
+    writes_free = 1, ahead_ok = 1;
 
 #define CHECK(prop, cond) prop = (cond); assert(prop); prop = 1
 
@@ -293,6 +296,9 @@ inline rec_check(w, x, e)
 #define WPAYLOAD WSTORE(at + 1, PAYLOAD(q, 0)); \
 	if :: LEN(q) == 2 -> WSTORE(at + 2, PAYLOAD(q, 1)) :: else fi
 
+/* Slot i is taken and its cursor lies below x. */
+#define TAKEN_BELOW(i, x) (stoken[i] != 0 && scursor[i] != NONE && scursor[i] < (x))
+
 /* A dead subscriber holds the writer, and it has not found it dead. */
 #define DEAD_HOLDER(i) (stoken[i] != 0 && !alive[stoken[i]] && !wasked[stoken[i]] && \
 			scursor[i] != NONE && scursor[i] < target)
@@ -317,6 +323,8 @@ inline room()
 	:: end - wh <= CAP && !hold -> WRITE_START
 	:: else ->
 		target = (end > CAP -> end - CAP : 0);
+		/* held: no cursor may stay below the head already stored */
+		if :: hold && wh > target -> target = wh :: else fi;
 #if OVERWRITE
 		past_scans()
 #else
@@ -442,6 +450,38 @@ proctype Writer()
 			x = x + sz
 		:: else -> break
 		od;
+#if !OVERWRITE && !defined(BUG_AHEAD_BLIND)
+		/* ahead(): further, whole records, as far as no cursor of a
+		 * taken slot is below (its scan, taken here in one step: the
+		 * highest floor a scan can see) and never past tail; any
+		 * number of records, as an eighth of the ring allows */
+		floor = wt;
+		for (i : 0 .. NSUB - 1) {
+			if
+			:: stoken[i] != 0 && scursor[i] != NONE && scursor[i] < floor ->
+				floor = scursor[i]
+			:: else
+			fi
+		}
+		i = 0;
+#elif !OVERWRITE
+		floor = wt;  /* the mutant: blind to the cursors */
+#endif
+#if !OVERWRITE
+		do
+		:: x < floor ->
+			rec_check(ring[OFF(x)], x, wt);
+			CHECK(hdr_valid, sz > 0);
+			if
+			:: x + sz <= floor ->
+				CHECK(ahead_ok, !TAKEN_BELOW(0, x + sz) && !TAKEN_BELOW(1, x + sz));
+				x = x + sz
+			:: else -> break
+			fi
+		:: true -> break
+		od;
+		floor = 0;
+#endif
 		wh = x; x = 0; sz = 0;
 #ifndef BUG_HEAD_LATE
 		head = wh;
@@ -449,7 +489,8 @@ proctype Writer()
 #if OVERWRITE || defined(BUG_NO_RESCAN)
 		WRITE_START
 #else
-		/* make_room: the rescan; a joiner below target holds it */
+		/* make_room: the rescan; a joiner below the new head holds it */
+		target = wh;
 		kind = K_POST; i = 0; floor = NONE; st = W_SLOT
 #endif
 	      }

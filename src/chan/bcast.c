@@ -162,6 +162,28 @@ static int advance_head(struct bcast *b, uint64_t target)
 	return 0;
 }
 
+/*
+ * How far a backpressured writer that must move head to @target moves it:
+ * up to SHMKIT_BCAST_AHEAD of the ring further, as far as no cursor holds
+ * it (and never past tail), so that the scan of the 64 slots and BC3's
+ * fence are paid once per that much of the ring, not once per record.  A
+ * late joiner that starts at the oldest record finds that much less kept.
+ * Under overwrite, head moves to the target only: a subscriber is lapped
+ * no earlier than it must be.
+ */
+static uint64_t ahead(struct bcast *b, uint64_t target)
+{
+	if (b->overwrite)
+		return target;
+	uint64_t to = target + b->c.ring.cap / SHMKIT_BCAST_AHEAD;
+	if (to > b->tail)
+		to = b->tail;
+	uint64_t floor = scan(b, to, false, NULL);
+	if (floor < to)
+		to = floor;
+	return to > target ? to : target;
+}
+
 /* Makes room up to @end (end - head <= capacity), waiting under backpressure. */
 static int make_room(struct bcast *b, uint64_t end, int64_t timeout_ns)
 {
@@ -173,6 +195,9 @@ static int make_room(struct bcast *b, uint64_t end, int64_t timeout_ns)
 		if (end - b->head <= b->c.ring.cap && !b->hold)
 			return 0;
 		uint64_t target = end > b->c.ring.cap ? end - b->c.ring.cap : 0;
+		/* held: no cursor may stay below the head already stored */
+		if (b->hold && b->head > target)
+			target = b->head;
 		if (!b->overwrite) {
 			uint64_t floor = scan(b, target, false, NULL);
 			if (floor < target) {
@@ -194,11 +219,11 @@ static int make_room(struct bcast *b, uint64_t end, int64_t timeout_ns)
 			b->hold = false;
 		}
 		if (b->head < target) {
-			int err = advance_head(b, target);
+			int err = advance_head(b, ahead(b, target));
 			if (err)
 				return err;
 			/* a subscriber that joined below it meanwhile holds us */
-			if (!b->overwrite && scan(b, target, false, NULL) < target) {
+			if (!b->overwrite && scan(b, b->head, false, NULL) < b->head) {
 				b->hold = true;
 				continue;
 			}

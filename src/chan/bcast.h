@@ -11,6 +11,10 @@
 #include "chan/chan.h"
 #include "chan/layout_bcast.h"
 
+/* A backpressured writer moves head up to 1/SHMKIT_BCAST_AHEAD of the ring
+ * past where it must (bcast.c, ahead). */
+#define SHMKIT_BCAST_AHEAD 8u
+
 struct bcast {
 	struct shmkit_chan c;
 	struct shmkit_bcast_shm *shm;

@@ -4,6 +4,7 @@
  * membarrier that spares wakers a fence (chan/wait.h has the protocol).
  */
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -135,6 +136,21 @@ static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, i
 	return now < ws->spin_until;
 }
 
+/*
+ * A spinning step's yield (wait.h, SHMKIT_YIELD_EVERY): the peer a spinner
+ * waits for may be runnable on this very CPU, and a spin of the whole
+ * budget would only delay it.  A yield that comes back at once found the
+ * CPU to itself; the wait then yields only every SHMKIT_YIELD_EVERY steps,
+ * in case that changes.
+ */
+static void spin_yield(struct shmkit__wait *ws, int64_t now)
+{
+	if (ws->alone && ++ws->steps % SHMKIT_YIELD_EVERY != 0)
+		return;
+	sched_yield();
+	ws->alone = shmkit__mono_ns() - now < SHMKIT_YIELD_ALONE_NS;
+}
+
 /* ---- event loops ---- */
 
 bool shmkit__wake_fd(struct shmkit__waiter *me, const struct shmkit__pair *p, uint32_t *f)
@@ -231,6 +247,8 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 				__builtin_prefetch(s->prefetch, 0, 3);
 			shmkit__cpu_relax();
 		}
+		if (load_relaxed(s->watch) == s->seen)
+			spin_yield(ws, now);
 		return 0;
 	}
 	adapt(me);

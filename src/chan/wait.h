@@ -8,7 +8,8 @@
  * takes wait steps (shmkit__wait_step) until its caller sees progress or
  * the deadline passes.  A step spins on the watched word while the spin
  * budget lasts (SHMKIT_WAIT_SPIN_SLEEP; always under SHMKIT_WAIT_SPIN),
- * prefetching the line the caller reads next; after that it sleeps.
+ * prefetching the line the caller reads next, and yields the CPU when the
+ * word did not move (SHMKIT_YIELD_EVERY); after that it sleeps.
  *
  * Sleeping.  Every direction of wake-ups is a pair (struct shmkit__pair):
  * a flag the sleeper raises, the futex word it sleeps on, and how the
@@ -102,6 +103,22 @@ struct shmkit__waiter {
 #define SHMKIT_MB_MIN_CALLS 128
 #define SHMKIT_MB_BACK_CALLS 4096
 
+/*
+ * A spinning step that saw nothing move yields its CPU: with more runnable
+ * processes than CPUs (writers and readers of one channel, or two pairs on
+ * two CPUs) the peer it waits for may be queued behind it, and a spin of
+ * the whole budget (or of a time slice, under SHMKIT_WAIT_SPIN) would
+ * delay the very progress it waits for.  A yield that returns within
+ * SHMKIT_YIELD_ALONE_NS ran no one else (a bare sched_yield costs about
+ * 0.5 us on a virtual machine, a switch to another process and back
+ * several), so the spinner has its CPU to itself and yields again only
+ * every SHMKIT_YIELD_EVERY steps (of 64 pauses each).  The brief poll of
+ * shmkit__wait_poll comes first and never yields: in a stream or a round
+ * trip on CPUs of their own, the wait ends within it.
+ */
+#define SHMKIT_YIELD_ALONE_NS 2000
+#define SHMKIT_YIELD_EVERY 8u
+
 /* How a sleeper's flag works, and who lowers it. */
 enum shmkit__flag_kind {
 	SHMKIT_FLAG_OWN,    /* a word of its own: raised to 1, lowered by the sleeper after */
@@ -157,6 +174,8 @@ struct shmkit__wait {
 	int64_t spin_until;          /* SHMKIT_SPIN_UNSET, when spinning ends, or 0
 				      * after a sleep: sleep at once from then on */
 	bool polled;                 /* the brief poll was made */
+	bool alone;                  /* the last yield found no one else to run */
+	unsigned steps;              /* spinning steps since that yield */
 	bool try_only;               /* timeout 0, or a wait turned into one */
 	int armed_err;               /* what a waiting call that turned into a try
 				      * (to arm its fd) returns when it arms */
@@ -170,6 +189,8 @@ static inline void shmkit__wait_start(struct shmkit__waiter *me, struct shmkit__
 	ws->deadline = shmkit__deadline(timeout_ns);
 	ws->spin_until = SHMKIT_SPIN_UNSET;
 	ws->polled = false;
+	ws->alone = false;
+	ws->steps = 0;
 	ws->try_only = timeout_ns == 0;
 	ws->armed_err = 0;
 }

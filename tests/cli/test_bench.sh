@@ -14,7 +14,7 @@ set -u
 METHODS="floor memcpy pipe fifo unix_stream unix_dgram tcp sysv_mq posix_mq eventfd
 	shm_sem futex event pthread_mutex pthread_robust mutex
 	chan_spin chan_spin_sleep chan_sleep chan_zc chan_epoll chan_idle mpsc_1w mpsc_2w mpsc_4w
-	bcast_1s bcast_2s bcast_4s bcast_8s"
+	bcast_1s bcast_2s bcast_4s bcast_8s pipe_2p spsc_2p"
 
 # What a bench left behind: channels and POSIX queues are named
 # shmkit-bench-PID-..., FIFOs shmkit-bench-PID-N.fifo; a run that ended
@@ -65,12 +65,14 @@ CHAN = {"chan_spin": "spin", "chan_spin_sleep": "spin_sleep", "chan_sleep": "sle
         "chan_zc": "spin_sleep", "chan_epoll": "fd", "chan_idle": "spin_sleep",
         "mpsc_1w": "spin_sleep",
         "mpsc_2w": "spin_sleep", "mpsc_4w": "spin_sleep", "bcast_1s": "spin_sleep",
-        "bcast_2s": "spin_sleep", "bcast_4s": "spin_sleep", "bcast_8s": "spin_sleep"}
+        "bcast_2s": "spin_sleep", "bcast_4s": "spin_sleep", "bcast_8s": "spin_sleep",
+        "spsc_2p": "spin_sleep"}
 UNSIZED = ("floor", "eventfd", "futex", "event", "pthread_mutex", "pthread_robust",
            "mutex", "chan_idle")
 COPIES = {"memcpy": 1, "chan_zc": 0, "chan_spin": 2, "chan_epoll": 2, "pipe": 2, "tcp": 2,
           "shm_sem": 2,
-          "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2, "bcast_1s": 2, "bcast_8s": 2}
+          "mpsc_1w": 2, "mpsc_2w": 2, "mpsc_4w": 2, "bcast_1s": 2, "bcast_8s": 2,
+          "pipe_2p": 2, "spsc_2p": 2}
 
 path, want = sys.argv[1], sys.argv[2:]
 with open(path) as f:
@@ -200,6 +202,13 @@ for name in ("mpsc_1w", "mpsc_2w", "mpsc_4w", "bcast_1s", "bcast_2s", "bcast_4s"
         if ((name, "latency", size) in cells) != one:
             bad.append("%s/latency/%s: %s" % (name, size, "missing" if one
                                                else "a round trip with several peers"))
+# two pairs at once: streams only, at every size
+for name in ("pipe_2p", "spsc_2p"):
+    for size in (64, 65536):
+        if (name, "throughput", size) not in cells:
+            bad.append("%s/throughput/%s: missing" % (name, size))
+        if (name, "latency", size) in cells:
+            bad.append("%s/latency/%s: a round trip of two pairs" % (name, size))
 goals = d.get("goals")
 if not isinstance(goals, list) or len(goals) < 8:
     bad.append("goals %r" % goals)
@@ -219,6 +228,13 @@ else:
             want_met = g["measured"] <= lim if g.get("at_most") else g["measured"] >= lim
             if want_met != g["met"]:
                 bad.append("goal %r: verdict does not follow from measured" % g)
+    # the goals of more processes than CPUs, judged on this run's 64 B cells
+    for want in ("MPSC, 2 writers, 64 B", "MPSC, 4 writers, 64 B",
+                 "broadcast, 4 subscribers, 64 B", "broadcast, 8 subscribers, 64 B",
+                 "two SPSC pairs at once, 64 B"):
+        g = [g for g in goals if g.get("goal") == want]
+        if len(g) != 1 or not pos(g[0].get("measured")):
+            bad.append("goal %r: %r" % (want, g))
     if not any(g.get("measured") is None for g in goals):
         bad.append("a goal on 1 MiB streams was judged without 1 MiB cells")
 for b in bad:

@@ -24,7 +24,10 @@
  * wait is bounded: channel calls time out, children run under
  * alarm() and PR_SET_PDEATHSIG, and .fini kills and reaps them.
  */
+#include <inttypes.h>
+
 #include "chan_stream.h"
+#include "chan/bcast.h"          /* SHMKIT_BCAST_AHEAD */
 #include "chan/layout_bcast.h"
 
 #define SUBS 8                                  /* the stream's subscribers */
@@ -348,6 +351,71 @@ Test(bcast, join_next_newest_oldest)
 	shmkit_chan_close(w);
 }
 
+static struct shmkit_bcast_shm *cb_of(shmkit_chan *c)
+{
+	return shmkit_region_base(shmkit_chan_region(c));
+}
+
+/* One message of 56 bytes (an 80-byte record) with seq @s, without waiting. */
+static int try_send56(shmkit_chan *w, uint64_t s)
+{
+	unsigned char buf[56];
+	msg_fill(buf, sizeof(buf), 0, s);
+	return shmkit_chan_send(w, buf, sizeof(buf), 0);
+}
+
+/*
+ * Backpressure frees head ahead of need (bcast.c, ahead): never past the
+ * slowest cursor, and a late joiner at the oldest record still gets an
+ * unbroken run to the newest.
+ */
+Test(bcast, backpressure_head_ahead)
+{
+	const char *name = new_bcast(SHMKIT_BACKEND_POSIX, 1u << 14, SHMKIT_BCAST_BACKPRESSURE);
+	shmkit_chan *w = xwriter(name);
+	shmkit_chan *slow = xsub(name, SHMKIT_SUB_OLDEST);
+	struct shmkit_bcast_shm *cb = cb_of(w);
+	uint64_t sent = 0, got = 0;
+
+	while (try_send56(w, sent) == 0)
+		sent++;
+	cr_assert_gt(sent, 100, "a ring of 16 KiB holds %" PRIu64 " records of 80 bytes", sent);
+	cr_expect_eq(try_send56(w, sent), -EAGAIN);
+	/* the slow one reads 3: exactly 3 more fit, head stops at its cursor */
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(recv_seq(slow, 0), got++);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(try_send56(w, sent++), 0, "send %d after 3 read", i);
+	cr_expect_eq(try_send56(w, sent), -EAGAIN, "a 4th passes the slow cursor");
+	struct shmkit_sub_info si[2];
+	cr_assert_eq(shmkit_chan_subs(name, si, 2), 1);
+	cr_expect_eq(si[0].lag_msgs, sent - got);
+	/* the slow one catches up, every message in order */
+	while (got < sent)
+		cr_expect_eq(recv_seq(slow, 0), got++);
+	cr_expect_eq(shmkit_chan_recv(slow, (unsigned char[64]){0}, 64, 0), -EAGAIN);
+	/* nothing holds the writer now: one send moves head further than it
+	 * needs, at most an eighth of the ring, and never past tail */
+	uint64_t tail0 = load_relaxed(&cb->tail) & ~(uint64_t)1;
+	uint64_t need = tail0 + 80 - (1u << 14);
+	cr_expect_eq(try_send56(w, sent++), 0);
+	uint64_t head = load_relaxed(&cb->head);
+	cr_expect_gt(head, need + 80, "head %" PRIu64 ", needed %" PRIu64, head, need);
+	cr_expect_leq(head, need + (1u << 14) / SHMKIT_BCAST_AHEAD + 80);
+	cr_expect_leq(head, tail0);
+	/* a joiner at the oldest gets an unbroken run to the newest */
+	shmkit_chan *late = xsub(name, SHMKIT_SUB_OLDEST);
+	uint64_t first = recv_seq(late, 0), s = first;
+	cr_expect_gt(first, 0);
+	while (s + 1 < sent)
+		cr_expect_eq(recv_seq(late, 0), ++s);
+	cr_expect_eq(s, sent - 1);
+	cr_expect_eq(recv_seq(slow, 0), sent - 1);
+	shmkit_chan_close(late);
+	shmkit_chan_close(slow);
+	shmkit_chan_close(w);
+}
+
 /*
  * Overwrite: a subscriber lapped before it read anything is told exactly
  * how many messages it missed, from the message it joined at, whatever
@@ -610,11 +678,6 @@ Test(bcast, read_only_subscriber)
 static void expect_badmsg(long v, const char *what)
 {
 	cr_expect_eq(v, -EBADMSG, "%s: %ld (%s)", what, v, shmkit_strerror((int)v));
-}
-
-static struct shmkit_bcast_shm *cb_of(shmkit_chan *c)
-{
-	return shmkit_region_base(shmkit_chan_region(c));
 }
 
 Test(bcast, corrupt_positions_and_headers)
