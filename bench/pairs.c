@@ -9,12 +9,16 @@
  *             A on the first CPU sends, B on the second receives.  Pair 2
  *             is two helper processes side A forks: its writer on B's CPU,
  *             its reader on A's, so each CPU runs one writer and one
- *             reader.  Each round of n messages is split in two: side A
- *             sends its half and raises pair 2's writer's quota by the
- *             other; side B receives its half, then waits until pair 2's
- *             reader has received its own.  The rate is side B's, of both
- *             pairs' messages together.  Each pair checks its own
- *             sequence, as the entry it runs does.
+ *             reader.  Each round of n messages is split in two (half of
+ *             the running total each, so that rounds of one message, at
+ *             large sizes, alternate): side A sends its share and raises
+ *             pair 2's writer's quota by the other; side B receives its
+ *             share, then waits until pair 2's reader has received its
+ *             own.  The rate is side B's, of both pairs' messages
+ *             together; the CPU time per message is side A's and B's
+ *             over both pairs' messages (the helpers' is not measured),
+ *             about half of what each message costs.  Each pair checks
+ *             its own sequence, as the entry it runs does.
  */
 #include <errno.h>
 #include <sched.h>
@@ -32,6 +36,10 @@
 #include "suites.h"
 
 #define PAIRS_READY_NS (10 * INT64_C(1000000000))
+/* Side B gives up on pair 2 when its reader has not moved for this long
+ * (a helper killed without a word: a pipe's peer never sees an EOF, as
+ * every process holds every end). */
+#define PAIRS_STALL_NS (10 * INT64_C(1000000000))
 
 /* What side A, side B and pair 2's two helpers share. */
 struct pairs_ctl {
@@ -46,7 +54,9 @@ struct pairs_ctx {
 	void *ctx[2];                      /* its context, for each pair */
 	struct bench_side side;            /* this process's side of its pair */
 	struct pairs_ctl *ctl;
-	uint64_t target;                   /* side B: pair 2's messages so far */
+	uint64_t total;                    /* both pairs' messages so far (A and B
+					    * count the same) */
+	uint64_t target;                   /* side B: pair 2's share of them */
 	pid_t helper[2];                   /* pair 2's reader and writer */
 };
 
@@ -172,6 +182,8 @@ static _Noreturn void helper(struct pairs_ctx *p, const struct bench_side *s, bo
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
+	signal(SIGCHLD, SIG_DFL);  /* side A's, for its side B */
+	signal(SIGALRM, SIG_DFL);
 	base.buf = NULL;
 	base.cpu_a = base.cpu_b = -1;
 	if ((err = bench_pin(writer ? s->cpu_b : s->cpu_a)) || (err = side_of(p, &base, 1)) ||
@@ -247,31 +259,51 @@ static int pairs_start_b(struct bench_side *s)
 	return err;
 }
 
-/* Side A: pair 2's half of the round to its writer, its own half sent. */
+/* Pair 2's share of the next @n messages: half of the running total, so
+ * that rounds of one message (large sizes) or an odd count alternate. */
+static uint64_t share_2(struct pairs_ctx *p, uint64_t n)
+{
+	uint64_t k = (p->total + n) / 2 - p->total / 2;
+
+	p->total += n;
+	return k;
+}
+
+/* Side A: pair 2's share of the round to its writer, its own sent. */
 static int pairs_send(struct bench_side *s, uint64_t n)
 {
 	struct pairs_ctx *p = s->ctx;
 	int err = atomic_load(&p->ctl->err);
+	uint64_t k = share_2(p, n);
 
 	if (err)
 		return err;
-	atomic_fetch_add(&p->ctl->quota, n / 2);
-	return p->inner->send_a(&p->side, n - n / 2);
+	atomic_fetch_add(&p->ctl->quota, k);
+	return n > k ? p->inner->send_a(&p->side, n - k) : 0;
 }
 
-/* Side B: its own half, then pair 2's reader's. */
+/* Side B: its own share, then pair 2's reader's. */
 static int pairs_recv(struct bench_side *s, uint64_t n)
 {
 	struct pairs_ctx *p = s->ctx;
 	unsigned idle = 0;
-	int err = p->inner->recv_b(&p->side, n - n / 2);
+	uint64_t k = share_2(p, n), seen = atomic_load(&p->ctl->done);
+	int err = n > k ? p->inner->recv_b(&p->side, n - k) : 0;
+	int64_t since = bench_now_ns();
 
 	if (err)
 		return err;
-	p->target += n / 2;
-	while (atomic_load(&p->ctl->done) < p->target) {
+	p->target += k;
+	for (uint64_t d; (d = atomic_load(&p->ctl->done)) < p->target;) {
 		if ((err = atomic_load(&p->ctl->err)))
 			return err;
+		int64_t now = bench_now_ns();
+		if (d != seen) {
+			seen = d;
+			since = now;
+		} else if (now - since > PAIRS_STALL_NS) {
+			return -ETIMEDOUT;
+		}
 		idle_wait(&idle);
 	}
 	return 0;

@@ -143,12 +143,14 @@ static bool spinning(const struct shmkit__waiter *me, struct shmkit__wait *ws, i
  * CPU to itself; the wait then yields only every SHMKIT_YIELD_EVERY steps,
  * in case that changes.
  */
-static void spin_yield(struct shmkit__wait *ws, int64_t now)
+static void spin_yield(struct shmkit__wait *ws)
 {
 	if (ws->alone && ++ws->steps % SHMKIT_YIELD_EVERY != 0)
 		return;
+	int64_t t0 = shmkit__mono_ns();  /* the yield alone, not the step's pauses */
 	sched_yield();
-	ws->alone = shmkit__mono_ns() - now < SHMKIT_YIELD_ALONE_NS;
+	ws->alone = shmkit__mono_ns() - t0 < SHMKIT_YIELD_ALONE_NS;
+	ws->steps = 0;
 }
 
 /* ---- event loops ---- */
@@ -248,7 +250,7 @@ int shmkit__wait_step(struct shmkit__waiter *me, struct shmkit__wait *ws,
 			shmkit__cpu_relax();
 		}
 		if (load_relaxed(s->watch) == s->seen)
-			spin_yield(ws, now);
+			spin_yield(ws);
 		return 0;
 	}
 	adapt(me);
