@@ -562,11 +562,7 @@ SHMKIT_API int shmkit_region_prims(shmkit_region *r,
  *      subscriber; one found dead by its kernel-kept liveness (at the
  *      writer's first wait, then each SHMKIT_OWNER_POLL_MS) is dropped, so
  *      it never holds the writer back.  With no subscriber the writer never
- *      waits: the oldest messages go.  A subscriber's recv releases what
- *      it read once per sixteenth of the ring and before it waits (or
- *      returns anything but a message), so one that stops calling recv
- *      holds up to that much more than it read; release after peek hands
- *      back at once;
+ *      waits: the oldest messages go;
  *    - SHMKIT_BCAST_OVERWRITE: the writer never waits.  A subscriber that
  *      was lapped gets -EOVERFLOW once from recv or peek (or from release:
  *      what it peeked since its last release was written over while held,

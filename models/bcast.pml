@@ -148,7 +148,6 @@
  *   BUG_NO_COPY_CHECK   no BC8 and head check after the copy (overwrite)
  *   BUG_HEAD_LATE       head stored after the writes over what it passed
  *   BUG_AHEAD_BLIND     the walk ahead of the target blind to the cursors
- *   BUG_LAZY_KEPT       recv's unpublished cursor kept through a wait
  *   BUG_JOIN_SEQ        the old join seq (sent, sent - 1 or 0)
  *   BUG_RESYNC_CHECK    the old resync: -EBADMSG at once
  *   BUG_EPIPE_POS       -EPIPE re-checks tail's position only, as before
@@ -625,12 +624,7 @@ inline deliver()
 	scursor[me] = pos; pub = pos; pub_seq = seq; gpub[s] = pos;
 	NEXT_CALL
 #else
-	/* publish() now, or later: once per sixteenth of the ring, and in
-	 * sub_next before anything but a message (next_record below) */
-	if
-	:: st = S_PUB
-	:: true -> NEXT_CALL
-	fi
+	st = S_PUB
 #endif
 }
 
@@ -694,14 +688,7 @@ inline next_record()
 			looked = 1; st = S_RS1  /* LAPPED (sub_next: looked is true after) */
 		:: else -> st = S_HDR
 		fi
-#if !OVERWRITE && !defined(BUG_LAZY_KEPT)
-	:: pos == end && pos != pub ->
-		/* sub_next(): nothing to read, what recv took goes out first */
-		st = S_PUB
-	:: pos == end && pos == pub ->
-#else
 	:: else ->
-#endif
 		if
 		:: TCLOSED(t) ->  /* sub_next(): the end of the stream: 0 */
 			CHECK(no_loss, gexp == gcommitted);

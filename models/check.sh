@@ -200,7 +200,6 @@ mutant bc-hdr-check "assertion violated hdr_valid" -DBUG_NO_HDR_CHECK $O
 mutant bc-copy-check "assertion violated no_torn" -DBUG_NO_COPY_CHECK $O
 mutant bc-head-late "assertion violated writes_free" -DBUG_HEAD_LATE $O
 mutant bc-ahead-blind "assertion violated ahead_ok" -DBUG_AHEAD_BLIND -DNMSG=5 -DPREJOIN0 -DWAKES=0
-mutant bc-lazy-kept "invalid end state" -DBUG_LAZY_KEPT $B -DWAKES=0
 # the broadcast channel as it was before the model found its bugs (now
 # bcast_sub.c join() and resync(), and wait.c's SHMKIT_FLAG_BIT sleep)
 mutant bc-flag-cleared "invalid end state" -DBUG_FLAG_CLEARED $B

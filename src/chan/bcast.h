@@ -15,11 +15,6 @@
  * past where it must (bcast.c, ahead). */
 #define SHMKIT_BCAST_AHEAD 8u
 
-/* A subscriber's recv under backpressure publishes its cursor once per
- * 1/SHMKIT_BCAST_PUB_EVERY of the ring it reads, and before it waits
- * (bcast_sub.c, shmkit__bcast_recv). */
-#define SHMKIT_BCAST_PUB_EVERY 16u
-
 struct bcast {
 	struct shmkit_chan c;
 	struct shmkit_bcast_shm *shm;
@@ -44,8 +39,6 @@ struct bcast {
 	uint64_t pos, pub;         /* end of the peeked records; of the released */
 	uint64_t pub_seq;          /* the seq after the last released message */
 	uint64_t pending;          /* peeked, not released */
-	uint64_t unpub;            /* received (recv) since the cursor was last
-				    * published, under backpressure */
 	uint64_t first_peek;       /* where the first of them lies */
 	bool have_seq, gap;        /* gap: lapped, count due at the next record */
 	uint64_t gap_from;         /* the first seq missed */

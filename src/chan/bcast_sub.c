@@ -129,8 +129,6 @@ static long read_record(struct bcast *b, uint64_t end, const void **p, uint64_t 
 	return (long)(uint32_t)w2;
 }
 
-static void publish(struct bcast *b);
-
 /* A subscriber waits for tail to move from @seen: 0 to look again, or
  * -ETIMEDOUT / -EINTR.  It sleeps on rwait, bit 0 its flag (BC5, W1),
  * and fetches the line its next record will be written on. */
@@ -163,11 +161,6 @@ static long sub_next(struct bcast *b, const void **p, uint64_t *size, uint64_t *
 		}
 		if (n)
 			return n;
-		/* nothing to read now: what recv took goes back before any
-		 * wait, arm or end (a writer it holds must see it move); not
-		 * with messages peeked: release hands those back */
-		if (b->unpub && !b->pending)
-			publish(b);
 		/* closed, and everything read: the end (SHMKIT_FOLLOW: once per
 		 * stream, then wait for the next writer, whose claim clears bit 0) */
 		bool told = (t & 1) && b->c.follow && t == b->end_told;
@@ -208,8 +201,8 @@ static void publish(struct bcast *b)
 {
 	/* BC7: the cursor after the reads of the records; pairs with BC4 */
 	store_release(&b->me->cursor, b->pos);
-	b->received += b->pending + b->unpub;
-	b->pending = b->unpub = 0;
+	b->received += b->pending;
+	b->pending = 0;
 	b->pub = b->pos;
 	b->pub_seq = b->seq;
 	sub_stats(b);
@@ -293,17 +286,8 @@ long shmkit__bcast_recv(shmkit_chan *c, void *buf, size_t cap, int64_t timeout_n
 		}
 		b->pos = skip(b, b->pos + size);
 		b->seq = seq + 1;
-		/* the copy was checked above; under backpressure the cursor
-		 * goes out once per 1/SHMKIT_BCAST_PUB_EVERY of the ring (and
-		 * in sub_next before a wait): its store, the stats and BC9's
-		 * barrier were most of a small message's cost, once for each
-		 * subscriber */
-		if (b->overwrite || b->pos - b->pub >= b->c.ring.cap / SHMKIT_BCAST_PUB_EVERY) {
-			b->pending = 1;
-			publish(b);
-		} else {
-			b->unpub++;
-		}
+		b->pending = 1;
+		publish(b);  /* the copy was checked above */
 		return n;
 	}
 }
