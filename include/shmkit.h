@@ -608,7 +608,9 @@ enum shmkit_bcast_overflow {
 enum shmkit_sub_start {
 	SHMKIT_SUB_NEXT = 0,      /* the next message sent (the default) */
 	SHMKIT_SUB_NEWEST = 1,    /* the newest message held, then on */
-	SHMKIT_SUB_OLDEST = 2,    /* the oldest message held, then on */
+	SHMKIT_SUB_OLDEST = 2,    /* the oldest message held, then on (under
+				   * backpressure the writer frees up to an
+				   * eighth of the ring ahead of need) */
 };
 
 struct shmkit_chan_opts {
