@@ -708,11 +708,8 @@ static void mpsc_helper(struct chan_ctx *c, unsigned w, int cpu, pid_t parent)
 			}
 			sent = q;
 			idle = 0;
-		} else if (++idle < 1000) {
-			sched_yield();
 		} else {
-			struct timespec ts = { 0, 20000 };
-			nanosleep(&ts, NULL);
+			bench_idle(&idle);
 		}
 	}
 }

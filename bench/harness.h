@@ -235,4 +235,17 @@ static inline void bench_spin(const struct bench_side *s)
 		sched_yield();
 }
 
+/* A helper process's wait for work (a quota raised, a count reached)
+ * without holding the CPU its peer may need: yields, then short sleeps
+ * once idle for long; *@idle counts the empty looks (0 after work). */
+static inline void bench_idle(unsigned *idle)
+{
+	if (++*idle < 1000) {
+		sched_yield();
+	} else {
+		struct timespec ts = { 0, 20000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 #endif /* SHMKIT_BENCH_HARNESS_H */

@@ -156,18 +156,6 @@ static int side_of(struct pairs_ctx *p, const struct bench_side *s, int pair)
 	return 0;
 }
 
-/* Waits without holding the CPU its peer may need: a yield, then short
- * sleeps once idle for long. */
-static void idle_wait(unsigned *idle)
-{
-	if (++*idle < 1000) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 20000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* Pair 2's reader (@writer false) or writer: opens its end, then carries
  * the quota as side A raises it, until killed by teardown or with side A. */
 static _Noreturn void helper(struct pairs_ctx *p, const struct bench_side *s, bool writer,
@@ -194,7 +182,7 @@ static _Noreturn void helper(struct pairs_ctx *p, const struct bench_side *s, bo
 	for (;;) {
 		uint64_t q = atomic_load(&p->ctl->quota);
 		if (have == q) {
-			idle_wait(&idle);
+			bench_idle(&idle);
 			continue;
 		}
 		idle = 0;
@@ -304,7 +292,7 @@ static int pairs_recv(struct bench_side *s, uint64_t n)
 		} else if (now - since > PAIRS_STALL_NS) {
 			return -ETIMEDOUT;
 		}
-		idle_wait(&idle);
+		bench_idle(&idle);
 	}
 	return 0;
 }
